@@ -1,0 +1,5 @@
+"""Allow `python -m seqc`."""
+
+from seqc.cli import main
+
+raise SystemExit(main())
