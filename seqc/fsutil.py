@@ -1,0 +1,113 @@
+"""Atomic file publishing: write to a temp file in the same folder, fsync, `os.replace`.
+
+Every file seqc publishes (cache entries, clips, the output video) goes through here, so a
+reader sees a whole file or none. Temp names carry the writer's pid so that a later run or
+`cache gc` can tell a dead process's leftovers from a live one's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMP_MARK = ".tmp-"
+_TEMP_RE = re.compile(r"^\..*\.tmp-(\d+)-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$")
+
+
+def temp_path_for(final: Path) -> Path:
+    """A unique temp path beside `final`, keeping its extension so ffmpeg can pick a muxer."""
+    final = Path(final)
+    token = secrets.token_hex(4)
+    return final.with_name(f".{final.stem}{TEMP_MARK}{os.getpid()}-{token}{final.suffix}")
+
+
+def temp_owner(path: Path) -> int | None:
+    """The pid that wrote a temp file named by `temp_path_for`, or None if it is not one."""
+    match = _TEMP_RE.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a temp file of a live writer is never removed)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries to disk so a rename survives a power cut (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Move a finished temp file into place: fsync it, `os.replace`, fsync the folder."""
+    fsync_path(tmp)
+    os.replace(tmp, final)
+    fsync_dir(Path(final).parent)
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temp path beside `final`; publish it if the block succeeds, delete it otherwise."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(final)
+    try:
+        yield tmp
+        publish(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(final: Path, data: bytes) -> None:
+    """Write `data` to `final` atomically."""
+    with atomic_path(final) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+
+def remove_dead_temps(folder: Path, recursive: bool = True) -> list[Path]:
+    """Delete temp files in `folder` whose writer process is gone; return what was removed."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    candidates = folder.rglob(f"*{TEMP_MARK}*") if recursive else folder.glob(f"*{TEMP_MARK}*")
+    for path in candidates:
+        pid = temp_owner(path)
+        if pid is None or pid_alive(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            path.unlink()
+            removed.append(path)
+    return removed
