@@ -1,0 +1,208 @@
+"""Command-line interface: argument parsing and dispatch only, with the one top-level error handler.
+
+Exit codes: 0 ok, 1 render failure, 2 invalid input, 130 interrupted. Commands import what
+they need lazily so `seqc plan` and a no-op `seqc render` never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from seqc import __version__
+from seqc.errors import EXIT_INPUT, EXIT_INTERRUPTED, SeqcError, SpecError
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate storyboards: a one-line summary each, or every problem with its position."""
+    from seqc import console
+    from seqc.spec import load_storyboard
+
+    failed = False
+    report = []
+    for file in args.files:
+        try:
+            story = load_storyboard(file)
+        except SpecError as exc:
+            failed = True
+            report.append({"file": file, "valid": False, "problems": [p.as_dict() for p in exc.problems]})
+            if args.format == "text":
+                console.print_problems(exc.problems)
+            continue
+        report.append({
+            "file": file, "valid": True, "problems": [p.as_dict() for p in story.warnings],
+            "keyframes": len(story.keyframes), "segments": len(story.segments),
+            "total_frames": story.total_frames, "duration": round(story.duration, 3),
+        })
+        if args.format == "text":
+            console.print_problems(list(story.warnings))
+            console.out.print(
+                f"{file}: ok: {len(story.keyframes)} keyframes, {len(story.segments)} segments, "
+                f"{story.total_frames} frames, {story.duration:.2f} s at {story.output.fps:g} fps"
+            )
+    if args.format == "json":
+        console.print_json(report)
+    return EXIT_INPUT if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the storyboard JSON Schema."""
+    from seqc.spec import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Scaffold a storyboard with painted keyframe images that validates at once."""
+    from seqc import console
+    from seqc.scaffold import scaffold
+
+    story = scaffold(Path(args.dir), force=args.force)
+    console.info(f"created {story}; render it with: seqc render {story}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Show what a render would do, and why."""
+    from seqc.commands import plan_command
+
+    return plan_command(args)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render a storyboard to a video."""
+    from seqc.commands import render_command
+
+    return render_command(args)
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """Inspect and maintain the cache."""
+    from seqc.commands import cache_command
+
+    return cache_command(args)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+
+
+def _add_cache_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="cache folder (default: $SEQC_CACHE_DIR, else ./cache)")
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    _add_cache_dir(p)
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (overrides the storyboard's output.path)")
+    p.add_argument("--frames", metavar="DIR", help="also write every frame as a PNG into DIR")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where the model runs (default: auto = cuda, then mps, then cpu)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                   help="model precision (default: float16 on cuda, float32 elsewhere)")
+    p.add_argument("--batch-size", type=int, default=8, metavar="B", help="frames decoded at once (default 8)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="render everything again, ignoring and not writing the cache (how other tools work)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="seqc",
+        description="Compile a YAML storyboard of keyframes into a video by latent-space interpolation.",
+        epilog="Start with `seqc init demo`, then `seqc render demo/storyboard.yaml`.",
+    )
+    parser.add_argument("--version", action="version", version=f"seqc {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check storyboards and report every problem with its line:column",
+                       description="Check storyboards against the schema and their meaning; exit 2 if any is invalid.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the storyboard JSON Schema",
+                       description="Print the JSON Schema (draft 2020-12) that storyboards are validated against.")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("init", help="scaffold a storyboard with keyframe images",
+                       description="Create DIR/storyboard.yaml and painted keyframe images that render at once.")
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite an existing storyboard.yaml")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("plan", help="show which segments would render and why",
+                       description="Compile the storyboard into a render plan; print each segment's status and reason.")
+    p.add_argument("file", metavar="FILE")
+    _add_cache_dir(p)
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--explain", action="store_true", help="also list each missing segment's changed key inputs")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("render", help="render a storyboard to a video",
+                       description="Render only the segments not in the cache, then concatenate the output.")
+    p.add_argument("file", metavar="FILE")
+    _add_render_options(p)
+    p.add_argument("--json", action="store_true", help="print one final JSON line with the result")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("cache", help="inspect and maintain the cache",
+                       description="List, verify, garbage-collect or clear the content-addressed cache.")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    c = csub.add_parser("ls", help="list entries", description="List cache entries.")
+    _add_cache_dir(c)
+    c.add_argument("--json", action="store_true")
+    c = csub.add_parser("verify", help="check every entry's digest; exit 1 if any is bad",
+                        description="Check every entry against its stored size and sha256.")
+    _add_cache_dir(c)
+    c = csub.add_parser("gc", help="remove dead temp files, bad entries and, with --max-size, old entries",
+                        description="Garbage-collect: dead processes' temp files, invalid entries, and least "
+                                    "recently used entries beyond --max-size (never those a running render uses).")
+    _add_cache_dir(c)
+    c.add_argument("--max-size", metavar="SIZE", help="shrink the cache to at most SIZE (e.g. 500M, 2G)")
+    c.add_argument("--keep", metavar="FILE", nargs="*", default=[],
+                   help="storyboards whose entries must be kept")
+    c = csub.add_parser("clear", help="delete every entry", description="Delete every cache entry.")
+    _add_cache_dir(c)
+    p.set_defaults(func=cmd_cache)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; map every error to an exit code with one clear line, no traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("SEQC_DEBUG") == "1"
+    try:
+        return int(args.func(args) or 0)
+    except SpecError as exc:
+        from seqc import console
+
+        if getattr(args, "format", "text") == "json" or getattr(args, "json", False):
+            console.print_json({"error": "invalid storyboard", "problems": [p.as_dict() for p in exc.problems]})
+        console.print_problems(exc.problems)
+        if debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except SeqcError as exc:
+        from seqc import console
+
+        console.err.print(f"[red]seqc: error:[/red] {console.escape(str(exc))}")
+        if debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("seqc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,227 @@
+"""The bodies of `seqc plan`, `seqc render` and `seqc cache`: load, plan, act, report.
+
+Kept apart from cli.py (parsing only) and from render.py (no terminal), and free of torch
+imports: a no-op render never loads the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from seqc import console
+from seqc.cache import Cache, default_cache_dir, format_size, parse_size
+from seqc.errors import InputError
+from seqc.plan import CACHED, Plan, compile_plan
+from seqc.render import RenderOptions, Reporter, render
+from seqc.spec import load_storyboard
+
+_STATUS_STYLE = {"cached": "green", "missing": "yellow", "invalid": "red"}
+
+
+def open_cache(args: argparse.Namespace) -> Cache:
+    """The cache folder chosen by --cache-dir, $SEQC_CACHE_DIR or ./cache."""
+    return Cache(default_cache_dir(getattr(args, "cache_dir", None)), warn=console.warn)
+
+
+def load_and_plan(file: str, cache: Cache, quiet: bool = False) -> Plan:
+    """Validate a storyboard (printing its warnings) and compile its plan."""
+    story = load_storyboard(file)
+    if not quiet:
+        console.print_problems(list(story.warnings))
+    return compile_plan(story, cache)
+
+
+# ---------------------------------------------------------------------------------------------
+# seqc plan
+
+
+def plan_json(plan: Plan) -> dict:
+    """The plan as `seqc plan --json` prints it."""
+    return {
+        "segments": [
+            {"index": j.segment.index, "from": j.segment.source, "to": j.segment.target,
+             "frames": j.segment.rendered_frames, "first_frame": j.segment.first_frame,
+             "easing": j.segment.easing, "method": j.segment.method, "key": j.key,
+             "status": j.status, "reason": j.reason, "changes": list(j.changes)}
+            for j in plan.jobs
+        ],
+        "total_frames": plan.total_frames,
+        "to_render": len(plan.missing),
+    }
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    """Print the plan as a table (or JSON): every segment's status and the reason."""
+    cache = open_cache(args)
+    plan = load_and_plan(args.file, cache, quiet=args.json)
+    if args.json:
+        console.print_json(plan_json(plan))
+        return 0
+    table = Table(title=f"{escape(args.file)}: {plan.total_frames} frames, "
+                        f"{plan.storyboard.duration:.2f} s at {plan.storyboard.output.fps:g} fps")
+    for column in ("#", "from -> to", "frames", "easing", "method", "status", "reason"):
+        table.add_column(column, justify="right" if column in ("#", "frames") else "left")
+    for job in plan.jobs:
+        seg = job.segment
+        style = _STATUS_STYLE.get(job.status, "")
+        table.add_row(str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.rendered_frames),
+                      escape(seg.easing), seg.method, f"[{style}]{job.status}[/{style}]", escape(job.reason))
+    console.out.print(table)
+    missing = plan.missing
+    console.out.print(f"{len(missing)} of {len(plan.jobs)} segments to render "
+                      f"({sum(j.segment.rendered_frames for j in missing)} frames)")
+    if args.explain:
+        for job in missing:
+            console.out.print(f"  segment {job.segment.index}: " + "; ".join(escape(c) for c in job.changes))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# seqc render
+
+
+class ProgressReporter(Reporter):
+    """Rich progress bars: the whole render and the current segment, with frames/s and ETA."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console.err, transient=False,
+        )
+        self.total = None
+        self.current = None
+        self.started = time.monotonic()
+        self.done = 0
+
+    def begin(self, plan, todo, frames_to_render):
+        if not todo:
+            return
+        self.progress.start()
+        self.total = self.progress.add_task(f"render {len(todo)} of {len(plan.jobs)} segments",
+                                            total=frames_to_render, rate="")
+        self.started = time.monotonic()
+
+    def stage(self, text):
+        if self.total is not None:
+            self.progress.update(self.total, description=escape(text))
+
+    def segment_begin(self, job, frames):
+        if self.current is not None:
+            self.progress.remove_task(self.current)
+        label = escape(f"  segment {job.segment.index}: {job.segment.source} -> {job.segment.target}")
+        self.current = self.progress.add_task(label, total=frames, rate="")
+        if self.total is not None:
+            self.progress.update(self.total, description=f"rendering segment {job.segment.index}")
+
+    def advance(self, frames):
+        self.done += frames
+        rate = self.done / max(time.monotonic() - self.started, 1e-6)
+        if self.current is not None:
+            self.progress.update(self.current, advance=frames, rate=f"{rate:.1f} frames/s")
+        if self.total is not None:
+            self.progress.update(self.total, advance=frames, rate=f"{rate:.1f} frames/s")
+
+    def end(self):
+        if self.total is not None:
+            self.progress.stop()
+
+    def warn(self, message):
+        console.warn(message)
+
+
+def render_command(args: argparse.Namespace) -> int:
+    """Plan, render what is missing, print a summary (or one JSON line with --json)."""
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    cache = open_cache(args)
+    plan = load_and_plan(args.file, cache, quiet=args.quiet)
+    options = RenderOptions(
+        output=Path(args.output) if args.output else None,
+        frames_dir=Path(args.frames) if args.frames else None,
+        device=args.device, dtype=args.dtype, batch_size=args.batch_size, no_cache=args.no_cache,
+    )
+    quiet = args.quiet or args.json
+    reporter = Reporter() if quiet else ProgressReporter()
+    if quiet:
+        reporter.warn = console.warn  # type: ignore[method-assign]
+    result = render(plan, cache, options, reporter)
+    if args.json:
+        console.print_json(result.as_dict())
+    elif not args.quiet:
+        where = result.output or options.frames_dir
+        console.info(f"{where}: {result.frames} frames; rendered {result.rendered} of {result.segments} "
+                     f"segments, {result.cached} cached; {result.seconds:.2f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# seqc cache
+
+
+def cache_command(args: argparse.Namespace) -> int:
+    """ls, verify, gc and clear."""
+    cache = open_cache(args)
+    action = args.cache_command
+    if action == "ls":
+        entries = sorted(cache.entries(), key=lambda e: (e.kind, -e.mtime))
+        if args.json:
+            console.print_json([{"kind": e.kind, "key": e.key, "size": e.size, "mtime": e.mtime,
+                                 "status": e.status} for e in entries])
+            return 0
+        table = Table(title=f"cache {escape(str(cache.root))}")
+        for column in ("kind", "key", "size", "last used", "status"):
+            table.add_column(column)
+        for e in entries:
+            style = _STATUS_STYLE.get(e.status, "")
+            table.add_row(e.kind, e.key[:16], format_size(e.size),
+                          time.strftime("%Y-%m-%d %H:%M", time.localtime(e.mtime)), f"[{style}]{e.status}[/{style}]")
+        console.out.print(table)
+        console.out.print(f"{len(entries)} entries, {format_size(cache.total_size())}")
+        return 0
+    if action == "verify":
+        bad = cache.verify()
+        count = sum(1 for _ in cache.entries())
+        for entry, reason in bad:
+            console.err.print(f"[red]bad[/red] {entry.kind}/{entry.key}: {escape(reason)}")
+        console.out.print(f"{count} entries checked, {len(bad)} bad")
+        return 1 if bad else 0
+    if action == "gc":
+        max_size = None
+        if args.max_size is not None:
+            try:
+                max_size = parse_size(args.max_size)
+            except ValueError as exc:
+                raise InputError(f"--max-size: {exc}") from None
+        keep = set()
+        for file in args.keep:
+            plan = load_and_plan(file, cache, quiet=True)
+            keep |= {("clips", j.key) for j in plan.jobs}
+            keep |= {("latents", lat.key) for lat in plan.latents.values()}
+        report = cache.gc(max_size=max_size, keep=keep)
+        for line in report.summary():
+            console.out.print(escape(line))
+        return 0
+    if action == "clear":
+        report = cache.clear()
+        for line in report.summary():
+            console.out.print(escape(line))
+        return 0
+    raise InputError(f"unknown cache action {action!r}")  # pragma: no cover - argparse restricts it
+
+
+__all__ = ["CACHED", "cache_command", "plan_command", "render_command"]

@@ -1,0 +1,37 @@
+"""The terminal: one rich Console for messages (stderr) and helpers for printing problems."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.markup import escape  # re-exported for callers
+
+from seqc.errors import Problem
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def print_problems(problems: list[Problem]) -> None:
+    """One line per problem on stderr: FILE:LINE:COL: PATH: message (hint)."""
+    for problem in problems:
+        style = "yellow" if problem.severity == "warning" else "red"
+        err.print(f"[{style}]{escape(problem.format())}[/{style}]")
+
+
+def print_json(data: object) -> None:
+    """A JSON document on stdout (for scripts and editor integrations)."""
+    sys.stdout.write(json.dumps(data, indent=None, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr."""
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def info(message: str) -> None:
+    """A one-line note on stderr (kept off stdout so --json output stays clean)."""
+    err.print(escape(message))

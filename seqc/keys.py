@@ -1,0 +1,89 @@
+"""Cache keys: sha256 over canonical JSON of explicitly named inputs.
+
+A key is never "hash whatever is reachable": each key function below lists exactly what
+determines the bytes it names. Keyframe names, comments, YAML key order, a segment's
+position and the output path are deliberately absent, so renaming or reordering re-renders
+nothing. Any change to what goes into a key, or to how a keyed thing is computed, must bump
+KEY_VERSION (a golden test pins the keys of a fixture storyboard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+KEY_VERSION = 1
+FLOAT_DIGITS = 10  # floats are rounded to this many significant digits before hashing
+
+
+def _normalise(value: object) -> object:
+    """Make a value canonical: floats rounded (and integral floats kept as floats), tuples as lists."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"non-finite number in a cache key: {value!r}")
+        return float(f"{value:.{FLOAT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {str(k): _normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    raise TypeError(f"cannot put {type(value).__name__} in a cache key")
+
+
+def canonical_json(inputs: dict) -> str:
+    """The canonical text of a key's inputs: sorted keys, no spaces, rounded floats, UTF-8."""
+    return json.dumps(_normalise(inputs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(inputs: dict) -> str:
+    """sha256 of the canonical JSON of `inputs` plus KEY_VERSION."""
+    text = canonical_json({**inputs, "key_version": KEY_VERSION})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def model_fingerprint(fingerprint_inputs: dict) -> str:
+    """One hex string for a model, from seqc.models.fingerprint_inputs."""
+    return digest({"kind": "model", **fingerprint_inputs})
+
+
+def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: str) -> dict:
+    """Named inputs of an image keyframe's latent: its bytes, how it is fitted, and the model."""
+    return {
+        "kind": "latent",
+        "image_sha256": image_sha256,
+        "size": list(size),
+        "fit": fit,
+        "resample": "lanczos",
+        "model": model,
+    }
+
+
+def clip_inputs(
+    *,
+    start: str,
+    end: str,
+    frames: int,
+    include_end: bool,
+    fps: float,
+    size: tuple[int, int],
+    easing: str,
+    method: str,
+    model: str,
+    encoder: dict,
+) -> dict:
+    """Named inputs of a segment's clip: both endpoint latent keys and everything that shapes its frames."""
+    return {
+        "kind": "clip",
+        "start": start,
+        "end": end,
+        "frames": frames,
+        "include_end": include_end,
+        "fps": float(fps),
+        "size": list(size),
+        "easing": easing,
+        "method": method,
+        "model": model,
+        "encoder": encoder,
+    }

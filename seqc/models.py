@@ -1,0 +1,161 @@
+"""Model references without torch: resolve `model:` to a local folder, tell its kind, fingerprint it.
+
+The planner needs a model's fingerprint for every cache key, and a no-op render must not import
+torch, so everything here reads files only. Loading the model is `seqc.backends`' job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from seqc.errors import ModelError
+
+PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
+HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+AUTOENCODER_CLASSES = (
+    "AutoencoderKL",
+    "AutoencoderTiny",
+    "AsymmetricAutoencoderKL",
+    "ConsistencyDecoderVAE",
+    "AutoencoderDC",
+)
+# Configuration entries that describe the file, not the weights' behaviour.
+_CONFIG_NOISE = ("_name_or_path", "_diffusers_version", "_commit_hash", "transformers_version")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A resolved model: where its files are, what kind it is, and how it was named."""
+
+    name: str  # as written in the storyboard
+    path: Path  # the local folder holding config and weights
+    kind: str  # "autoencoder" or "pipeline"
+    source: str  # "builtin", "folder" or "hub"
+    revision: str = ""  # the hub snapshot commit, for hub models
+
+    @property
+    def can_generate(self) -> bool:
+        """Whether prompt keyframes can be rendered with this model."""
+        return self.kind == "pipeline"
+
+
+def builtin_path() -> Path:
+    """The folder of the embedded default model inside the installed package."""
+    return Path(str(resources.files("seqc.backends") / "builtin"))
+
+
+def _kind_of(folder: Path, name: str) -> str:
+    """`pipeline` if the folder has model_index.json, `autoencoder` if its config is one; else refuse."""
+    if (folder / "model_index.json").is_file():
+        return "pipeline"
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise ModelError(f"model '{name}': {folder} has neither model_index.json nor config.json; "
+                         "point `model:` at a folder saved with diffusers' save_pretrained")
+    try:
+        config = json.loads(config_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"model '{name}': cannot read {config_file}: {exc}") from None
+    class_name = config.get("_class_name", "") if isinstance(config, dict) else ""
+    if class_name not in AUTOENCODER_CLASSES:
+        raise ModelError(f"model '{name}': {config_file} describes a '{class_name or 'unknown'}' model; "
+                         f"seqc needs a diffusers autoencoder ({', '.join(AUTOENCODER_CLASSES)}) "
+                         "or a text-to-image pipeline folder")
+    return "autoencoder"
+
+
+def weight_files(folder: Path, kind: str) -> list[Path]:
+    """The weight files a model loads, sorted (safetensors only)."""
+    if kind == "pipeline":
+        return sorted(p for p in folder.rglob("*.safetensors") if p.is_file())
+    return sorted(p for p in folder.glob("*.safetensors") if p.is_file())
+
+
+def check_safetensors(folder: Path, kind: str, name: str) -> None:
+    """Refuse a folder whose weights exist only as pickles: loading those can run arbitrary code."""
+    if weight_files(folder, kind):
+        return
+    pattern = "**/*" if kind == "pipeline" else "*"
+    pickles = sorted(p.name for p in folder.glob(pattern) if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise ModelError(f"model '{name}': {folder} holds only pickle weights ({', '.join(pickles[:3])}); "
+                         "seqc loads safetensors only, because unpickling a file can run any code. "
+                         "Convert it once with diffusers: Model.from_pretrained(folder).save_pretrained(folder, "
+                         "safe_serialization=True)")
+    raise ModelError(f"model '{name}': no .safetensors weights in {folder}")
+
+
+def _hub_snapshot(repo_id: str) -> tuple[Path, str]:
+    """The local snapshot folder and commit of a hub model, without touching the network."""
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:  # pragma: no cover - huggingface_hub comes with diffusers
+        raise ModelError(f"model '{repo_id}': huggingface_hub is not installed") from None
+    try:
+        folder = Path(snapshot_download(repo_id, local_files_only=True))
+    except LocalEntryNotFoundError:
+        raise ModelError(
+            f"model '{repo_id}' is not in the local Hugging Face cache and seqc never downloads at render time; "
+            f"fetch it once with `huggingface-cli download {repo_id}` (or `hf download {repo_id}`), "
+            "or point `model:` at a local folder"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any hub error is a model error to the user
+        raise ModelError(f"model '{repo_id}': {exc}") from None
+    return folder, folder.name
+
+
+def resolve_model(name: str, base_dir: Path) -> ModelRef:
+    """Turn the storyboard's `model:` into a ModelRef: builtin, a folder (relative to base_dir) or a hub id."""
+    if name == "builtin":
+        path = builtin_path()
+        if not (path / "config.json").is_file():
+            raise ModelError("the built-in model's files are missing from the installed package; reinstall seqc")
+        return ModelRef(name, path, "autoencoder", "builtin")
+    candidate = (base_dir / Path(name).expanduser()).resolve()
+    looks_like_path = name.startswith((".", "/", "~")) or "\\" in name or not HUB_ID_RE.match(name)
+    if candidate.is_dir() or looks_like_path:
+        if not candidate.is_dir():
+            raise ModelError(f"model folder '{name}' not found (looked at {candidate})")
+        kind = _kind_of(candidate, name)
+        check_safetensors(candidate, kind, name)
+        return ModelRef(name, candidate, kind, "folder")
+    folder, revision = _hub_snapshot(name)
+    kind = _kind_of(folder, name)
+    check_safetensors(folder, kind, name)
+    return ModelRef(name, folder, kind, "hub", revision)
+
+
+def _clean_config(data: object) -> object:
+    if isinstance(data, dict):
+        return {k: _clean_config(v) for k, v in data.items() if k not in _CONFIG_NOISE}
+    return data
+
+
+def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
+    """The named inputs of a model's fingerprint: configs without path noise, and weight hashes.
+
+    The built-in model is its weights' sha256; a hub model is its snapshot commit; a folder is
+    its configs plus each weight file's sha256 (hash_file memoises by path, size and mtime).
+    """
+    if ref.source == "builtin":
+        weights = weight_files(ref.path, ref.kind)
+        return {"builtin": hash_file(weights[0]) if weights else ""}
+    if ref.source == "hub":
+        return {"hub": ref.name, "revision": ref.revision}
+    configs = {}
+    for config_file in sorted(ref.path.rglob("*.json")):
+        rel = config_file.relative_to(ref.path).as_posix()
+        try:
+            configs[rel] = _clean_config(json.loads(config_file.read_text()))
+        except (OSError, ValueError):
+            configs[rel] = hash_file(config_file)
+    for extra in sorted(ref.path.rglob("*.txt")):  # tokenizer merges and vocabularies
+        configs[extra.relative_to(ref.path).as_posix()] = hash_file(extra)
+    weights = {p.relative_to(ref.path).as_posix(): hash_file(p) for p in weight_files(ref.path, ref.kind)}
+    return {"configs": configs, "weights": weights}

@@ -1,0 +1,185 @@
+"""Storyboard -> Plan: the ordered segment jobs, each with its key, status and the reason for it.
+
+Pure and fast: it hashes keyframe files (memoised by stat in the cache) and reads sidecars,
+nothing more. The reason for a re-render comes from comparing each segment's key inputs with
+those recorded by the last render of the same storyboard (as Ninja's `-d explain` does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from seqc import keys
+from seqc.cache import Cache
+from seqc.models import fingerprint_inputs
+from seqc.spec import Segment, Storyboard
+from seqc.video import ENCODER_SETTINGS
+
+CACHED, MISSING, INVALID = "cached", "missing", "invalid"
+
+
+@dataclass(frozen=True)
+class LatentJob:
+    """The latent of one keyframe: its key, named inputs and cache status."""
+
+    keyframe: str
+    key: str
+    inputs: dict
+    status: str
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """One segment of the timeline: what to render, under which key, and why (or why not)."""
+
+    segment: Segment
+    key: str
+    inputs: dict
+    status: str
+    reason: str
+    changes: tuple[str, ...]  # every changed input, for `plan --explain`
+
+    @property
+    def needs_render(self) -> bool:
+        return self.status != CACHED
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a render of this storyboard will do, in timeline order."""
+
+    storyboard: Storyboard
+    model: str  # the model fingerprint
+    latents: dict[str, LatentJob]
+    jobs: tuple[SegmentJob, ...]
+    run_id: str
+
+    @property
+    def total_frames(self) -> int:
+        return self.storyboard.total_frames
+
+    @property
+    def missing(self) -> list[SegmentJob]:
+        """Jobs that must be rendered."""
+        return [job for job in self.jobs if job.needs_render]
+
+    def record(self) -> dict:
+        """What to store after a render, so the next plan can say why a segment changed."""
+        return {
+            "storyboard": str(self.storyboard.path),
+            "segments": [
+                {"from": j.segment.source, "to": j.segment.target, "key": j.key, "inputs": j.inputs,
+                 "images": self._images(j.segment)}
+                for j in self.jobs
+            ],
+        }
+
+    def _images(self, segment: Segment) -> dict:
+        return {
+            name: self.latents[name].inputs.get("image_sha256", "")
+            for name in (segment.source, segment.target)
+            if name in self.latents
+        }
+
+
+def run_id_for(story: Storyboard) -> str:
+    """The id under which the last render of this storyboard file is remembered."""
+    return hashlib.sha256(str(story.path.resolve()).encode()).hexdigest()[:24]
+
+
+def compile_plan(story: Storyboard, cache: Cache) -> Plan:
+    """Compute every key and status, and the reason for each segment that must render."""
+    # 1. The model's fingerprint (config plus weight hashes, memoised by stat).
+    assert story.model_ref is not None
+    model_fp = keys.model_fingerprint(fingerprint_inputs(story.model_ref, cache.hash_file))
+    width, height = story.output.size
+
+    # 2. A latent key per keyframe, from its image bytes.
+    latents: dict[str, LatentJob] = {}
+    for name, kf in story.keyframes.items():
+        if kf.image is None:
+            continue  # prompt keyframes arrive with the pipeline backend
+        inputs = keys.latent_inputs(image_sha256=cache.hash_file(kf.image), size=(width, height),
+                                    fit=kf.fit, model=model_fp)
+        key = keys.digest(inputs)
+        latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
+
+    # 3. A clip key per segment, with its status and the reason.
+    previous = cache.read_run(run_id_for(story)) or {}
+    old_segments = previous.get("segments", []) if isinstance(previous, dict) else []
+    jobs = []
+    for segment in story.segments:
+        inputs = keys.clip_inputs(
+            start=latents[segment.source].key, end=latents[segment.target].key,
+            frames=segment.frames, include_end=segment.include_end, fps=story.output.fps,
+            size=(width, height), easing=segment.easing, method=segment.method, model=model_fp,
+            encoder=ENCODER_SETTINGS,
+        )
+        key = keys.digest(inputs)
+        status = cache.status("clips", key)
+        images = {n: latents[n].inputs["image_sha256"] for n in (segment.source, segment.target)}
+        inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
+        reason, changes = explain(segment, inputs, images, status, old_segments)
+        jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes)))
+    cache.save_memo()
+    return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story))
+
+
+def _previous_for(segment: Segment, old_segments: list) -> dict | None:
+    """The last render's record of this segment: same keyframe names first, else same position."""
+    for old in old_segments:
+        if isinstance(old, dict) and old.get("from") == segment.source and old.get("to") == segment.target:
+            return old
+    if segment.index < len(old_segments) and isinstance(old_segments[segment.index], dict):
+        return old_segments[segment.index]
+    return None
+
+
+_LABELS = {
+    "frames": "duration changed",
+    "include_end": "end frame changed (the segment became or stopped being the last)",
+    "fps": "fps changed",
+    "size": "size changed",
+    "easing": "easing changed",
+    "method": "method changed",
+    "model": "model changed",
+    "encoder": "encoder settings changed",
+    "key_version": "seqc's cache format changed",
+}
+
+
+def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segments: list) -> tuple[str, list[str]]:
+    """A short human reason for a segment's status, plus the full list of changed inputs."""
+    if status == CACHED:
+        return "cached", []
+    if status == INVALID:
+        return "cache entry corrupt", ["cache entry corrupt"]
+    old = _previous_for(segment, old_segments)
+    if old is None:
+        return "new", ["new"]
+    old_inputs = old.get("inputs", {})
+    old_images = old.get("images", {})
+    changes: list[str] = []
+    # Endpoint keyframes: say which keyframe and what about it changed.
+    for end, name in (("start", segment.source), ("end", segment.target)):
+        if inputs[end] == old_inputs.get(end):
+            continue
+        old_name = old.get("from" if end == "start" else "to")
+        if old_name != name:
+            changes.append(f"{'from' if end == 'start' else 'to'} keyframe changed ('{old_name}' -> '{name}')")
+        elif images.get(name) != old_images.get(name):
+            changes.append(f"keyframe '{name}' image changed")
+        else:
+            changes.append(f"keyframe '{name}' preprocessing changed")
+    for field_name, label in _LABELS.items():
+        if inputs.get(field_name) != old_inputs.get(field_name):
+            if field_name in ("frames", "easing", "method", "fps") and field_name in old_inputs:
+                label = f"{label} ({old_inputs[field_name]} -> {inputs[field_name]})"
+            changes.append(label)
+    if not changes:
+        return "cache entry missing (deleted or collected)", ["cache entry missing"]
+    # The model and the size change every latent; name the root cause, not its echoes.
+    if any(c.startswith(("model changed", "size changed")) for c in changes):
+        changes = [c for c in changes if "preprocessing" not in c] or changes
+    return changes[0] if len(changes) == 1 else f"{changes[0]} (+{len(changes) - 1} more)", changes

@@ -1,0 +1,333 @@
+"""Execute a Plan: latents for the keyframes that need them, a clip per missing segment, the output.
+
+Main routine `render()` reads as numbered steps. The model is loaded only when something is
+missing, so a no-op render stays instant and never imports torch. Frames stream from the
+decoder into ffmpeg a batch at a time, so memory does not grow with the video's length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seqc import video
+from seqc.cache import Cache
+from seqc.curves import parse_easing
+from seqc.errors import Problem, RenderError, SpecError
+from seqc.images import ImageReadError, load_fitted
+from seqc.interp import interpolate
+from seqc.plan import Plan, SegmentJob
+
+
+class Superseded(Exception):
+    """Raised inside a render when `should_stop()` says a newer storyboard has arrived (watch mode)."""
+
+
+class Reporter:
+    """Progress callbacks; the base class ignores everything (used with --quiet and in tests)."""
+
+    def begin(self, plan: Plan, todo: list[SegmentJob], frames_to_render: int) -> None: ...
+    def stage(self, text: str) -> None: ...
+    def segment_begin(self, job: SegmentJob, frames: int) -> None: ...
+    def advance(self, frames: int) -> None: ...
+    def segment_end(self, job: SegmentJob) -> None: ...
+    def end(self) -> None: ...
+    def warn(self, message: str) -> None: ...
+
+
+@dataclass
+class RenderOptions:
+    """How to render: where to, on which device, with which batch size; --no-cache and --frames."""
+
+    output: Path | None = None
+    frames_dir: Path | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = 8
+    no_cache: bool = False
+
+
+@dataclass
+class RenderResult:
+    """What a render did, as `seqc render --json` prints it."""
+
+    output: Path | None
+    frames: int
+    segments: int
+    rendered: int
+    cached: int
+    seconds: float
+    rendered_segments: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "output": str(self.output) if self.output else None, "frames": self.frames,
+            "segments": self.segments, "rendered": self.rendered, "cached": self.cached,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames of one segment
+
+
+def segment_times(job: SegmentJob) -> np.ndarray:
+    """The eased t of every frame the segment's clip holds: e(i / n) for i = 0..n-1 (and n if it ends the video)."""
+    seg = job.segment
+    count = seg.rendered_frames
+    t = np.arange(count, dtype=np.float64) / seg.frames
+    return parse_easing(seg.easing)(t)
+
+
+def segment_frames(backend, job: SegmentJob, start: np.ndarray, end: np.ndarray, batch_size: int,
+                   should_stop: Callable[[], bool] | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method."""
+    times = segment_times(job)
+    method = job.segment.method
+    if method in ("lerp", "slerp"):
+        for i in range(0, len(times), batch_size):
+            if should_stop is not None and should_stop():
+                raise Superseded()
+            yield backend.decode(interpolate(method, start, end, times[i:i + batch_size]))
+        return
+    # crossfade and cut work on the two decoded endpoints.
+    ends = backend.decode(np.stack([start, end]))
+    first, last = ends[0].astype(np.float32), ends[1].astype(np.float32)
+    for i in range(0, len(times), batch_size):
+        if should_stop is not None and should_stop():
+            raise Superseded()
+        t = times[i:i + batch_size]
+        if method == "cut":
+            t = (t >= 1.0).astype(np.float32)
+        w = t.astype(np.float32)[:, None, None, None]
+        yield np.clip(np.rint(first[None] * (1.0 - w) + last[None] * w), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Latents
+
+
+def _save_latent(cache: Cache, key: str, inputs: dict, latent: np.ndarray) -> None:
+    from safetensors.numpy import save
+
+    cache.put_bytes("latents", key, save({"latent": np.ascontiguousarray(latent, dtype=np.float32)}), inputs)
+
+
+def _load_latent(cache: Cache, key: str) -> np.ndarray | None:
+    from safetensors.numpy import load
+
+    path = cache.get("latents", key)
+    if path is None:
+        return None
+    try:
+        return load(path.read_bytes())["latent"]
+    except Exception:  # noqa: BLE001 - a digest-valid file that does not parse is a stale format
+        return None
+
+
+def _read_keyframe_pixels(plan: Plan, names: list[str]) -> dict[str, np.ndarray]:
+    """Decode every keyframe image that must be encoded, before any model loads (bad files: exit 2)."""
+    story = plan.storyboard
+    pixels, problems = {}, []
+    for name in names:
+        kf = story.keyframes[name]
+        try:
+            pixels[name] = load_fitted(kf.image, story.output.size, kf.fit)
+        except ImageReadError as exc:
+            problems.append(Problem(str(story.path), kf.line, kf.column, f"keyframes.{name}.image", str(exc),
+                                    "the file may be truncated or corrupt"))
+    if problems:
+        raise SpecError(problems)
+    return pixels
+
+
+# ---------------------------------------------------------------------------------------------
+# The render
+
+
+def check_output(plan: Plan, output: Path, cache: Cache) -> None:
+    """The output may not be the storyboard, a keyframe, or inside the cache."""
+    story = plan.storyboard
+    target = output.resolve()
+    problem = ""
+    if target == story.path.resolve():
+        problem = "the output would overwrite the storyboard"
+    elif any(kf.image is not None and kf.image.resolve() == target for kf in story.keyframes.values()):
+        problem = "the output would overwrite a keyframe image"
+    elif target.is_relative_to(cache.root.resolve()):
+        problem = f"the output may not be inside the cache folder ({cache.root})"
+    elif target.is_dir():
+        problem = f"the output {output} is a folder"
+    elif target.suffix.lower() not in (".mp4", ".mov", ".mkv"):
+        problem = f"unsupported output type '{target.suffix}' (use .mp4, .mov or .mkv)"
+    if problem:
+        from seqc.errors import InputError
+
+        raise InputError(problem)
+
+
+def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter | None = None,
+           should_stop: Callable[[], bool] | None = None) -> RenderResult:
+    """Render what the plan says is missing, then concatenate the output (or write PNG frames)."""
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    story = plan.storyboard
+    output = (options.output or story.output.path).absolute()
+    if options.frames_dir is None:
+        check_output(plan, output, cache)
+
+    leased = [("clips", job.key) for job in plan.jobs] + [("latents", lat.key) for lat in plan.latents.values()]
+    with cache.lease(leased), contextlib.ExitStack() as stack:
+        # With --no-cache nothing is read from or written to the real cache: a throwaway one is used.
+        store = cache
+        if options.no_cache:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seqc-nocache-")))
+            store = Cache(scratch, warn=reporter.warn)
+
+        # 1. Which clips are really there: verify each cached clip's digest on read.
+        clip_paths: dict[str, Path] = {}
+        todo: list[SegmentJob] = []
+        for job in plan.jobs:
+            if job.key in clip_paths or any(t.key == job.key for t in todo):
+                continue
+            path = store.get("clips", job.key) if not options.no_cache else None
+            if path is None:
+                todo.append(job)
+            else:
+                clip_paths[job.key] = path
+        if options.frames_dir is not None:
+            todo = list({job.key: job for job in plan.jobs}.values())
+        frames_to_render = sum(job.segment.rendered_frames for job in todo)
+        reporter.begin(plan, todo, frames_to_render)
+
+        # 2. Keyframe latents that the missing segments need: cached, or pixels to encode.
+        needed = []
+        for job in todo:
+            for name in (job.segment.source, job.segment.target):
+                if name not in needed:
+                    needed.append(name)
+        latents: dict[str, np.ndarray] = {}
+        for name in needed:
+            cached = _load_latent(store, plan.latents[name].key)
+            if cached is not None:
+                latents[name] = cached
+        pixels = _read_keyframe_pixels(plan, [n for n in needed if n not in latents])
+
+        # 3. The model, only if something must be rendered.
+        backend = None
+        if todo:
+            from seqc.backends import load_backend
+
+            reporter.stage(f"loading model '{story.model}'")
+            backend = load_backend(story.model_ref, options.device, options.dtype)
+
+        # 4. Encode the keyframes whose latents were not cached.
+        for name, image in pixels.items():
+            reporter.stage(f"encoding keyframe '{name}'")
+            latent = backend.encode(image)
+            lat = plan.latents[name]
+            _save_latent(store, lat.key, lat.inputs, latent)
+            latents[name] = latent
+
+        # 5. Render each missing segment into a clip and publish it (or PNG frames with --frames).
+        rendered = []
+        for job in todo:
+            if should_stop is not None and should_stop():
+                raise Superseded()
+            seg = job.segment
+            reporter.segment_begin(job, seg.rendered_frames)
+            batches = segment_frames(backend, job, latents[seg.source], latents[seg.target],
+                                     max(1, options.batch_size), should_stop)
+            if options.frames_dir is not None:
+                _write_pngs(batches, options.frames_dir, seg.first_frame, reporter)
+            else:
+                clip_paths[job.key] = _write_clip(store, job, batches, story.output.size, story.output.fps, reporter)
+            rendered.append(seg.index)
+            reporter.segment_end(job)
+
+        # 6. The output: concatenate the clips without re-encoding; check its frame count.
+        if options.frames_dir is None:
+            reporter.stage(f"writing {output.name}")
+            _publish_output(plan, clip_paths, output, store, options.no_cache)
+
+        # 7. Remember what this render used, so the next plan can say why a segment changed.
+        if not options.no_cache:
+            cache.write_run(plan.run_id, {**plan.record(), "output": _output_record(output, plan)})
+            cache.save_memo()
+        reporter.end()
+
+    seconds = time.monotonic() - started
+    cached = len(plan.jobs) - len([j for j in plan.jobs if j.segment.index in rendered or j.key in {t.key for t in todo}])
+    return RenderResult(
+        output=None if options.frames_dir is not None else output, frames=plan.total_frames,
+        segments=len(plan.jobs), rendered=len(plan.jobs) - cached, cached=cached, seconds=seconds,
+        rendered_segments=[j.segment.index for j in plan.jobs if j.key in {t.key for t in todo}],
+    )
+
+
+def _write_clip(store: Cache, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
+                fps: float, reporter: Reporter) -> Path:
+    """Stream a segment's frames into a temp clip beside its cache entry, then publish it atomically."""
+    tmp = store.temp_path("clips", job.key)
+    try:
+        with video.ClipWriter(tmp, size, fps) as writer:
+            for batch in batches:
+                writer.write(batch)
+                reporter.advance(len(batch))
+        return store.put("clips", job.key, tmp, job.inputs)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _write_pngs(batches: Iterator[np.ndarray], folder: Path, start: int, reporter: Reporter) -> None:
+    index = start
+    for batch in batches:
+        video.write_png_sequence(batch, folder, start=index)
+        index += len(batch)
+        reporter.advance(len(batch))
+
+
+def _output_record(output: Path, plan: Plan) -> dict:
+    try:
+        st = output.stat()
+    except OSError:
+        return {}
+    return {"path": str(output), "clips": [j.key for j in plan.jobs], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _output_current(plan: Plan, output: Path, previous: dict | None) -> bool:
+    """Whether the output file is exactly what the last render of this plan wrote."""
+    if not previous or not isinstance(previous.get("output"), dict):
+        return False
+    rec = previous["output"]
+    try:
+        st = output.stat()
+    except OSError:
+        return False
+    return (rec.get("path") == str(output) and rec.get("clips") == [j.key for j in plan.jobs]
+            and rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns)
+
+
+def _publish_output(plan: Plan, clip_paths: dict[str, Path], output: Path, store: Cache, no_cache: bool) -> None:
+    if not no_cache and _output_current(plan, output, store.read_run(plan.run_id)):
+        return
+    clips = [clip_paths[job.key] for job in plan.jobs]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    video.concat(clips, output)
+    info = video.probe(output)
+    if info.frames != plan.total_frames:
+        raise RenderError(f"{output} has {info.frames} frames, expected {plan.total_frames}; it was written "
+                          "but looks wrong — run `seqc cache verify`")
+
+
+__all__ = ["Reporter", "RenderOptions", "RenderResult", "Superseded", "render", "segment_frames", "segment_times",
+           "io", "shutil"]

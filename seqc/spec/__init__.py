@@ -1,0 +1,67 @@
+"""The storyboard language: YAML text -> a validated, frozen Storyboard, or a SpecError listing every problem.
+
+Loading runs in three steps: safe YAML with marks (yamlload), the JSON Schema (schema), then
+the meaning (checks). Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from seqc.errors import Problem, SpecError
+from seqc.spec.checks import compile_storyboard
+from seqc.spec.model import Keyframe, Output, Segment, Storyboard, frames_for
+from seqc.spec.schema import schema, schema_problems, schema_text
+from seqc.spec.yamlload import MAX_BYTES, YamlProblems, load_document
+
+__all__ = [
+    "Keyframe", "Output", "Segment", "Storyboard", "frames_for", "load_storyboard", "load_text",
+    "read_storyboard_bytes", "schema", "schema_text",
+]
+
+
+def read_storyboard_bytes(path: Path, display: str) -> bytes:
+    """Read a storyboard file, refusing non-files and anything over the size limit before reading it all."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SpecError([Problem(display, 1, 1, "", "file not found")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(display, 1, 1, "", f"cannot read: {exc.strerror or exc}")]) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError([Problem(display, 1, 1, "", "not a regular file")])
+    if st.st_size > MAX_BYTES:
+        raise SpecError([Problem(display, 1, 1, "", f"file is {st.st_size:,} bytes, over the {MAX_BYTES:,}-byte limit",
+                                 "a storyboard is a small text file")])
+    with open(path, "rb") as fh:
+        return fh.read(MAX_BYTES + 1)
+
+
+def load_text(text: str | bytes, path: Path, display: str | None = None) -> Storyboard:
+    """Validate storyboard text as if it lived at `path` (relative paths resolve from its folder)."""
+    path = Path(path).absolute()
+    display = display or str(path)
+    # 1. YAML with marks.
+    try:
+        doc = load_document(text, display)
+    except YamlProblems as exc:
+        raise SpecError(exc.problems) from None
+    # 2. Schema.
+    problems = schema_problems(doc)
+    if problems:
+        raise SpecError(problems)
+    # 3. Meaning.
+    story, errors, warnings = compile_storyboard(doc, path)
+    if errors:
+        raise SpecError(errors + warnings)
+    assert story is not None
+    return story
+
+
+def load_storyboard(path: str | os.PathLike) -> Storyboard:
+    """Load and validate a storyboard file; raise SpecError with every problem, sorted by position."""
+    display = str(path)
+    data = read_storyboard_bytes(Path(path), display)
+    return load_text(data, Path(path), display)

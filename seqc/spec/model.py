@@ -1,0 +1,100 @@
+"""The compiled storyboard: frozen dataclasses with defaults resolved and frame counts computed.
+
+Frame rule (DESIGN.md, Frames): a segment of n frames renders t = e(i / n) for i = 0..n-1;
+its end keyframe is the first frame of the next segment. The last segment of the timeline
+also renders its end frame (t = 1), so total frames = sum(n) + 1 and joins never repeat a
+frame. n is `frames:` when given, else round(duration x fps) (halves round up), at least 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqc.errors import Problem
+from seqc.models import ModelRef
+
+DEFAULT_SIZE = (256, 256)
+DEFAULT_FPS = 24.0
+DEFAULT_DURATION = 2.0
+DEFAULT_EASING = "ease-in-out"
+DEFAULT_METHOD = "slerp"
+DEFAULT_FIT = "cover"
+DEFAULT_MODEL = "builtin"
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where the video goes, its size as (width, height), and its frame rate."""
+
+    path: Path
+    size: tuple[int, int]
+    fps: float
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A picture the video passes through: an image file or a prompt."""
+
+    name: str
+    image: Path | None
+    prompt: str | None
+    seed: int | None
+    fit: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One transition of the timeline, with its frame count and place in it."""
+
+    index: int
+    source: str  # the `from` keyframe's name
+    target: str  # the `to` keyframe's name
+    frames: int  # frames rendered from the source up to (not including) the target
+    include_end: bool  # True for the last segment: it also renders the target frame
+    first_frame: int  # index of this segment's first frame in the whole video
+    easing: str  # canonical easing text, e.g. "ease-in-out" or "cubic-bezier(0.1, 0.7, 1, 0.1)"
+    method: str
+    line: int
+    column: int
+
+    @property
+    def rendered_frames(self) -> int:
+        """Frames this segment's clip holds."""
+        return self.frames + (1 if self.include_end else 0)
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """A validated storyboard, ready for the planner."""
+
+    path: Path  # absolute path of the storyboard file
+    version: int
+    output: Output
+    model: str  # as written (`builtin`, a folder, a hub id)
+    model_ref: ModelRef | None  # the resolved model (None only while a storyboard is invalid)
+    keyframes: dict[str, Keyframe]
+    segments: tuple[Segment, ...]
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def total_frames(self) -> int:
+        """Frames in the whole video."""
+        return sum(segment.rendered_frames for segment in self.segments)
+
+    @property
+    def duration(self) -> float:
+        """Length of the video in seconds."""
+        return self.total_frames / self.output.fps
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder paths in the storyboard are relative to."""
+        return self.path.parent
+
+
+def frames_for(duration: float, fps: float) -> int:
+    """The frame count of a duration: round(duration x fps), halves up (the documented rule)."""
+    return int(duration * fps + 0.5)

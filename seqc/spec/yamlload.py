@@ -1,0 +1,228 @@
+"""Safe YAML loading that keeps a line:column mark for every node.
+
+Storyboards are untrusted input. This composes the document with PyYAML's safe composer (no
+object construction at all), then builds plain Python values ourselves so that we can refuse
+what YAML 1.1 would silently accept: python tags, duplicate keys, non-finite numbers,
+sexagesimal numbers (`1:30` is 90 in YAML 1.1), and alias expansion past a small bound.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from seqc.errors import Problem
+
+MAX_BYTES = 1_000_000  # a storyboard larger than this is refused before parsing
+MAX_NODES = 200_000  # nodes visited while building values, aliases counted each time
+MAX_DEPTH = 64  # nesting depth of mappings and sequences
+
+Path = tuple  # a path in the document: keys (str) and indices (int)
+
+TAG = "tag:yaml.org,2002:"
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+_SEXAGESIMAL_RE = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+_NONFINITE_RE = re.compile(r"^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+@dataclass
+class Document:
+    """Plain values plus where each came from: marks[path] = (line, column), 1-based."""
+
+    data: object
+    file: str
+    marks: dict = field(default_factory=dict)  # value positions
+    key_marks: dict = field(default_factory=dict)  # positions of mapping keys
+
+    def where(self, path: Path, key: bool = False) -> tuple[int, int]:
+        """The closest known position for `path` (falls back to the parent's)."""
+        table = self.key_marks if key else self.marks
+        path = tuple(path)
+        while path:
+            if path in table:
+                return table[path]
+            if path in self.marks:
+                return self.marks[path]
+            path = path[:-1]
+        return self.marks.get((), (1, 1))
+
+
+class YamlProblems(Exception):
+    """Internal: problems found while loading; the spec loader turns them into a SpecError."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(problems[0].format() if problems else "")
+
+
+def format_path(path: Path) -> str:
+    """`('segments', 1, 'easing')` -> `segments[1].easing`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Turns a composed node graph into plain values, collecting every problem."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.doc = Document(data=None, file=file)
+        self.problems: list[Problem] = []
+        self.visited = 0
+
+    def problem(self, node: yaml.Node, path: Path, message: str, hint: str = "") -> None:
+        line, col = _mark(node)
+        self.problems.append(Problem(self.file, line, col, format_path(path), message, hint))
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> object:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise _Abort(node, path, f"document expands to more than {MAX_NODES} nodes",
+                         "anchors and aliases may not multiply the document")
+        if depth > MAX_DEPTH:
+            raise _Abort(node, path, f"nesting deeper than {MAX_DEPTH} levels", "")
+        self.doc.marks.setdefault(path, _mark(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != TAG + "seq":
+                self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
+                return None
+            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path, depth)
+        self.problem(node, path, "unsupported YAML node")
+        return None
+
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+        if node.tag != TAG + "map":
+            self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
+            return {}
+        result: dict = {}
+        for key_node, value_node in node.value:
+            self.visited += 1
+            if key_node.tag == TAG + "merge":
+                self.problem(key_node, path, "merge keys ('<<') are not supported",
+                             "put shared values in `defaults:` instead")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, path, "mapping keys must be plain strings")
+                continue
+            key = self.scalar(key_node, path)
+            if not isinstance(key, str):
+                key = key_node.value  # keys are names: `1` and `on` stay strings
+            if key in result:
+                first = self.doc.key_marks.get(path + (key,), (0, 0))
+                self.problem(key_node, path + (key,), f"duplicate key '{key}'",
+                             f"first defined at line {first[0]}")
+                continue
+            self.doc.key_marks[path + (key,)] = _mark(key_node)
+            result[key] = self.build(value_node, path + (key,), depth + 1)
+        return result
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> object:
+        tag, text = node.tag, node.value
+        if tag == TAG + "str":
+            return text
+        if tag == TAG + "null":
+            return None
+        if tag == TAG + "bool":
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            return text  # YAML 1.1's yes/no/on/off stay strings, as in YAML 1.2
+        if tag == TAG + "int":
+            if _SEXAGESIMAL_RE.match(text):
+                return self.sexagesimal(node, path, text)
+            if _INT_RE.match(text):
+                return int(text.replace("_", ""))
+            self.problem(node, path, f"'{text}' is not a decimal number",
+                         "write numbers in plain decimal, or quote the text")
+            return None
+        if tag == TAG + "float":
+            if _NONFINITE_RE.match(text):
+                self.problem(node, path, f"non-finite number '{text}' is not allowed", "use a finite number")
+                return None
+            if _SEXAGESIMAL_RE.match(text):
+                return self.sexagesimal(node, path, text)
+            if _FLOAT_RE.match(text):
+                value = float(text.replace("_", ""))
+                if not math.isfinite(value):
+                    self.problem(node, path, f"number '{text}' is too large", "use a finite number")
+                    return None
+                return value
+            self.problem(node, path, f"'{text}' is not a decimal number", "quote the text if it is not a number")
+            return None
+        if tag == TAG + "timestamp":
+            return text  # a date-like scalar such as 2024-01-01: keep the text, the schema decides
+        self.problem(node, path, f"tag '{tag}' is not allowed", "storyboards use plain YAML only")
+        return None
+
+    def sexagesimal(self, node: yaml.ScalarNode, path: Path, text: str) -> None:
+        self.problem(node, path, f"'{text}' would be read as a base-60 number by YAML 1.1",
+                     "write seconds as a plain number (1:30 -> 90), or quote it")
+        return None
+
+
+class _Abort(Exception):
+    def __init__(self, node: yaml.Node, path: Path, message: str, hint: str):
+        self.node, self.path, self.message, self.hint = node, path, message, hint
+
+
+def load_document(text: str | bytes, file: str) -> Document:
+    """Parse one YAML document into plain values with marks; raise YamlProblems on any problem."""
+    # 1. Size and encoding.
+    if len(text) > MAX_BYTES:
+        raise YamlProblems([Problem(file, 1, 1, "", f"file is {len(text):,} bytes, over the {MAX_BYTES:,}-byte limit",
+                                    "a storyboard is a small text file")])
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlProblems([Problem(file, 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+
+    # 2. Compose (parse to nodes, never construct objects).
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = exc.problem or str(exc)
+        if exc.context:
+            message = f"{exc.context}: {message}" if "while" not in (exc.context or "") else f"{message} ({exc.context})"
+        raise YamlProblems([Problem(file, line, col, "", f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblems([Problem(file, 1, 1, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise YamlProblems([Problem(file, 1, 1, "", "nesting is far too deep")]) from None
+
+    # 3. Build values, collecting every problem.
+    builder = _Builder(file)
+    if node is None:
+        raise YamlProblems([Problem(file, 1, 1, "", "the file is empty", "a storyboard starts with `version: 1`")])
+    try:
+        builder.doc.data = builder.build(node, (), 0)
+    except _Abort as abort:
+        line, col = _mark(abort.node)
+        raise YamlProblems([Problem(file, line, col, format_path(abort.path), abort.message, abort.hint)]) from None
+    except RecursionError:
+        raise YamlProblems([Problem(file, 1, 1, "", "nesting is far too deep")]) from None
+    if builder.problems:
+        raise YamlProblems(builder.problems)
+    return builder.doc

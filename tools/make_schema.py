@@ -1,0 +1,181 @@
+"""Write the storyboard JSON Schema (schemas/ and the package copy) from one Python definition.
+
+Run `python tools/make_schema.py` after changing a field; tests check both copies are current.
+Kept as code so names shared with the easing module (the enum) cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seqc.curves import CUBIC_BEZIER_PATTERN, NAMED_EASINGS, STEPS_PATTERN  # noqa: E402
+
+METHODS = ["lerp", "slerp", "crossfade", "cut"]
+FITS = ["cover", "contain", "stretch"]
+SCHEMA_ID = "https://seqc.dev/schemas/storyboard.schema.json"
+
+
+def prop(title: str, description: str, **schema) -> dict:
+    """A property with the hover help editors show."""
+    return {"title": title, "description": description, **schema}
+
+
+def timing_props() -> dict:
+    """Fields shared by `defaults` and each segment: how long and how the segment moves."""
+    return {
+        "duration": prop(
+            "Duration",
+            "Length in seconds; frames = round(duration x fps), at least 1.",
+            type="number", exclusiveMinimum=0, maximum=86400,
+        ),
+        "frames": prop(
+            "Frame count",
+            "Exact number of frames from this segment's start keyframe up to (not including) its end keyframe.",
+            type="integer", minimum=1, maximum=1000000,
+        ),
+        "easing": prop(
+            "Easing",
+            "How t moves from 0 to 1: a named curve (linear, ease, ease-in-out, ease-in-out-cubic, ...), "
+            "cubic-bezier(x1, y1, x2, y2) or steps(n).",
+            type="string",
+            anyOf=[
+                {"enum": list(NAMED_EASINGS)},
+                {"pattern": CUBIC_BEZIER_PATTERN},
+                {"pattern": STEPS_PATTERN},
+            ],
+        ),
+        "method": prop(
+            "Method",
+            "Path between the keyframes: lerp and slerp move through the model's latent space; "
+            "crossfade blends the decoded pictures; cut holds the start keyframe.",
+            type="string", enum=METHODS,
+        ),
+    }
+
+
+def build() -> dict:
+    """The whole schema, draft 2020-12."""
+    fit = prop(
+        "Fit",
+        "How an image is fitted to the output size: cover (crop), contain (letterbox) or stretch.",
+        type="string", enum=FITS,
+    )
+    keyframe = {
+        "title": "Keyframe",
+        "description": "A picture the video passes through: an image file, or a prompt for a text-to-image model.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "image": prop(
+                "Image",
+                "Path to an image file (PNG, JPEG, WebP, ...), relative to the storyboard.",
+                type="string", minLength=1, maxLength=4096,
+            ),
+            "prompt": prop(
+                "Prompt",
+                "Text for a text-to-image model (needs a diffusion pipeline as `model`).",
+                type="string", minLength=1, maxLength=10000,
+            ),
+            "seed": prop(
+                "Seed",
+                "Seed of the starting noise for a prompt keyframe.",
+                type="integer", minimum=0, maximum=2**63 - 1,
+            ),
+            "fit": fit,
+        },
+    }
+    segment = {
+        "title": "Segment",
+        "description": "A transition between two keyframes (the same one twice is a hold).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "to"],
+        "properties": {
+            "from": prop("From", "Name of the start keyframe.", type="string", minLength=1),
+            "to": prop("To", "Name of the end keyframe.", type="string", minLength=1),
+            **timing_props(),
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "seqc storyboard",
+        "description": "Keyframes and the segments between them, compiled by seqc into a video.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version", "keyframes", "segments"],
+        "properties": {
+            "version": prop("Version", "Storyboard format version.", const=1),
+            "output": {
+                "title": "Output",
+                "description": "Where the video goes and its size and frame rate.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "path": prop(
+                        "Path",
+                        "Output file (.mp4, .mov, .mkv), relative to the storyboard. Default: out/<storyboard name>.mp4.",
+                        type="string", minLength=1, maxLength=4096,
+                    ),
+                    "size": prop(
+                        "Size",
+                        "[width, height] in pixels; multiples of 8, at most 4096. Default [256, 256].",
+                        type="array", minItems=2, maxItems=2,
+                        items={"type": "integer", "minimum": 8, "maximum": 4096, "multipleOf": 8},
+                    ),
+                    "fps": prop(
+                        "Frame rate",
+                        "Frames per second, in (0, 240]. Default 24.",
+                        type="number", exclusiveMinimum=0, maximum=240,
+                    ),
+                },
+            },
+            "model": prop(
+                "Model",
+                "`builtin` (the default), a local diffusers folder relative to the storyboard (./vae), "
+                "or a Hugging Face hub id already in the local cache.",
+                type="string", minLength=1, maxLength=4096,
+            ),
+            "defaults": {
+                "title": "Defaults",
+                "description": "Values every segment and keyframe uses unless it sets its own.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {**timing_props(), "fit": fit},
+            },
+            "keyframes": {
+                "title": "Keyframes",
+                "description": "Named keyframes; segments refer to them by name.",
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"},
+                "additionalProperties": keyframe,
+            },
+            "segments": {
+                "title": "Segments",
+                "description": "The timeline, in order: each segment moves from one keyframe to another.",
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 100000,
+                "items": segment,
+            },
+        },
+    }
+
+
+def main() -> int:
+    text = json.dumps(build(), indent=2) + "\n"
+    for target in (ROOT / "schemas" / "storyboard.schema.json", ROOT / "seqc" / "spec" / "storyboard.schema.json"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        print(f"wrote {target.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
