@@ -83,6 +83,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     return render_command(args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Render, then re-render on every save of the storyboard or its keyframes."""
+    from seqc.watch import watch_command
+
+    return watch_command(args)
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     """Inspect and maintain the cache."""
     from seqc.commands import cache_command
@@ -154,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render_options(p)
     p.add_argument("--json", action="store_true", help="print one final JSON line with the result")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("watch", help="render, then re-render on every save",
+                       description="Render once, then watch the storyboard and its keyframe files and re-render "
+                                   "only what changed on every save. Ctrl-C stops (exit 130).")
+    p.add_argument("file", metavar="FILE")
+    _add_render_options(p)
+    p.add_argument("--debounce", type=float, default=0.3, metavar="SECONDS",
+                   help="wait this long after the last change before rendering (default 0.3)")
+    p.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify/FSEvents")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("cache", help="inspect and maintain the cache",
                        description="List, verify, garbage-collect or clear the content-addressed cache.")
