@@ -136,17 +136,19 @@ def _previous_for(segment: Segment, old_segments: list) -> dict | None:
     return None
 
 
+# Most fundamental first: the first change is the reason shown; the rest go to --explain.
 _LABELS = {
+    "key_version": "seqc's cache format changed",
+    "model": "model changed",
+    "size": "size changed",
+    "fps": "fps changed",
     "frames": "duration changed",
     "include_end": "end frame changed (the segment became or stopped being the last)",
-    "fps": "fps changed",
-    "size": "size changed",
-    "easing": "easing changed",
     "method": "method changed",
-    "model": "model changed",
+    "easing": "easing changed",
     "encoder": "encoder settings changed",
-    "key_version": "seqc's cache format changed",
 }
+_SHOW_VALUES = ("frames", "easing", "method", "fps")
 
 
 def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segments: list) -> tuple[str, list[str]]:
@@ -161,6 +163,12 @@ def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segme
     old_inputs = old.get("inputs", {})
     old_images = old.get("images", {})
     changes: list[str] = []
+    for field_name, label in _LABELS.items():
+        if inputs.get(field_name) != old_inputs.get(field_name):
+            if field_name in _SHOW_VALUES and field_name in old_inputs:
+                unit = " frames" if field_name == "frames" else ""
+                label = f"{label} ({old_inputs[field_name]}{unit} -> {inputs[field_name]}{unit})"
+            changes.append(label)
     # Endpoint keyframes: say which keyframe and what about it changed.
     for end, name in (("start", segment.source), ("end", segment.target)):
         if inputs[end] == old_inputs.get(end):
@@ -172,14 +180,11 @@ def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segme
             changes.append(f"keyframe '{name}' image changed")
         else:
             changes.append(f"keyframe '{name}' preprocessing changed")
-    for field_name, label in _LABELS.items():
-        if inputs.get(field_name) != old_inputs.get(field_name):
-            if field_name in ("frames", "easing", "method", "fps") and field_name in old_inputs:
-                label = f"{label} ({old_inputs[field_name]} -> {inputs[field_name]})"
-            changes.append(label)
     if not changes:
         return "cache entry missing (deleted or collected)", ["cache entry missing"]
-    # The model and the size change every latent; name the root cause, not its echoes.
+    # The model and the size change every latent, and fps changes frame counts: keep the root cause.
     if any(c.startswith(("model changed", "size changed")) for c in changes):
-        changes = [c for c in changes if "preprocessing" not in c] or changes
+        changes = [c for c in changes if "preprocessing" not in c]
+    if any(c.startswith("fps changed") for c in changes):
+        changes = [c for c in changes if not c.startswith("duration changed")]
     return changes[0] if len(changes) == 1 else f"{changes[0]} (+{len(changes) - 1} more)", changes
