@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from renderkit import five_keyframe_storyboard, make_tiny_vae, plan_json, render_json, run_seqc, write_image
+from renderkit import (
+    five_keyframe_storyboard,
+    make_tiny_vae,
+    plan_json,
+    render_json,
+    run_seqc,
+    write_image,
+)
 
 from seqc import video
 

@@ -6,12 +6,13 @@ the meaning (checks). Nothing here imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from pathlib import Path
 
 from seqc.errors import Problem, SpecError
-from seqc.spec.checks import compile_storyboard
+from seqc.spec.checks import compile_storyboard, partial_problems
 from seqc.spec.model import Keyframe, Output, Segment, Storyboard, frames_for
 from seqc.spec.schema import schema, schema_problems, schema_text
 from seqc.spec.yamlload import MAX_BYTES, YamlProblems, load_document
@@ -35,14 +36,38 @@ def read_storyboard_bytes(path: Path, display: str) -> bytes:
     if st.st_size > MAX_BYTES:
         raise SpecError([Problem(display, 1, 1, "", f"file is {st.st_size:,} bytes, over the {MAX_BYTES:,}-byte limit",
                                  "a storyboard is a small text file")])
-    with open(path, "rb") as fh:
-        return fh.read(MAX_BYTES + 1)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_BYTES + 1)  # never more: a file that grew since stat is still refused
+    except OSError as exc:
+        raise SpecError([Problem(display, 1, 1, "", f"cannot read: {exc.strerror or exc}")]) from None
+
+
+def _printable(text: str) -> str:
+    """Text safe for one terminal line: control characters and lone surrogates as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _readable(error: SpecError) -> SpecError:
+    """The same problems, with user text that could break a terminal line escaped."""
+    return SpecError([dataclasses.replace(p, file=_printable(p.file), path=_printable(p.path),
+                                          message=_printable(p.message), hint=_printable(p.hint))
+                      for p in error.problems])
 
 
 def load_text(text: str | bytes, path: Path, display: str | None = None) -> Storyboard:
     """Validate storyboard text as if it lived at `path` (relative paths resolve from its folder)."""
     path = Path(path).absolute()
     display = display or str(path)
+    try:
+        return _load(text, path, display)
+    except SpecError as exc:
+        raise _readable(exc) from None
+
+
+def _load(text: str | bytes, path: Path, display: str) -> Storyboard:
     # 1. YAML with marks.
     try:
         doc = load_document(text, display)
@@ -51,7 +76,7 @@ def load_text(text: str | bytes, path: Path, display: str | None = None) -> Stor
     # 2. Schema.
     problems = schema_problems(doc)
     if problems:
-        raise SpecError(problems)
+        raise SpecError(problems + partial_problems(doc, path, problems))
     # 3. Meaning.
     story, errors, warnings = compile_storyboard(doc, path)
     if errors:
@@ -63,5 +88,8 @@ def load_text(text: str | bytes, path: Path, display: str | None = None) -> Stor
 def load_storyboard(path: str | os.PathLike) -> Storyboard:
     """Load and validate a storyboard file; raise SpecError with every problem, sorted by position."""
     display = str(path)
-    data = read_storyboard_bytes(Path(path), display)
+    try:
+        data = read_storyboard_bytes(Path(path), display)
+    except SpecError as exc:
+        raise _readable(exc) from None
     return load_text(data, Path(path), display)

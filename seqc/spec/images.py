@@ -1,18 +1,25 @@
 """Checks that a keyframe image file is safe to open: a regular file, an image, not a bomb.
 
 Runs before any model or ffmpeg starts. FIFOs and devices are refused by `stat` before any
-read (opening a FIFO would block); Pillow's decompression-bomb guard is replaced by an
-explicit pixel limit checked from the header, before the pixels are decoded.
+read (opening a FIFO would block). Only the formats in IMAGE_FORMATS are opened. An explicit
+pixel limit is checked from the header before any pixel is decoded (a header claiming
+20000x20000 is refused at once); then the whole image is decoded once, as the render will,
+so a truncated or corrupt file fails here and not halfway through a render.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+import warnings
 from pathlib import Path
 
 MAX_IMAGE_BYTES = 256 * 1024 * 1024
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000
+# Formats Pillow may open: common raster formats only. EPS (which runs Ghostscript), PDF-like
+# and exotic formats are refused before any of their code runs.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 
 _memo: dict[tuple, tuple[str, str]] = {}
 
@@ -56,20 +63,35 @@ def check_image(path: Path) -> tuple[str, str]:
     return result
 
 
+def _bomb_message(exc: Exception) -> tuple[str, str]:
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    claimed = f" (its header claims {int(match.group(1)) / 1e6:.0f} megapixels)" if match else ""
+    return (f"image is over the {MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel limit{claimed}",
+            "scale it down first; a huge header is how decompression bombs start")
+
+
 def _check_pixels(path: Path) -> tuple[str, str]:
     from PIL import Image
 
-    try:
-        with Image.open(path) as im:
-            width, height = im.size
-            if width * height > MAX_IMAGE_PIXELS:
-                return (f"image is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the "
-                        f"{MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel limit", "scale it down first")
-            im.verify()
-    except Image.DecompressionBombError as exc:
-        return f"image refused as a decompression bomb: {exc}", "scale it down first"
-    except Image.UnidentifiedImageError:
-        return f"{path} is not an image Pillow can read", "use PNG, JPEG or WebP"
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means a broken file
-        return f"cannot read image {path}: {exc}", "the file may be truncated or corrupt"
+    with warnings.catch_warnings():
+        # Pillow warns about big images itself; the limit below is ours and says so.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            # 2. The header: a format we accept, with a sane pixel count, and a sound structure.
+            with Image.open(path, formats=IMAGE_FORMATS) as im:
+                width, height = im.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    return (f"image is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the "
+                            f"{MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel limit", "scale it down first")
+                im.verify()
+            # 3. The pixels: decode them all, as the render will (verify() does not inflate them).
+            with Image.open(path, formats=IMAGE_FORMATS) as im:
+                im.load()
+        except Image.DecompressionBombError as exc:
+            return _bomb_message(exc)
+        except Image.UnidentifiedImageError:
+            return (f"{path} is not an image seqc reads",
+                    f"use one of {', '.join(IMAGE_FORMATS)}")
+        except Exception as exc:  # noqa: BLE001 - any decoder failure means a broken file
+            return f"cannot decode image {path}: {' '.join(str(exc).split())}", "the file may be truncated or corrupt"
     return "", ""

@@ -4,11 +4,15 @@ Frame rule (DESIGN.md, Frames): a segment of n frames renders t = e(i / n) for i
 its end keyframe is the first frame of the next segment. The last segment of the timeline
 also renders its end frame (t = 1), so total frames = sum(n) + 1 and joins never repeat a
 frame. n is `frames:` when given, else round(duration x fps) (halves round up), at least 1.
+The product is taken on the decimal numbers as written (8.7 s at 25 fps is 217.5 -> 218),
+not on binary floats (where 8.7 * 25 = 217.49999999999997 would round down).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from seqc.errors import Problem
@@ -95,6 +99,13 @@ class Storyboard:
         return self.path.parent
 
 
+def _exact(value: float) -> Fraction:
+    """A number as its shortest decimal text means it: 0.1 -> 1/10, not the nearest binary float."""
+    if isinstance(value, int):
+        return Fraction(value)
+    return Fraction(repr(float(value)))
+
+
 def frames_for(duration: float, fps: float) -> int:
     """The frame count of a duration: round(duration x fps), halves up (the documented rule)."""
-    return int(duration * fps + 0.5)
+    return math.floor(_exact(duration) * _exact(fps) + Fraction(1, 2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from importlib import resources
 
 import jsonschema
@@ -95,21 +96,25 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         return [at(path, f"missing required field '{m}'") for m in names]
     if kind == "type":
         wanted = error.validator_value
-        wanted_text = " or ".join(_TYPE_NAMES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted]))
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        wanted_text = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
         if not path:
             return [at(path, f"the top level must be {wanted_text}, not {describe(value)}",
                        "a storyboard starts with `version: 1`")]
-        return [at(path, f"expected {wanted_text}, got {describe(value)}")]
+        return [at(path, f"expected {wanted_text}, got {describe(value)}", _type_hint(value, wanted))]
     if kind == "const" and name == "version":
-        return [at(path, f"unsupported version {value!r}", "this seqc reads storyboard version 1")]
+        shown = json.dumps(value) if isinstance(value, (bool, type(None))) else repr(value)
+        return [at(path, f"unsupported version {shown}", "this seqc reads storyboard version 1")]
     if kind == "enum":
         choices = error.validator_value
         return [at(path, f"unknown {name} {value!r}", suggest(value, choices) or f"choose one of: {', '.join(map(str, choices))}")]
     if kind == "anyOf" and name == "easing":
         return [_easing_problem(value, at, path)]
-    if kind == "propertyNames":
-        return [at(path, f"keyframe name {value!r} is not allowed",
-                   "names use letters, digits, '_', '.', '-' (at most 64 characters)")]
+    if "propertyNames" in error.relative_schema_path:
+        # jsonschema reports a bad key at its mapping, with the key as the instance.
+        return [at(path + (value,), f"keyframe name {value!r} is not allowed",
+                   "a name is 1 to 64 letters, digits, '_', '.' or '-', and starts with a letter, digit or '_'",
+                   key=True)]
     if kind == "multipleOf":
         return [at(path, f"{value} is not a multiple of {error.validator_value}",
                    f"use {round(value / error.validator_value) * error.validator_value or error.validator_value}")]
@@ -126,6 +131,22 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     if kind in ("minLength", "maxLength"):
         return [at(path, f"{name} is {'empty' if kind == 'minLength' else 'too long'}")]
     return [at(path, error.message)]
+
+
+def _type_hint(value: object, wanted: list) -> str:
+    """Hints for YAML 1.1's surprises: `1e3` is text, `yes`/`1`/`true` are not names."""
+    if isinstance(value, str) and ("number" in wanted or "integer" in wanted):
+        try:
+            number = float(value.replace("_", ""))
+        except ValueError:
+            return ""
+        if math.isfinite(number) and not value.strip().lower().lstrip("+-").startswith(("inf", "nan")):
+            plain = f"{number:f}".rstrip("0").rstrip(".") if abs(number) < 1e15 else repr(number)
+            return f"YAML 1.1 reads {value!r} as text, not a number: write it as {plain}"
+        return ""
+    if "string" in wanted and isinstance(value, (bool, int, float)) and value is not None:
+        return "YAML reads this as a number or true/false: put it in quotes to make it text"
+    return ""
 
 
 def _easing_problem(value: object, at, path: tuple) -> Problem:

@@ -18,7 +18,8 @@ from seqc.errors import Problem
 
 MAX_BYTES = 1_000_000  # a storyboard larger than this is refused before parsing
 MAX_NODES = 200_000  # nodes visited while building values, aliases counted each time
-MAX_DEPTH = 64  # nesting depth of mappings and sequences
+MAX_ALIAS_NODES = 10_000  # nodes visited inside alias expansions (a "billion laughs" stops here)
+MAX_DEPTH = 64  # nesting depth of mappings and sequences, checked while composing
 
 Path = tuple  # a path in the document: keys (str) and indices (int)
 
@@ -76,6 +77,46 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+class _Alias(yaml.Node):
+    """An alias as written (`*name`): the anchored node plus where this use of it is."""
+
+    id = "alias"
+
+    def __init__(self, target: yaml.Node, start_mark, end_mark):
+        super().__init__(target.tag, target, start_mark, end_mark)
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark):
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer with a depth bound and aliases kept visible.
+
+    The composer recurses once per nesting level, so `[[[[...` 50,000 levels deep would take
+    seconds to hit Python's recursion limit; here it stops at MAX_DEPTH right away. Aliases are
+    returned as `_Alias` nodes so the builder can count their expansion and place errors at them.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = super().compose_node(parent, index)
+            return _Alias(target, event.start_mark, event.end_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 class _Builder:
     """Turns a composed node graph into plain values, collecting every problem."""
 
@@ -83,45 +124,71 @@ class _Builder:
         self.file = file
         self.doc = Document(data=None, file=file)
         self.problems: list[Problem] = []
-        self.visited = 0
+        self.visited = 0  # every node built, aliases counted each time they are used
+        self.expanded = 0  # nodes built inside alias expansions
+        self.active: set[int] = set()  # ids of the nodes being built (to catch an alias to itself)
+        self.alias_use: tuple = ()  # (alias node, path) of the outermost alias being expanded
 
     def problem(self, node: yaml.Node, path: Path, message: str, hint: str = "") -> None:
         line, col = _mark(node)
         self.problems.append(Problem(self.file, line, col, format_path(path), message, hint))
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> object:
+    def count(self, node: yaml.Node, path: Path, aliased: bool) -> None:
         self.visited += 1
+        if aliased:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_NODES:
+                alias, alias_path = self.alias_use
+                raise _Abort(alias, alias_path, f"aliases expand to more than {MAX_ALIAS_NODES:,} values",
+                             "anchors and aliases may not multiply the document")
         if self.visited > MAX_NODES:
-            raise _Abort(node, path, f"document expands to more than {MAX_NODES} nodes",
-                         "anchors and aliases may not multiply the document")
+            raise _Abort(node, path, f"the document has more than {MAX_NODES:,} values",
+                         "a storyboard is a small text file")
+
+    def build(self, node: yaml.Node, path: Path, depth: int, aliased: bool = False) -> object:
+        if isinstance(node, _Alias):
+            self.doc.marks.setdefault(path, _mark(node))  # the alias itself: where it is used
+            target = node.value
+            if id(target) in self.active:
+                raise _Abort(node, path, "an alias refers to the value that contains it",
+                             "a storyboard cannot contain itself")
+            if not aliased:
+                self.alias_use = (node, path)
+            return self.build(target, path, depth, aliased=True)
+        self.count(node, path, aliased)
         if depth > MAX_DEPTH:
             raise _Abort(node, path, f"nesting deeper than {MAX_DEPTH} levels", "")
         self.doc.marks.setdefault(path, _mark(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != TAG + "seq":
-                self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
-                return None
-            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path, depth)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                if node.tag != TAG + "seq":
+                    self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
+                    return None
+                return [self.build(child, path + (i,), depth + 1, aliased) for i, child in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path, depth, aliased)
+        finally:
+            self.active.discard(id(node))
         self.problem(node, path, "unsupported YAML node")
         return None
 
-    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int, aliased: bool) -> dict:
         if node.tag != TAG + "map":
             self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
             return {}
         result: dict = {}
         for key_node, value_node in node.value:
-            self.visited += 1
+            self.count(key_node, path, aliased)
             if key_node.tag == TAG + "merge":
                 self.problem(key_node, path, "merge keys ('<<') are not supported",
                              "put shared values in `defaults:` instead")
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problem(key_node, path, "mapping keys must be plain strings")
+                self.problem(key_node, path, "mapping keys must be plain text",
+                             "a key here is an alias, a list or a mapping")
                 continue
             key = self.scalar(key_node, path)
             if not isinstance(key, str):
@@ -132,7 +199,7 @@ class _Builder:
                              f"first defined at line {first[0]}")
                 continue
             self.doc.key_marks[path + (key,)] = _mark(key_node)
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+            result[key] = self.build(value_node, path + (key,), depth + 1, aliased)
         return result
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> object:
@@ -185,32 +252,66 @@ class _Abort(Exception):
         self.node, self.path, self.message, self.hint = node, path, message, hint
 
 
+def _too_big(size: int, file: str) -> YamlProblems:
+    return YamlProblems([Problem(file, 1, 1, "", f"file is {size:,} bytes, over the {MAX_BYTES:,}-byte limit",
+                                 "a storyboard is a small text file")])
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character index."""
+    index = max(0, min(index, len(text)))
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
+    """One line for a YAML syntax error, at its position."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, col = _line_col(text, exc.position)
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return Problem(file, line, col, "", f"invalid YAML: character {char} is not allowed in a YAML file",
+                       "remove control characters, or write them as escapes inside double quotes")
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = exc.problem or "syntax error"
+        if exc.context:
+            message = f"{message} ({exc.context})" if "while" in exc.context else f"{exc.context}: {message}"
+        return Problem(file, line, col, "", f"invalid YAML: {' '.join(message.split())}")
+    return Problem(file, 1, 1, "", f"invalid YAML: {' '.join(str(exc).split())}")
+
+
 def load_document(text: str | bytes, file: str) -> Document:
     """Parse one YAML document into plain values with marks; raise YamlProblems on any problem."""
-    # 1. Size and encoding.
+    # 1. Size and encoding (the size is checked before anything else looks at the text).
     if len(text) > MAX_BYTES:
-        raise YamlProblems([Problem(file, 1, 1, "", f"file is {len(text):,} bytes, over the {MAX_BYTES:,}-byte limit",
-                                    "a storyboard is a small text file")])
+        raise _too_big(len(text), file)
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise YamlProblems([Problem(file, 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    else:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise _too_big(size, file)
 
-    # 2. Compose (parse to nodes, never construct objects).
+    # 2. Compose (parse to nodes, never construct objects), refusing deep nesting on the way.
+    loader = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = exc.problem or str(exc)
-        if exc.context:
-            message = f"{exc.context}: {message}" if "while" not in (exc.context or "") else f"{message} ({exc.context})"
-        raise YamlProblems([Problem(file, line, col, "", f"invalid YAML: {message}")]) from None
+        loader = _Loader(text)  # the reader refuses control characters here
+        node = loader.get_single_node()
+    except _TooDeep as exc:
+        line, col = exc.mark.line + 1, exc.mark.column + 1
+        raise YamlProblems([Problem(file, line, col, "", f"nesting deeper than {MAX_DEPTH} levels",
+                                    "a storyboard needs only a few levels")]) from None
     except yaml.YAMLError as exc:
-        raise YamlProblems([Problem(file, 1, 1, "", f"invalid YAML: {exc}")]) from None
-    except RecursionError:
+        raise YamlProblems([_syntax_problem(exc, text, file)]) from None
+    except RecursionError:  # pragma: no cover - the depth bound comes first
         raise YamlProblems([Problem(file, 1, 1, "", "nesting is far too deep")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
     # 3. Build values, collecting every problem.
     builder = _Builder(file)
@@ -220,9 +321,8 @@ def load_document(text: str | bytes, file: str) -> Document:
         builder.doc.data = builder.build(node, (), 0)
     except _Abort as abort:
         line, col = _mark(abort.node)
-        raise YamlProblems([Problem(file, line, col, format_path(abort.path), abort.message, abort.hint)]) from None
-    except RecursionError:
-        raise YamlProblems([Problem(file, 1, 1, "", "nesting is far too deep")]) from None
+        raise YamlProblems(builder.problems + [
+            Problem(file, line, col, format_path(abort.path), abort.message, abort.hint)]) from None
     if builder.problems:
         raise YamlProblems(builder.problems)
     return builder.doc
