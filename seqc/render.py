@@ -8,8 +8,6 @@ decoder into ffmpeg a batch at a time, so memory does not grow with the video's 
 from __future__ import annotations
 
 import contextlib
-import io
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -204,7 +202,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             else:
                 clip_paths[job.key] = path
         if options.frames_dir is not None:
-            todo = list({job.key: job for job in plan.jobs}.values())
+            todo = list(plan.jobs)  # every frame is written, repeated segments included
         frames_to_render = sum(job.segment.rendered_frames for job in todo)
         reporter.begin(plan, todo, frames_to_render)
 
@@ -238,7 +236,6 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             latents[name] = latent
 
         # 5. Render each missing segment into a clip and publish it (or PNG frames with --frames).
-        rendered = []
         for job in todo:
             if should_stop is not None and should_stop():
                 raise Superseded()
@@ -250,7 +247,6 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
                 _write_pngs(batches, options.frames_dir, seg.first_frame, reporter)
             else:
                 clip_paths[job.key] = _write_clip(store, job, batches, story.output.size, story.output.fps, reporter)
-            rendered.append(seg.index)
             reporter.segment_end(job)
 
         # 6. The output: concatenate the clips without re-encoding; check its frame count.
@@ -264,12 +260,12 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             cache.save_memo()
         reporter.end()
 
-    seconds = time.monotonic() - started
-    cached = len(plan.jobs) - len([j for j in plan.jobs if j.segment.index in rendered or j.key in {t.key for t in todo}])
+    rendered_keys = {job.key for job in todo}
+    indices = [job.segment.index for job in plan.jobs if job.key in rendered_keys]
     return RenderResult(
         output=None if options.frames_dir is not None else output, frames=plan.total_frames,
-        segments=len(plan.jobs), rendered=len(plan.jobs) - cached, cached=cached, seconds=seconds,
-        rendered_segments=[j.segment.index for j in plan.jobs if j.key in {t.key for t in todo}],
+        segments=len(plan.jobs), rendered=len(indices), cached=len(plan.jobs) - len(indices),
+        seconds=time.monotonic() - started, rendered_segments=indices,
     )
 
 
@@ -329,5 +325,3 @@ def _publish_output(plan: Plan, clip_paths: dict[str, Path], output: Path, store
                           "but looks wrong — run `seqc cache verify`")
 
 
-__all__ = ["Reporter", "RenderOptions", "RenderResult", "Superseded", "render", "segment_frames", "segment_times",
-           "io", "shutil"]
