@@ -19,7 +19,7 @@ import numpy as np
 from seqc import video
 from seqc.cache import Cache
 from seqc.curves import parse_easing
-from seqc.errors import Problem, RenderError, SpecError
+from seqc.errors import Problem, SpecError
 from seqc.images import ImageReadError, load_fitted
 from seqc.interp import interpolate
 from seqc.plan import Plan, SegmentJob
@@ -164,8 +164,8 @@ def check_output(plan: Plan, output: Path, cache: Cache) -> None:
         problem = f"the output may not be inside the cache folder ({cache.root})"
     elif target.is_dir():
         problem = f"the output {output} is a folder"
-    elif target.suffix.lower() not in (".mp4", ".mov", ".mkv"):
-        problem = f"unsupported output type '{target.suffix}' (use .mp4, .mov or .mkv)"
+    elif target.suffix.lower() not in video.OUTPUT_FORMATS:
+        problem = f"unsupported output type '{target.suffix}' (use {', '.join(video.OUTPUT_FORMATS)})"
     if problem:
         from seqc.errors import InputError
 
@@ -256,7 +256,9 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
 
         # 7. Remember what this render used, so the next plan can say why a segment changed.
         if not options.no_cache:
-            cache.write_run(plan.run_id, {**plan.record(), "output": _output_record(output, plan)})
+            record = {**plan.record(), "output": _output_record(output, plan)}
+            if cache.read_run(plan.run_id) != record:  # a no-op render writes nothing
+                cache.write_run(plan.run_id, record)
             cache.save_memo()
         reporter.end()
 
@@ -318,10 +320,6 @@ def _publish_output(plan: Plan, clip_paths: dict[str, Path], output: Path, store
         return
     clips = [clip_paths[job.key] for job in plan.jobs]
     output.parent.mkdir(parents=True, exist_ok=True)
-    video.concat(clips, output)
-    info = video.probe(output)
-    if info.frames != plan.total_frames:
-        raise RenderError(f"{output} has {info.frames} frames, expected {plan.total_frames}; it was written "
-                          "but looks wrong — run `seqc cache verify`")
+    video.concat(clips, output)  # checks the frame count before publishing
 
 

@@ -79,8 +79,7 @@ class OutputFormat:
     """How to write one kind of output file, chosen by its suffix.
 
     `stream_copy` formats take the clips' H.264 packets as they are (concat with `-c copy`).
-    Formats that need a re-encode (GIF, WebM) will get `stream_copy=False` and go through a
-    future `export()`; `concat` refuses them.
+    The others (GIF, WebM) re-encode the joined clips with their own `muxer_args`.
     """
 
     muxer: str
@@ -92,6 +91,16 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
     ".mp4": OutputFormat("mp4", ("-movflags", "+faststart")),
     ".mov": OutputFormat("mov", ("-movflags", "+faststart")),
     ".mkv": OutputFormat("matroska"),
+    # Re-encoded from the cached clips: a GIF with a palette made for this video (better than
+    # the web-safe default), looping forever; WebM as VP9 at constant quality.
+    ".gif": OutputFormat("gif", (
+        "-filter_complex", "[0:v]split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a",
+        "-loop", "0",
+    ), stream_copy=False),
+    ".webm": OutputFormat("webm", (
+        "-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-pix_fmt", "yuv420p",
+        "-threads", "2",
+    ), stream_copy=False),
 }
 
 
@@ -585,7 +594,7 @@ def _describe(info: StreamPackets) -> str:
 
 
 def concat(clips: list[Path], output: Path) -> None:
-    """Join clips into `output` with the concat demuxer and `-c copy` (never a re-encode).
+    """Join clips into `output`: a stream copy (`-c copy`) for mp4/mov/mkv, a re-encode for gif/webm.
 
     1. Read every clip's packets: count its frames and check all clips share codec, size,
        time base and SPS/PPS (otherwise a stream copy would give a broken video).
@@ -598,8 +607,6 @@ def concat(clips: list[Path], output: Path) -> None:
         raise ValueError("concat needs at least one clip")
     output = Path(os.path.abspath(os.fspath(output)))
     fmt = _output_format(output)
-    if not fmt.stream_copy:
-        raise ValueError(f"{output.suffix} output needs a re-encode; concat only copies streams")
     paths = [Path(os.path.abspath(os.fspath(clip))) for clip in clips]
 
     # 1. Frame counts and compatibility.
@@ -622,6 +629,11 @@ def concat(clips: list[Path], output: Path) -> None:
         b"file " + _concat_quote("file:" + str(path)) + b"\n" for path in paths
     )
     list_fd, list_name = tempfile.mkstemp(prefix="seqc-concat-", suffix=".txt")
+    if fmt.stream_copy:
+        codec_args = ["-map", "0:v:0", "-c", "copy"]
+    else:
+        codec_args = [] if "-filter_complex" in fmt.muxer_args else ["-map", "0:v:0"]
+        codec_args += ["-flags:v", "+bitexact"]
     try:
         with os.fdopen(list_fd, "wb") as fh:
             fh.write(script)
@@ -631,9 +643,9 @@ def concat(clips: list[Path], output: Path) -> None:
             _run(
                 ["-loglevel", "error",
                  "-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", _ff_path(list_name),
-                 "-map", "0:v:0", "-c", "copy",
+                 *codec_args,
                  "-fflags", "+bitexact", "-map_metadata", "-1", "-map_chapters", "-1",
-                 "-f", fmt.muxer, *fmt.muxer_args, "-y", _ff_path(tmp)],
+                 *fmt.muxer_args, "-f", fmt.muxer, "-y", _ff_path(tmp)],
                 f"join {len(paths)} clips into {output.name}",
             )  # fmt: skip
             got = count_frames(tmp)

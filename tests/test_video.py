@@ -172,6 +172,21 @@ def test_concat_other_containers(tmp_path, suffix):
     assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
 
 
+@pytest.mark.parametrize(("suffix", "codec"), [(".gif", "gif"), (".webm", "vp9")])
+def test_concat_reencodes_gif_and_webm(tmp_path, suffix, codec):
+    clips = make_clips(tmp_path, counts=(2, 3))
+    output = tmp_path / f"video{suffix}"
+    video.concat(clips, output)
+    info = video.probe(output)
+    assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, codec)
+    frames = list(video.read_frames(output))
+    original = list(video.read_frames(clips[1]))
+    assert len(frames) == 5
+    # A palette made for the video keeps it close to the clips (a web-safe palette would not).
+    assert np.abs(frames[2].astype(int) - original[0].astype(int)).mean() < 12
+    assert files_in(tmp_path) == {"clip0.mp4", "clip1.mp4", f"video{suffix}"}
+
+
 def test_concat_refuses_bad_input(tmp_path):
     with pytest.raises(ValueError):
         video.concat([], tmp_path / "out.mp4")
