@@ -15,7 +15,7 @@ from seqc.errors import Problem, SpecError
 from seqc.spec.checks import compile_storyboard, partial_problems
 from seqc.spec.model import Keyframe, Output, Segment, Storyboard, frames_for
 from seqc.spec.schema import schema, schema_problems, schema_text
-from seqc.spec.yamlload import MAX_BYTES, YamlProblems, load_document
+from seqc.spec.yamlload import MAX_BYTES, Document, YamlProblems, load_document
 
 __all__ = [
     "Keyframe", "Output", "Segment", "Storyboard", "frames_for", "load_storyboard", "load_text",
@@ -68,11 +68,13 @@ def load_text(text: str | bytes, path: Path, display: str | None = None) -> Stor
 
 
 def _load(text: str | bytes, path: Path, display: str) -> Storyboard:
-    # 1. YAML with marks.
+    # 1. YAML with marks. Problems in single values still leave the rest to check.
     try:
         doc = load_document(text, display)
     except YamlProblems as exc:
-        raise SpecError(exc.problems) from None
+        if exc.document is None:
+            raise SpecError(exc.problems) from None
+        raise SpecError(_after_yaml_problems(exc.document, path, exc.problems)) from None
     # 2. Schema.
     problems = schema_problems(doc)
     if problems:
@@ -83,6 +85,23 @@ def _load(text: str | bytes, path: Path, display: str) -> Storyboard:
         raise SpecError(errors + warnings)
     assert story is not None
     return story
+
+
+def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem]) -> list[Problem]:
+    """YAML problems plus what the schema and the name/image/model checks find elsewhere.
+
+    A value the YAML step refused is missing from the document, so what the schema says at
+    or under its path (a missing field, a null) is only an echo and is left out.
+    """
+    refused = [p.path for p in problems]
+
+    def echo(problem: Problem) -> bool:
+        return any(problem.path == r or problem.path.startswith((r + ".", r + "[")) or not r
+                   for r in refused)
+
+    later = [p for p in schema_problems(doc) if not echo(p)]
+    later += [p for p in partial_problems(doc, path, problems + later) if not echo(p)]
+    return problems + later
 
 
 def load_storyboard(path: str | os.PathLike) -> Storyboard:

@@ -55,10 +55,16 @@ class Document:
 
 
 class YamlProblems(Exception):
-    """Internal: problems found while loading; the spec loader turns them into a SpecError."""
+    """Internal: problems found while loading; the spec loader turns them into a SpecError.
 
-    def __init__(self, problems: list[Problem]):
+    `document` is the rest of the document when the problems were only in some values (a
+    refused tag, a duplicate key, a non-finite number: those values are left out), so later
+    checks can still report their own problems; it is None when the text could not be read.
+    """
+
+    def __init__(self, problems: list[Problem], document: Document | None = None):
         self.problems = problems
+        self.document = document
         super().__init__(problems[0].format() if problems else "")
 
 
@@ -71,6 +77,11 @@ def format_path(path: Path) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def _tag(tag: str) -> str:
+    """A tag as it is written: `!!python/name:os.system`, not its long form."""
+    return "!!" + tag[len(TAG):] if tag.startswith(TAG) else tag
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -165,7 +176,7 @@ class _Builder:
         try:
             if isinstance(node, yaml.SequenceNode):
                 if node.tag != TAG + "seq":
-                    self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
+                    self.problem(node, path, f"tag '{_tag(node.tag)}' is not allowed", "storyboards use plain YAML only")
                     return None
                 return [self.build(child, path + (i,), depth + 1, aliased) for i, child in enumerate(node.value)]
             if isinstance(node, yaml.MappingNode):
@@ -177,7 +188,7 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int, aliased: bool) -> dict:
         if node.tag != TAG + "map":
-            self.problem(node, path, f"tag '{node.tag}' is not allowed", "storyboards use plain YAML only")
+            self.problem(node, path, f"tag '{_tag(node.tag)}' is not allowed", "storyboards use plain YAML only")
             return {}
         result: dict = {}
         for key_node, value_node in node.value:
@@ -238,7 +249,7 @@ class _Builder:
             return None
         if tag == TAG + "timestamp":
             return text  # a date-like scalar such as 2024-01-01: keep the text, the schema decides
-        self.problem(node, path, f"tag '{tag}' is not allowed", "storyboards use plain YAML only")
+        self.problem(node, path, f"tag '{_tag(tag)}' is not allowed", "storyboards use plain YAML only")
         return None
 
     def sexagesimal(self, node: yaml.ScalarNode, path: Path, text: str) -> None:
@@ -324,5 +335,5 @@ def load_document(text: str | bytes, file: str) -> Document:
         raise YamlProblems(builder.problems + [
             Problem(file, line, col, format_path(abort.path), abort.message, abort.hint)]) from None
     if builder.problems:
-        raise YamlProblems(builder.problems)
+        raise YamlProblems(builder.problems, builder.doc)
     return builder.doc
