@@ -90,6 +90,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return watch_command(args)
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Compare two storyboards segment by segment."""
+    from seqc.commands import diff_command
+
+    return diff_command(args)
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     """Inspect and maintain the cache."""
     from seqc.commands import cache_command
@@ -171,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wait this long after the last change before rendering (default 0.3)")
     p.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify/FSEvents")
     p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("diff", help="which segments differ between two storyboards, and why",
+                       description="Compare two storyboards (or one with its git revision) by the same key inputs "
+                                   "the planner uses: which segments differ, what changed, how many frames would "
+                                   "re-render.")
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW", nargs="?")
+    p.add_argument("--against", metavar="REV", help="compare FILE with itself as it was at a git revision")
+    _add_cache_dir(p)
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("cache", help="inspect and maintain the cache",
                        description="List, verify, garbage-collect or clear the content-addressed cache.")

@@ -225,3 +225,41 @@ def cache_command(args: argparse.Namespace) -> int:
 
 
 __all__ = ["CACHED", "cache_command", "plan_command", "render_command"]
+
+
+# ---------------------------------------------------------------------------------------------
+# seqc diff
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    """Which segments differ between two storyboards (or one and its git revision), and why."""
+    from seqc.diff import diff_files, storyboard_at_revision
+
+    cache = open_cache(args)
+    if args.against:
+        if args.new:
+            raise InputError("give one storyboard with --against REV, or two storyboards without it")
+        with storyboard_at_revision(Path(args.old), args.against) as old:
+            result = diff_files(old, Path(args.old), cache)
+        old_label, new_label = f"{args.old}@{args.against}", args.old
+    else:
+        if not args.new:
+            raise InputError("give two storyboards (OLD NEW), or one with --against REV")
+        result = diff_files(Path(args.old), Path(args.new), cache)
+        old_label, new_label = args.old, args.new
+    if args.json:
+        console.print_json(result.as_dict())
+        return 0
+    table = Table(title=f"{escape(old_label)} -> {escape(new_label)}")
+    for column in ("#", "from -> to", "frames", "", "what changed"):
+        table.add_column(column, justify="right" if column in ("#", "frames") else "left")
+    for seg in result.segments:
+        mark = "[yellow]changed[/yellow]" if seg.changed else "[green]same[/green]"
+        detail = "; ".join(seg.changes) if seg.changed else ""
+        table.add_row(str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.frames), mark, escape(detail))
+    console.out.print(table)
+    changed = sum(1 for s in result.segments if s.changed)
+    console.out.print(f"{changed} of {len(result.segments)} segments differ; {result.frames_to_render} of "
+                      f"{result.total_frames} frames would re-render"
+                      + (f"; {result.removed} old segment(s) no longer used" if result.removed else ""))
+    return 0

@@ -180,6 +180,7 @@ def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segme
             changes.append(f"keyframe '{name}' image changed")
         else:
             changes.append(f"keyframe '{name}' preprocessing changed")
+    changes = list(dict.fromkeys(changes))  # a hold names its keyframe once
     if not changes:
         return "cache entry missing (deleted or collected)", ["cache entry missing"]
     # The model and the size change every latent, and fps changes frame counts: keep the root cause.
