@@ -97,6 +97,20 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return diff_command(args)
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    """Write a contact sheet of the storyboard."""
+    from seqc.commands import preview_command
+
+    return preview_command(args)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Report how smoothly each segment changes."""
+    from seqc.commands import analyze_command
+
+    return analyze_command(args)
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     """Inspect and maintain the cache."""
     from seqc.commands import cache_command
@@ -113,18 +127,23 @@ def _add_cache_dir(p: argparse.ArgumentParser) -> None:
                    help="cache folder (default: $SEQC_CACHE_DIR, else ./cache)")
 
 
-def _add_render_options(p: argparse.ArgumentParser) -> None:
+def _add_model_options(p: argparse.ArgumentParser) -> None:
     _add_cache_dir(p)
-    p.add_argument("-o", "--output", metavar="OUT", help="output file (overrides the storyboard's output.path)")
-    p.add_argument("--frames", metavar="DIR", help="also write every frame as a PNG into DIR")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="where the model runs (default: auto = cuda, then mps, then cpu)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                    help="model precision (default: float16 on cuda, float32 elsewhere)")
     p.add_argument("--batch-size", type=int, default=8, metavar="B", help="frames decoded at once (default 8)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    _add_model_options(p)
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output file: .mp4, .mov, .mkv, .gif or .webm (overrides the storyboard's output.path)")
+    p.add_argument("--frames", metavar="DIR", help="write every frame as a PNG into DIR instead of a video")
     p.add_argument("--no-cache", action="store_true",
                    help="render everything again, ignoring and not writing the cache (how other tools work)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,6 +208,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_dir(p)
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("preview", help="write a contact sheet: a row of sampled frames per segment",
+                       description="Render what is missing into the cache, then write a contact sheet (PNG or JPEG) "
+                                   "with one labelled row per segment; keyframes are outlined.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="SHEET", help="the image to write (.png or .jpg)")
+    p.add_argument("--columns", type=int, default=8, help="frames per row (default 8)")
+    _add_model_options(p)
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("analyze", help="how smoothly each segment changes, with a verdict",
+                       description="Per segment: latent distance between its keyframes, frame-to-frame change "
+                                   "(median, max and where), and a verdict for segments whose largest jump "
+                                   "stands out. Renders what is missing first.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--plot", metavar="PNG", help="draw the change curves, one line per segment")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_model_options(p)
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("cache", help="inspect and maintain the cache",
                        description="List, verify, garbage-collect or clear the content-addressed cache.")

@@ -263,3 +263,62 @@ def diff_command(args: argparse.Namespace) -> int:
                       f"{result.total_frames} frames would re-render"
                       + (f"; {result.removed} old segment(s) no longer used" if result.removed else ""))
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# seqc preview and seqc analyze: fill the cache, then read the clips
+
+
+def _render_into_cache(args: argparse.Namespace, cache: Cache) -> Plan:
+    """Plan and render only what is missing from the cache (no output file)."""
+    plan = load_and_plan(args.file, cache, quiet=args.quiet)
+    options = RenderOptions(device=args.device, dtype=args.dtype, batch_size=max(1, args.batch_size),
+                            write_output=False)
+    quiet = args.quiet or getattr(args, "json", False)
+    render(plan, cache, options, Reporter() if quiet else ProgressReporter())
+    return plan
+
+
+def preview_command(args: argparse.Namespace) -> int:
+    """Write a contact sheet: a row per segment of evenly sampled frames."""
+    from seqc.preview import contact_sheet, write_sheet
+
+    if args.columns < 2:
+        raise InputError("--columns must be at least 2")
+    cache = open_cache(args)
+    plan = _render_into_cache(args, cache)
+    out = Path(args.output)
+    write_sheet(contact_sheet(plan, cache, args.columns), out)
+    if not args.quiet:
+        console.info(f"{out}: {len(plan.jobs)} segments x {args.columns} frames")
+    return 0
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    """Per-segment latent distance and frame-to-frame change, with a verdict and sparklines."""
+    from seqc.analyze import analyze, plot
+    from seqc.metrics import sparkline
+
+    cache = open_cache(args)
+    plan = _render_into_cache(args, cache)
+    reports = analyze(plan, cache)
+    if args.plot:
+        plot(reports, Path(args.plot), title=f"{Path(args.file).name}: frame-to-frame change by video frame")
+    if args.json:
+        console.print_json({"segments": [r.as_dict() for r in reports],
+                            "jarring": [r.index for r in reports if r.jarring]})
+        return 0
+    top = max((r.max for r in reports), default=1.0)
+    table = Table(title=f"{escape(args.file)}: frame-to-frame change (0-255 levels, frames shrunk to 64 px)")
+    for column in ("#", "from -> to", "frames", "latent rms", "angle", "median", "max (at)", "cv", "change", "verdict"):
+        table.add_column(column, justify="right" if column in ("#", "frames", "latent rms", "angle", "median", "cv")
+                         else "left")
+    for r in reports:
+        style = "red" if r.jarring else "green"
+        table.add_row(str(r.index), escape(f"{r.source} -> {r.target}"), str(r.frames), f"{r.latent_rms:.3f}",
+                      f"{r.latent_angle:.1f}°", f"{r.median:.2f}", f"{r.max:.2f} ({r.argmax})", f"{r.cv:.2f}",
+                      sparkline(r.changes, 24, top), f"[{style}]{escape(r.verdict)}[/{style}]")
+    console.out.print(table)
+    if args.plot:
+        console.info(f"plot: {args.plot}")
+    return 0

@@ -51,6 +51,7 @@ class RenderOptions:
     dtype: str = "auto"
     batch_size: int = 8
     no_cache: bool = False
+    write_output: bool = True  # False: only fill the cache (previews and analysis read the clips)
 
 
 @dataclass
@@ -179,7 +180,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
     started = time.monotonic()
     story = plan.storyboard
     output = (options.output or story.output.path).absolute()
-    if options.frames_dir is None:
+    if options.frames_dir is None and options.write_output:
         check_output(plan, output, cache)
 
     leased = [("clips", job.key) for job in plan.jobs] + [("latents", lat.key) for lat in plan.latents.values()]
@@ -250,14 +251,16 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             reporter.segment_end(job)
 
         # 6. The output: concatenate the clips without re-encoding; check its frame count.
-        if options.frames_dir is None:
+        if options.frames_dir is None and options.write_output:
             reporter.stage(f"writing {output.name}")
             _publish_output(plan, clip_paths, output, store, options.no_cache)
 
         # 7. Remember what this render used, so the next plan can say why a segment changed.
         if not options.no_cache:
-            record = {**plan.record(), "output": _output_record(output, plan)}
-            if cache.read_run(plan.run_id) != record:  # a no-op render writes nothing
+            previous = cache.read_run(plan.run_id) or {}
+            output_record = _output_record(output, plan) if options.write_output else previous.get("output", {})
+            record = {**plan.record(), "output": output_record}
+            if previous != record:  # a no-op render writes nothing
                 cache.write_run(plan.run_id, record)
             cache.save_memo()
         reporter.end()
