@@ -144,17 +144,22 @@ class ProgressReporter(Reporter):
         console.warn(message)
 
 
-def render_command(args: argparse.Namespace) -> int:
-    """Plan, render what is missing, print a summary (or one JSON line with --json)."""
+def render_options(args: argparse.Namespace) -> RenderOptions:
+    """RenderOptions from `render`/`watch` arguments (checked before anything loads)."""
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1")
-    cache = open_cache(args)
-    plan = load_and_plan(args.file, cache, quiet=args.quiet)
-    options = RenderOptions(
+    return RenderOptions(
         output=Path(args.output) if args.output else None,
         frames_dir=Path(args.frames) if args.frames else None,
         device=args.device, dtype=args.dtype, batch_size=args.batch_size, no_cache=args.no_cache,
     )
+
+
+def render_command(args: argparse.Namespace) -> int:
+    """Plan, render what is missing, print a summary (or one JSON line with --json)."""
+    options = render_options(args)
+    cache = open_cache(args)
+    plan = load_and_plan(args.file, cache, quiet=args.quiet)
     quiet = args.quiet or args.json
     reporter = Reporter() if quiet else ProgressReporter()
     if quiet:

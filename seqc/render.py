@@ -226,7 +226,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             from seqc.backends import load_backend
 
             reporter.stage(f"loading model '{story.model}'")
-            backend = load_backend(story.model_ref, options.device, options.dtype)
+            backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
 
         # 4. Encode the keyframes whose latents were not cached.
         for name, image in pixels.items():

@@ -51,12 +51,12 @@ from watchdog.events import (
 
 from seqc import console
 from seqc.cache import Cache
-from seqc.commands import load_and_plan, open_cache
+from seqc.commands import load_and_plan, open_cache, render_options
 from seqc.errors import InputError, Problem, SeqcError, SpecError
 from seqc.fsutil import TEMP_MARK
-from seqc.plan import Plan, SegmentJob
+from seqc.plan import Plan, SegmentJob, compile_plan
 from seqc.render import RenderOptions, RenderResult, Reporter, Superseded, render
-from seqc.spec import Storyboard
+from seqc.spec import Storyboard, read_storyboard_bytes
 
 # How often the idle loop wakes to notice a watched folder that was deleted and recreated
 # (its inotify watch died with it) and to let `stop()` end the loop.
@@ -110,8 +110,9 @@ def referenced_images(story_file: Path) -> set[Path]:
     import yaml
 
     try:
-        doc = yaml.safe_load(story_file.read_bytes())
-    except (OSError, yaml.YAMLError, ValueError):
+        # Refuses FIFOs, devices and oversized files before reading, as loading does.
+        doc = yaml.safe_load(read_storyboard_bytes(story_file, str(story_file)))
+    except (SpecError, OSError, yaml.YAMLError, ValueError):
         return set()
     keyframes = doc.get("keyframes") if isinstance(doc, dict) else None
     if not isinstance(keyframes, dict):
@@ -188,6 +189,9 @@ class LogView:
     def superseded(self, reason: str) -> None:
         self.line(f"superseded: {reason} during the render; re-planning", "yellow")
 
+    def loaded(self) -> None:
+        """The storyboard loaded without errors (the live view clears the last problems)."""
+
     def invalid(self, story: Path, problems: list[Problem], kept: bool) -> None:
         keep = "keeping the last good storyboard" if kept else "waiting for a valid save"
         self.line(f"error: {story.name} is invalid; {keep}", "red")
@@ -209,14 +213,17 @@ class LogView:
 class LiveView(LogView):
     """A live panel on stderr (rich.live.Live): what is watched, the state, the last render.
 
-    The state is idle, rendering (with a progress bar) or error (with the problems). Events
-    are also logged as one line each above the panel, so the history stays on screen.
+    The state is idle, rendering (with a progress bar) or error (with the message). The
+    storyboard's problems stay on screen until it loads again, even while the last good
+    storyboard renders. Renders and errors are also logged as one line each above the panel,
+    so the history stays on screen.
     """
 
     def __init__(self) -> None:
         self.watched = "starting"
         self.state = "idle"
         self.detail: list[str] = []
+        self.problems: list[str] = []
         self.last = "no render yet"
         self.progress = Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=console.err)
@@ -230,11 +237,13 @@ class LiveView(LogView):
         self.live.stop()
 
     def __rich__(self) -> Group:
-        style = {"idle": "green", "rendering": "cyan", "error": "red"}[self.state]
+        state = "error" if self.state == "idle" and self.problems else self.state
+        style = {"idle": "green", "rendering": "cyan", "error": "red"}[state]
         lines: list = [Text.from_markup(f"[bold]seqc watch[/bold] {escape(self.watched)}")]
-        lines.append(Text.from_markup(f"[{style}]{self.state}[/{style}]"
-                                      + (" — waiting for changes (Ctrl-C to stop)" if self.state == "idle" else "")))
+        lines.append(Text.from_markup(f"[{style}]{state}[/{style}]"
+                                      + (" — waiting for changes (Ctrl-C to stop)" if state != "rendering" else "")))
         lines.extend(Text(f"  {d}", style=style) for d in self.detail)
+        lines.extend(Text(f"  {p}", style="red") for p in self.problems)
         if self.state == "rendering":
             lines.append(self.progress)
         lines.append(Text(f"last render: {self.last}", style="dim"))
@@ -257,10 +266,14 @@ class LiveView(LogView):
     def superseded(self, reason: str) -> None:
         self.detail = [f"{reason}; re-planning"]
 
+    def loaded(self) -> None:
+        self.problems = []
+
     def invalid(self, story: Path, problems: list[Problem], kept: bool) -> None:
         self.line(f"error: {story.name} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''})",
                   "red")
-        self.state, self.detail = "error", [p.format() for p in problems]
+        self.state, self.detail = "error", []
+        self.problems = [p.format() for p in problems]
 
     def failed(self, message: str) -> None:
         super().failed(message)
@@ -319,7 +332,7 @@ class _EventHandler(FileSystemEventHandler):
         try:
             self.watcher.on_event(event)
         except Exception:  # noqa: BLE001 - an exception here would kill the observer thread
-            self.watcher.mark_dirty("(unknown)")  # when in doubt, render: it is cheap if nothing changed
+            self.watcher.mark_dirty(str(self.watcher.story))  # when in doubt, render: cheap if nothing changed
 
 
 class Watcher:
@@ -357,24 +370,28 @@ class Watcher:
         self._watches: dict[Path, tuple[object, tuple[int, int] | None]] = {}
         self._watch_summary: tuple | None = None
         self._warned: set[Path] = set()
+        # The last storyboard that loaded without errors, and whether a newer edit interrupted its
+        # render (then a bad edit does not leave the output behind: the good one is finished).
         self.last_good: Storyboard | None = None
+        self._unfinished = False
 
     # -- the main loop ---------------------------------------------------------------------------
 
     def run(self) -> None:
         """Render now, then after every settled burst of changes, until interrupted or stopped."""
-        # 1. Start watching the storyboard's folder, and render at once.
-        self.set_files({self.story.absolute()} | referenced_images(self.story))
-        self._start_observer()
-        self._refresh_watches()
-        self.mark_dirty("", at=time.monotonic() - self.debounce)
         try:
             with self.view:
+                # 1. Start watching the storyboard's folder, and render at once.
+                self.set_files({self.story.absolute()} | referenced_images(self.story))
+                self._start_observer()
+                self._refresh_watches()
+                self.mark_dirty("", at=time.monotonic() - self.debounce)
                 while not self._stopping.is_set():
-                    # 2. Wait for a change, waking now and then to re-check the watched folders.
+                    # 2. Wait for a change, waking now and then to re-check the watched folders
+                    #    (one deleted and recreated took its watch with it: watch it again).
                     if not self._dirty.wait(TICK_SECONDS):
-                        if self._refresh_watches():
-                            self.mark_dirty("(folder replaced)")
+                        for folder in self._refresh_watches():
+                            self.mark_dirty(str(folder))
                         continue
                     # 3. Debounce on the trailing edge: go on once no event has come for `debounce` s.
                     with self._lock:
@@ -389,6 +406,10 @@ class Watcher:
                     plan = self._load()
                     # 6. Watch what the storyboard references now (the set follows its edits).
                     self._watch_for(plan.storyboard if plan is not None else None)
+                    if plan is None:
+                        # A bad edit that interrupted a render: finish the last good storyboard.
+                        plan = self._replan_unfinished()
+                        reason = f"{self.story.name} is invalid; finishing the last good storyboard"
                     if plan is None:
                         continue
                     # 7. Render what the plan needs; a newer edit stops it at the next frame batch.
@@ -447,8 +468,6 @@ class Watcher:
 
     def _display(self, path: str) -> str:
         """A path as the user thinks of it: relative to the storyboard's folder when inside it."""
-        if path.startswith("("):
-            return path
         try:
             return os.path.relpath(path, self.story.absolute().parent)
         except ValueError:
@@ -457,10 +476,25 @@ class Watcher:
     def _load(self) -> Plan | None:
         """Validate the storyboard and compile its plan; None (with the problems shown) if it cannot be."""
         try:
-            return load_and_plan(str(self.story), self.cache)
+            plan = load_and_plan(str(self.story), self.cache)
         except SpecError as exc:
             self.view.invalid(self.story, exc.problems, kept=self.last_good is not None)
         except (SeqcError, OSError) as exc:
+            self._show_failure("cannot plan", exc)
+        else:
+            self.last_good = plan.storyboard
+            self.view.loaded()
+            return plan
+        return None
+
+    def _replan_unfinished(self) -> Plan | None:
+        """A fresh plan of the last good storyboard if a newer (now invalid) edit interrupted its render."""
+        if not self._unfinished or self.last_good is None:
+            return None
+        try:
+            return compile_plan(self.last_good, self.cache)
+        except (SeqcError, OSError) as exc:
+            self._unfinished = False
             self._show_failure("cannot plan", exc)
         return None
 
@@ -470,18 +504,21 @@ class Watcher:
         try:
             result = render(plan, self.cache, self.options, self.view.reporter(), should_stop=self._dirty.is_set)
         except Superseded:
+            self._unfinished = True
             with self._lock:
                 changed = list(self._changed)
             self.view.superseded(", ".join(sorted({self._display(p) for p in changed})) + " changed"
                                  if changed else "stopped")
             return
         except SpecError as exc:  # a keyframe that cannot be decoded, found at render time
+            self._unfinished = False
             self.view.invalid(self.story, exc.problems, kept=self.last_good is not None)
             return
         except Exception as exc:  # noqa: BLE001 - a failed render is shown; the watcher goes on
+            self._unfinished = False
             self._show_failure("render failed", exc)
             return
-        self.last_good = plan.storyboard
+        self._unfinished = False
         self.view.rendered(result)
 
     def _show_failure(self, what: str, exc: BaseException) -> None:
@@ -556,25 +593,27 @@ class Watcher:
         self._observer = self._new_observer(True)
         self._observer.start()
 
-    def _refresh_watches(self) -> bool:
-        """Watch exactly the folders the watched files need; return True if a watched folder was
-        replaced (deleted and recreated: its files may have changed with no event seen)."""
+    def _refresh_watches(self) -> list[Path]:
+        """Watch exactly the folders the watched files need; return those that were replaced
+        (deleted and recreated: their files may have changed with no event seen)."""
         while True:
             try:
                 return self._reschedule()
             except OSError as exc:  # only inotify's limits reach here
                 self._fall_back_to_polling(exc, self._observer)
 
-    def _reschedule(self) -> bool:
+    def _reschedule(self) -> list[Path]:
         assert self._observer is not None
-        needed = {nearest_folder(file.parent) for file in self._files}
-        replaced = False
+        # Folders of the files as named and, for symlinks, of what they point to.
+        needed = {nearest_folder(Path(path).parent) for path in self._wanted}
+        replaced = []
         # 1. Drop watches no longer needed, or whose folder was replaced by another of the same name.
         for folder, (watch, ident) in list(self._watches.items()):
             now = _identity(folder)
             if folder in needed and now == ident:
                 continue
-            replaced |= folder in needed and ident is not None
+            if folder in needed and ident is not None:
+                replaced.append(folder)
             del self._watches[folder]
             try:
                 self._observer.unschedule(watch)
@@ -624,15 +663,9 @@ class Watcher:
 
 def watch_command(args: argparse.Namespace) -> int:
     """`seqc watch FILE`: render, then re-render on every save until Ctrl-C (exit 130)."""
-    if args.batch_size < 1:
-        raise InputError("--batch-size must be at least 1")
     if args.debounce < 0:
         raise InputError("--debounce must be 0 or more seconds")
-    options = RenderOptions(
-        output=Path(args.output) if args.output else None,
-        frames_dir=Path(args.frames) if args.frames else None,
-        device=args.device, dtype=args.dtype, batch_size=args.batch_size, no_cache=args.no_cache,
-    )
+    options = render_options(args)
     live = not args.quiet and console.err.is_terminal
     watcher = Watcher(Path(args.file), open_cache(args), options, debounce=args.debounce, poll=args.poll,
                       view=LiveView() if live else LogView(),

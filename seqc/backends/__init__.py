@@ -8,9 +8,26 @@ from __future__ import annotations
 
 from seqc.models import ModelRef
 
+_loaded: dict[tuple, object] = {}  # the last model loaded, so `seqc watch` loads it once
 
-def load_backend(ref: ModelRef, device: str = "auto", dtype: str = "auto"):
-    """Load the model a storyboard names (imports torch; call only when something must render)."""
+
+def load_backend(ref: ModelRef, device: str = "auto", dtype: str = "auto", fingerprint: str = ""):
+    """Load the model a storyboard names (imports torch; call only when something must render).
+
+    The last backend is kept and reused when the same model (same folder and fingerprint) is
+    asked for again on the same device, so a long-running `seqc watch` loads it once.
+    """
+    ident = (str(ref.path), ref.kind, fingerprint, device, dtype)
+    if fingerprint and ident in _loaded:
+        return _loaded[ident]
+    backend = _load(ref, device, dtype)
+    _loaded.clear()
+    if fingerprint:
+        _loaded[ident] = backend
+    return backend
+
+
+def _load(ref: ModelRef, device: str, dtype: str):
     from seqc.backends.autoencoder import AutoencoderBackend
 
     if ref.kind == "autoencoder":
