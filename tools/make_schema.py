@@ -1,11 +1,13 @@
 """Write the storyboard JSON Schema (schemas/ and the package copy) from one Python definition.
 
-Run `python tools/make_schema.py` after changing a field; tests check both copies are current.
+Run `python tools/make_schema.py` after changing a field; `--check` only compares (tests run it),
+so both copies are always current.
 Kept as code so names shared with the easing module (the enum) cannot drift.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -119,7 +121,8 @@ def build() -> dict:
                 "properties": {
                     "path": prop(
                         "Path",
-                        "Output file (.mp4, .mov, .mkv), relative to the storyboard. Default: out/<storyboard name>.mp4.",
+                        "Output file (.mp4, .mov, .mkv, or .gif / .webm re-encoded), relative to the storyboard. "
+                        "Default: out/<storyboard name>.mp4.",
                         type="string", minLength=1, maxLength=4096,
                     ),
                     "size": prop(
@@ -168,11 +171,28 @@ def build() -> dict:
     }
 
 
-def main() -> int:
-    text = json.dumps(build(), indent=2) + "\n"
-    for target in (ROOT / "schemas" / "storyboard.schema.json", ROOT / "seqc" / "spec" / "storyboard.schema.json"):
+TARGETS = (ROOT / "schemas" / "storyboard.schema.json", ROOT / "seqc" / "spec" / "storyboard.schema.json")
+
+
+def render() -> str:
+    """The schema file's exact text."""
+    return json.dumps(build(), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write both copies; with --check, write nothing and exit 1 if either copy is stale."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a schema file is not current")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        stale = [t for t in TARGETS if not t.is_file() or t.read_text(encoding="utf-8") != text]
+        for target in stale:
+            print(f"stale: {target.relative_to(ROOT)} (run python tools/make_schema.py)", file=sys.stderr)
+        return 1 if stale else 0
+    for target in TARGETS:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        target.write_text(text, encoding="utf-8")
         print(f"wrote {target.relative_to(ROOT)}")
     return 0
 

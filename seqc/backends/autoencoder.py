@@ -43,18 +43,25 @@ class AutoencoderBackend:
             model = cls.from_pretrained(ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"model '{ref.name}': cannot load {ref.path}: {exc}") from None
-        self.model = model.to(self.device).eval()
-        if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = model.to(self.device).eval().requires_grad_(False)
         self.ref = ref
 
-        # 4. The latent space's scale and shift.
+        # 4. Memory layout: channels-last (NHWC) convolutions run faster on CPUs (oneDNN) and on
+        # CUDA (tensor cores), and an NHWC decoder output is already the frames' H, W, 3 order,
+        # so turning it into frames needs no extra copy (bench/README.md has the numbers).
+        self.channels_last = self.device.type in ("cpu", "cuda")
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+        # 5. The latent space's scale and shift.
         self.scaling = float(getattr(self.model.config, "scaling_factor", 1.0) or 1.0)
         self.shift = float(getattr(self.model.config, "shift_factor", 0.0) or 0.0)
 
     def _to_tensor(self, images: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
         x = x.permute(0, 3, 1, 2).to(self.dtype) / 127.5 - 1.0
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return x
 
     @torch.inference_mode()
@@ -73,8 +80,19 @@ class AutoencoderBackend:
         """float32 latents [B, C, h, w] -> uint8 frames [B, H, W, 3]."""
         z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(self.device)
         z = (z / self.scaling + self.shift).to(self.dtype)
-        if self.device.type == "cuda":
+        if self.channels_last:
             z = z.contiguous(memory_format=torch.channels_last)
-        x = self.model.decode(z).sample
-        x = ((x.float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
-        return x.permute(0, 2, 3, 1).cpu().numpy()
+        return self._to_frames(self.model.decode(z).sample)
+
+    def _to_frames(self, x: torch.Tensor) -> np.ndarray:
+        """Decoder output [B, 3, H, W] in [-1, 1] -> C-ordered uint8 frames [B, H, W, 3].
+
+        The arithmetic is the same as ever (clamp, +1, *127.5, round), done in place on the
+        decoder's own output (float32 needs no new tensor), so frames are unchanged bit for bit.
+        A channels-last output permuted to NHWC is already contiguous: no copy before ffmpeg.
+        """
+        x = x.float().clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).round_()
+        frames = x.to(torch.uint8).permute(0, 2, 3, 1)
+        if not frames.is_contiguous():
+            frames = frames.contiguous()
+        return frames.cpu().numpy()

@@ -22,7 +22,7 @@ from seqc.spec.yamlload import Document, format_path
 
 MAX_TOTAL_FRAMES = 1_000_000
 MAX_TOTAL_PIXELS = 100_000_000_000  # frames x width x height: about 1.5M frames at 256x256
-OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv")
+OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif", ".webm")  # the formats seqc.video writes
 GENERATIVE_MODELS = "a Stable Diffusion family text-to-image pipeline, a folder with model_index.json or a hub id"
 
 
@@ -253,6 +253,7 @@ def compile_storyboard(doc: Document, path: Path) -> tuple[m.Storyboard | None, 
                   f"{total * width * height:,} pixels, over the budget of {MAX_TOTAL_PIXELS:,}",
                   "shorten it or lower the size or fps")
 
+    out.warnings.sort(key=lambda p: (p.line, p.column, p.path))
     if out.errors:
         return None, out.errors, out.warnings
     story = m.Storyboard(

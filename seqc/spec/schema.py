@@ -144,7 +144,7 @@ def _type_hint(value: object, wanted: list) -> str:
             plain = f"{number:f}".rstrip("0").rstrip(".") if abs(number) < 1e15 else repr(number)
             return f"YAML 1.1 reads {value!r} as text, not a number: write it as {plain}"
         return ""
-    if "string" in wanted and isinstance(value, (bool, int, float)) and value is not None:
+    if "string" in wanted and isinstance(value, (bool, int, float)):
         return "YAML reads this as a number or true/false: put it in quotes to make it text"
     return ""
 
@@ -160,7 +160,8 @@ def _easing_problem(value: object, at, path: tuple) -> Problem:
             if text.startswith(("cubic-bezier", "steps")):
                 hint = ""
                 if "(" in text and not text.endswith(")"):
-                    hint = 'commas end a value inside { }: quote it, easing: "cubic-bezier(0.2, 0, 1, 1)"'
+                    example = "cubic-bezier(0.2, 0, 1, 1)" if text.startswith("cubic") else "steps(4, jump-start)"
+                    hint = f'commas end a value inside {{ }}: quote it, easing: "{example}"'
                 message = str(exc) if value in str(exc) else f"invalid easing '{value}': {exc}"
                 return at(path, message, hint)
         hint = suggest(value, NAMED_EASINGS) or "see `seqc schema` for the names, or use cubic-bezier(x1, y1, x2, y2) / steps(n)"

@@ -106,13 +106,22 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe composer with a depth bound and aliases kept visible.
 
     The composer recurses once per nesting level, so `[[[[...` 50,000 levels deep would take
-    seconds to hit Python's recursion limit; here it stops at MAX_DEPTH right away. Aliases are
+    seconds to hit Python's recursion limit; here it stops at MAX_DEPTH right away (in the
+    scanner for flow brackets, in the composer for any nesting). Aliases are
     returned as `_Alias` nodes so the builder can count their expansion and place errors at them.
     """
 
     def __init__(self, stream):
         super().__init__(stream)
         self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass):
+        # The scanner looks up to 1024 characters ahead for simple keys and checks every open
+        # flow level on each token: `[[[[...` costs quadratic time before the composer sees
+        # any depth. Refuse the 65th open bracket here, as it is scanned.
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
