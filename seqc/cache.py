@@ -55,6 +55,7 @@ from seqc.errors import CacheError
 # kind -> extension of its content files; add a line here to store a new kind of artifact.
 KINDS: dict[str, str] = {
     "latents": ".safetensors",
+    "embeds": ".safetensors",  # prompt conditioning of a text-to-image model
     "clips": ".mp4",
 }
 SIDECAR_EXT = ".json"

@@ -215,8 +215,7 @@ def cache_command(args: argparse.Namespace) -> int:
         keep = set()
         for file in args.keep:
             plan = load_and_plan(file, cache, quiet=True)
-            keep |= {("clips", j.key) for j in plan.jobs}
-            keep |= {("latents", lat.key) for lat in plan.latents.values()}
+            keep |= set(plan.leased_keys())
         report = cache.gc(max_size=max_size, keep=keep)
         for line in report.summary():
             console.out.print(escape(line))

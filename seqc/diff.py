@@ -66,8 +66,7 @@ def diff_plans(old: Plan, new: Plan) -> StoryDiff:
     for job in new.jobs:
         seg = job.segment
         status = CACHED if job.key in old_keys else MISSING
-        images = {n: new.latents[n].inputs.get("image_sha256", "") for n in (seg.source, seg.target)}
-        reason, changes = explain(seg, job.inputs, images, status, old_record)
+        reason, changes = explain(seg, job.inputs, new.descriptors, status, old_record)
         if status == CACHED:
             reason = "unchanged"
         segments.append(SegmentDiff(seg.index, seg.source, seg.target, seg.rendered_frames,

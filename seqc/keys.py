@@ -60,6 +60,16 @@ def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: 
     }
 
 
+def embed_inputs(*, prompt: str, negative_prompt: str, model: str) -> dict:
+    """Named inputs of a prompt's conditioning (embeddings) under a text-to-image model."""
+    return {"kind": "embed", "prompt": prompt, "negative_prompt": negative_prompt, "model": model}
+
+
+def endpoint_inputs(*, latent: str | None, embed: str, seed: int, size: tuple[int, int]) -> dict:
+    """Named inputs of a keyframe under a pipeline: its image latent (if any), conditioning and noise seed."""
+    return {"kind": "endpoint", "latent": latent, "embed": embed, "seed": seed, "size": list(size)}
+
+
 def clip_inputs(
     *,
     start: str,
@@ -72,9 +82,15 @@ def clip_inputs(
     method: str,
     model: str,
     encoder: dict,
+    generation: dict | None = None,
 ) -> dict:
-    """Named inputs of a segment's clip: both endpoint latent keys and everything that shapes its frames."""
+    """Named inputs of a segment's clip: both endpoint keys and everything that shapes its frames.
+
+    `generation` (steps, guidance, scheduler, strength) is present only for pipeline models.
+    """
+    extra = {"generation": generation} if generation is not None else {}
     return {
+        **extra,
         "kind": "clip",
         "start": start,
         "end": end,

@@ -8,7 +8,7 @@ those recorded by the last render of the same storyboard (as Ninja's `-d explain
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from seqc import keys
 from seqc.cache import Cache
@@ -51,9 +51,12 @@ class Plan:
 
     storyboard: Storyboard
     model: str  # the model fingerprint
-    latents: dict[str, LatentJob]
+    latents: dict[str, LatentJob]  # image keyframes' latents
     jobs: tuple[SegmentJob, ...]
     run_id: str
+    embeds: dict[str, LatentJob] = field(default_factory=dict)  # prompt conditioning (pipelines)
+    endpoints: dict[str, str] = field(default_factory=dict)  # keyframe -> the key its segments use
+    descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
 
     @property
     def total_frames(self) -> int:
@@ -64,22 +67,20 @@ class Plan:
         """Jobs that must be rendered."""
         return [job for job in self.jobs if job.needs_render]
 
+    def leased_keys(self) -> list[tuple[str, str]]:
+        """Every cache entry this plan uses."""
+        return ([("clips", j.key) for j in self.jobs] + [("latents", lat.key) for lat in self.latents.values()]
+                + [("embeds", e.key) for e in self.embeds.values()])
+
     def record(self) -> dict:
         """What to store after a render, so the next plan can say why a segment changed."""
         return {
             "storyboard": str(self.storyboard.path),
             "segments": [
                 {"from": j.segment.source, "to": j.segment.target, "key": j.key, "inputs": j.inputs,
-                 "images": self._images(j.segment)}
+                 "keyframes": {n: self.descriptors.get(n, {}) for n in (j.segment.source, j.segment.target)}}
                 for j in self.jobs
             ],
-        }
-
-    def _images(self, segment: Segment) -> dict:
-        return {
-            name: self.latents[name].inputs.get("image_sha256", "")
-            for name in (segment.source, segment.target)
-            if name in self.latents
         }
 
 
@@ -95,15 +96,31 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
     model_fp = keys.model_fingerprint(fingerprint_inputs(story.model_ref, cache.hash_file))
     width, height = story.output.size
 
-    # 2. A latent key per keyframe, from its image bytes.
+    # 2. Per keyframe: its image latent's key (from the image bytes), its prompt conditioning's
+    #    key (pipelines), and the key its segments start and end on.
+    pipeline = story.model_ref.kind == "pipeline"
     latents: dict[str, LatentJob] = {}
+    embeds: dict[str, LatentJob] = {}
+    endpoints: dict[str, str] = {}
+    descriptors: dict[str, dict] = {}
     for name, kf in story.keyframes.items():
-        if kf.image is None:
-            continue  # prompt keyframes arrive with the pipeline backend
-        inputs = keys.latent_inputs(image_sha256=cache.hash_file(kf.image), size=(width, height),
-                                    fit=kf.fit, model=model_fp)
-        key = keys.digest(inputs)
-        latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
+        descriptor: dict = {}
+        if kf.image is not None:
+            image_sha = cache.hash_file(kf.image)
+            inputs = keys.latent_inputs(image_sha256=image_sha, size=(width, height), fit=kf.fit, model=model_fp)
+            key = keys.digest(inputs)
+            latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
+            descriptor.update(image=image_sha, fit=kf.fit)
+            endpoints[name] = key
+        if pipeline:
+            inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp)
+            key = keys.digest(inputs)
+            embeds[name] = LatentJob(name, key, inputs, cache.status("embeds", key))
+            endpoints[name] = keys.digest(keys.endpoint_inputs(
+                latent=latents[name].key if name in latents else None, embed=key, seed=int(kf.seed or 0),
+                size=(width, height)))
+            descriptor.update(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, seed=kf.seed)
+        descriptors[name] = descriptor
 
     # 3. A clip key per segment, with its status and the reason.
     previous = cache.read_run(run_id_for(story)) or {}
@@ -111,19 +128,18 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
     jobs = []
     for segment in story.segments:
         inputs = keys.clip_inputs(
-            start=latents[segment.source].key, end=latents[segment.target].key,
+            start=endpoints[segment.source], end=endpoints[segment.target],
             frames=segment.frames, include_end=segment.include_end, fps=story.output.fps,
             size=(width, height), easing=segment.easing, method=segment.method, model=model_fp,
-            encoder=ENCODER_SETTINGS,
+            encoder=ENCODER_SETTINGS, generation=segment.generation,
         )
         key = keys.digest(inputs)
         status = cache.status("clips", key)
-        images = {n: latents[n].inputs["image_sha256"] for n in (segment.source, segment.target)}
         inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
-        reason, changes = explain(segment, inputs, images, status, old_segments)
+        reason, changes = explain(segment, inputs, descriptors, status, old_segments)
         jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes)))
     cache.save_memo()
-    return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story))
+    return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story), embeds, endpoints, descriptors)
 
 
 def _previous_for(segment: Segment, old_segments: list) -> dict | None:
@@ -151,7 +167,12 @@ _LABELS = {
 _SHOW_VALUES = ("frames", "easing", "method", "fps")
 
 
-def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segments: list) -> tuple[str, list[str]]:
+_KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
+                    ("negative_prompt", "negative prompt"), ("seed", "seed"))
+_GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+
+
+def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old_segments: list) -> tuple[str, list[str]]:
     """A short human reason for a segment's status, plus the full list of changed inputs."""
     if status == CACHED:
         return "cached", []
@@ -161,7 +182,7 @@ def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segme
     if old is None:
         return "new", ["new"]
     old_inputs = old.get("inputs", {})
-    old_images = old.get("images", {})
+    old_keyframes = old.get("keyframes", {})
     changes: list[str] = []
     for field_name, label in _LABELS.items():
         if inputs.get(field_name) != old_inputs.get(field_name):
@@ -169,6 +190,11 @@ def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segme
                 unit = " frames" if field_name == "frames" else ""
                 label = f"{label} ({old_inputs[field_name]}{unit} -> {inputs[field_name]}{unit})"
             changes.append(label)
+    # Generation settings of a pipeline model, one by one.
+    new_gen, old_gen = inputs.get("generation") or {}, old_inputs.get("generation") or {}
+    for name in _GENERATION_FIELDS:
+        if new_gen.get(name) != old_gen.get(name):
+            changes.append(f"{name} changed ({old_gen.get(name)} -> {new_gen.get(name)})")
     # Endpoint keyframes: say which keyframe and what about it changed.
     for end, name in (("start", segment.source), ("end", segment.target)):
         if inputs[end] == old_inputs.get(end):
@@ -176,8 +202,11 @@ def explain(segment: Segment, inputs: dict, images: dict, status: str, old_segme
         old_name = old.get("from" if end == "start" else "to")
         if old_name != name:
             changes.append(f"{'from' if end == 'start' else 'to'} keyframe changed ('{old_name}' -> '{name}')")
-        elif images.get(name) != old_images.get(name):
-            changes.append(f"keyframe '{name}' image changed")
+            continue
+        new_desc, old_desc = descriptors.get(name, {}), old_keyframes.get(name, {})
+        what = [label for field_name, label in _KEYFRAME_FIELDS if new_desc.get(field_name) != old_desc.get(field_name)]
+        if what:
+            changes.append(f"keyframe '{name}' {' and '.join(what)} changed")
         else:
             changes.append(f"keyframe '{name}' preprocessing changed")
     changes = list(dict.fromkeys(changes))  # a hold names its keyframe once

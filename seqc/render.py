@@ -86,19 +86,50 @@ def segment_times(job: SegmentJob) -> np.ndarray:
     return parse_easing(seg.easing)(t)
 
 
-def segment_frames(backend, job: SegmentJob, start: np.ndarray, end: np.ndarray, batch_size: int,
-                   should_stop: Callable[[], bool] | None = None) -> Iterator[np.ndarray]:
+@dataclass
+class Endpoint:
+    """What a segment starts or ends on: an image latent, and for pipelines a conditioning and a noise."""
+
+    latent: np.ndarray | None = None  # the (scaled) latent of an image keyframe
+    cond: dict[str, np.ndarray] | None = None  # prompt conditioning (pipelines)
+    noise: np.ndarray | None = None  # starting noise from the keyframe's seed (pipelines)
+
+
+def _frames_at(backend, job: SegmentJob, a: Endpoint, b: Endpoint, t: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Frames at the eased times t: decode interpolated latents, or denoise interpolated noise and prompts."""
+    seg = job.segment
+    path = seg.method if seg.method in ("lerp", "slerp") else "lerp"
+    gen = seg.generation
+    if gen is None or not getattr(backend, "can_generate", False):
+        return backend.decode(interpolate(path, a.latent, b.latent, t))
+    # A diffusion model: the noise is always slerped (lerp would shrink it), prompts follow the method.
+    noise = interpolate("slerp", a.noise, b.noise, t)
+    cond = {k: interpolate(path, a.cond[k], b.cond[k], t) for k in a.cond}
+    if a.latent is not None and b.latent is not None:
+        latents = interpolate(path, a.latent, b.latent, t)
+        if gen["strength"] <= 0:
+            return backend.decode(latents)
+        return backend.generate(noise, cond, gen["steps"], gen["guidance"], size, image_latents=latents,
+                                strength=gen["strength"])
+    return backend.generate(noise, cond, gen["steps"], gen["guidance"], size)
+
+
+def segment_frames(backend, job: SegmentJob, start: Endpoint | np.ndarray, end: Endpoint | np.ndarray,
+                   batch_size: int, should_stop: Callable[[], bool] | None = None,
+                   size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
     """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method."""
+    a = start if isinstance(start, Endpoint) else Endpoint(latent=start)
+    b = end if isinstance(end, Endpoint) else Endpoint(latent=end)
     times = segment_times(job)
     method = job.segment.method
     if method in ("lerp", "slerp"):
         for i in range(0, len(times), batch_size):
             if should_stop is not None and should_stop():
                 raise Superseded()
-            yield backend.decode(interpolate(method, start, end, times[i:i + batch_size]))
+            yield _frames_at(backend, job, a, b, times[i:i + batch_size], size)
         return
-    # crossfade and cut work on the two decoded endpoints.
-    ends = backend.decode(np.stack([start, end]))
+    # crossfade and cut work on the two endpoint frames.
+    ends = _frames_at(backend, job, a, b, np.array([0.0, 1.0]), size)
     first, last = ends[0].astype(np.float32), ends[1].astype(np.float32)
     for i in range(0, len(times), batch_size):
         if should_stop is not None and should_stop():
@@ -114,20 +145,21 @@ def segment_frames(backend, job: SegmentJob, start: np.ndarray, end: np.ndarray,
 # Latents
 
 
-def _save_latent(cache: Cache, key: str, inputs: dict, latent: np.ndarray) -> None:
+def _save_arrays(cache: Cache, kind: str, key: str, inputs: dict, arrays: dict[str, np.ndarray]) -> None:
     from safetensors.numpy import save
 
-    cache.put_bytes("latents", key, save({"latent": np.ascontiguousarray(latent, dtype=np.float32)}), inputs)
+    data = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    cache.put_bytes(kind, key, save(data), inputs)
 
 
-def _load_latent(cache: Cache, key: str) -> np.ndarray | None:
+def _load_arrays(cache: Cache, kind: str, key: str) -> dict[str, np.ndarray] | None:
     from safetensors.numpy import load
 
-    path = cache.get("latents", key)
+    path = cache.get(kind, key)
     if path is None:
         return None
     try:
-        return load(path.read_bytes())["latent"]
+        return load(path.read_bytes())
     except Exception:  # noqa: BLE001 - a digest-valid file that does not parse is a stale format
         return None
 
@@ -183,8 +215,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
     if options.frames_dir is None and options.write_output:
         check_output(plan, output, cache)
 
-    leased = [("clips", job.key) for job in plan.jobs] + [("latents", lat.key) for lat in plan.latents.values()]
-    with cache.lease(leased), contextlib.ExitStack() as stack:
+    with cache.lease(plan.leased_keys()), contextlib.ExitStack() as stack:
         # With --no-cache nothing is read from or written to the real cache: a throwaway one is used.
         store = cache
         if options.no_cache:
@@ -207,18 +238,21 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
         frames_to_render = sum(job.segment.rendered_frames for job in todo)
         reporter.begin(plan, todo, frames_to_render)
 
-        # 2. Keyframe latents that the missing segments need: cached, or pixels to encode.
+        # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
+        #    or images to encode (decoded now: a broken file fails before any model loads).
         needed = []
         for job in todo:
             for name in (job.segment.source, job.segment.target):
                 if name not in needed:
                     needed.append(name)
-        latents: dict[str, np.ndarray] = {}
+        endpoints = {name: Endpoint() for name in needed}
         for name in needed:
-            cached = _load_latent(store, plan.latents[name].key)
-            if cached is not None:
-                latents[name] = cached
-        pixels = _read_keyframe_pixels(plan, [n for n in needed if n not in latents])
+            if name in plan.latents:
+                cached = _load_arrays(store, "latents", plan.latents[name].key)
+                endpoints[name].latent = None if cached is None else cached["latent"]
+            if name in plan.embeds:
+                endpoints[name].cond = _load_arrays(store, "embeds", plan.embeds[name].key)
+        pixels = _read_keyframe_pixels(plan, [n for n in needed if n in plan.latents and endpoints[n].latent is None])
 
         # 3. The model, only if something must be rendered.
         backend = None
@@ -228,13 +262,20 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             reporter.stage(f"loading model '{story.model}'")
             backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
 
-        # 4. Encode the keyframes whose latents were not cached.
+        # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
         for name, image in pixels.items():
             reporter.stage(f"encoding keyframe '{name}'")
-            latent = backend.encode(image)
             lat = plan.latents[name]
-            _save_latent(store, lat.key, lat.inputs, latent)
-            latents[name] = latent
+            endpoints[name].latent = backend.encode(image)
+            _save_arrays(store, "latents", lat.key, lat.inputs, {"latent": endpoints[name].latent})
+        for name in needed:
+            if name in plan.embeds and endpoints[name].cond is None:
+                reporter.stage(f"encoding the prompt of keyframe '{name}'")
+                embed = plan.embeds[name]
+                endpoints[name].cond = backend.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
+                _save_arrays(store, "embeds", embed.key, embed.inputs, endpoints[name].cond)
+            if name in plan.embeds:
+                endpoints[name].noise = backend.initial_noise(int(story.keyframes[name].seed or 0), story.output.size)
 
         # 5. Render each missing segment into a clip and publish it (or PNG frames with --frames).
         for job in todo:
@@ -242,8 +283,10 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
                 raise Superseded()
             seg = job.segment
             reporter.segment_begin(job, seg.rendered_frames)
-            batches = segment_frames(backend, job, latents[seg.source], latents[seg.target],
-                                     max(1, options.batch_size), should_stop)
+            if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
+                backend.set_scheduler(seg.scheduler)
+            batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
+                                     max(1, options.batch_size), should_stop, story.output.size)
             if options.frames_dir is not None:
                 _write_pngs(batches, options.frames_dir, seg.first_frame, reporter)
             else:

@@ -1,7 +1,9 @@
 """Model backends: the only place (with the renderer) that imports torch and diffusers.
 
 `load_backend(ref, device, dtype)` returns an object with `encode(image) -> latent` and
-`decode(latents) -> frames` for any diffusers autoencoder; pipelines join it for prompts.
+`decode(latents) -> frames`: an AutoencoderBackend for any diffusers autoencoder, or a
+PipelineBackend (which also has `encode_prompt`, `initial_noise` and `generate`) for a
+Stable Diffusion family text-to-image pipeline.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ def load_backend(ref: ModelRef, device: str = "auto", dtype: str = "auto", finge
 
 
 def _load(ref: ModelRef, device: str, dtype: str):
+    if ref.kind == "pipeline":
+        from seqc.backends.pipeline import PipelineBackend
+
+        return PipelineBackend(ref, device=device, dtype=dtype)
     from seqc.backends.autoencoder import AutoencoderBackend
 
-    if ref.kind == "autoencoder":
-        return AutoencoderBackend(ref, device=device, dtype=dtype)
-    from seqc.errors import ModelError
-
-    raise ModelError(f"model '{ref.name}' is a pipeline; rendering with pipelines is not supported yet")
+    return AutoencoderBackend(ref, device=device, dtype=dtype)

@@ -42,11 +42,12 @@ class Keyframe:
 
     name: str
     image: Path | None
-    prompt: str | None
-    seed: int | None
+    prompt: str | None  # for an image keyframe under a pipeline: the img2img prompt ("" if none)
+    seed: int | None  # the starting noise's seed (pipelines only; defaulted from the prompt text)
     fit: str
     line: int
     column: int
+    negative_prompt: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,19 @@ class Segment:
     method: str
     line: int
     column: int
+    # Generation settings, resolved for pipeline models (None for autoencoders).
+    steps: int | None = None
+    guidance: float | None = None
+    scheduler: str | None = None
+    strength: float | None = None  # img2img strength between two image keyframes
+
+    @property
+    def generation(self) -> dict | None:
+        """The segment's generation settings for cache keys, or None for an autoencoder model."""
+        if self.steps is None:
+            return None
+        return {"steps": self.steps, "guidance": float(self.guidance or 0.0), "scheduler": self.scheduler,
+                "strength": float(self.strength or 0.0)}
 
     @property
     def rendered_frames(self) -> int:

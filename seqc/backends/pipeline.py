@@ -1,0 +1,513 @@
+"""Text-to-image pipelines of the Stable Diffusion family as a frame generator for prompt keyframes.
+
+Interpolating an autoencoder's latents between two pictures looks like a dissolve. A diffusion
+model morphs instead: every frame starts from its own noise (the two keyframes' noises slerped)
+and its own conditioning (the two prompts' embeddings interpolated), and is denoised in full.
+
+Supported: `StableDiffusionPipeline` (SD 1.x, 2.x, SD-Turbo) and `StableDiffusionXLPipeline`
+(SDXL, SDXL-Turbo), read from a local folder (a hub id is resolved to its snapshot folder by
+`seqc.models`) with `DiffusionPipeline.from_pretrained(use_safetensors=True, local_files_only=True)`.
+
+Everything that crosses this module's boundary is numpy: conditioning arrays (cacheable with
+`safetensors.numpy`), noise and latents as float32, frames as uint8 [B, H, W, 3]. Sizes are
+(width, height), as in the storyboard.
+
+Two levels:
+
+- `read_pipeline_info(ref)` reads the folder's JSON only (no torch): the family, whether it is a
+  Turbo model, its native size and generation defaults. The planner can use it for cache keys.
+- `PipelineBackend` loads the model (imports torch and diffusers) and renders.
+
+Generation (`PipelineBackend.generate`):
+
+- text-to-image goes through the pipeline's own `__call__` with `latents=` (the unscaled noise:
+  the pipeline multiplies it by `scheduler.init_noise_sigma`), `prompt_embeds=` and friends, and
+  `output_type="latent"`; the frames are decoded by `decode`, the same code that decodes image
+  latents, so every path ends in identical pixel conversion.
+- image-to-image (an image keyframe's latent, `strength` > 0) needs the *given* noise, which the
+  diffusers img2img pipelines cannot take (they draw it from a generator), and the text-to-image
+  `__call__` cannot start part-way for every scheduler (PNDM, DDIM and Euler-ancestral take no
+  custom timesteps). So `_img2img_latents` runs the denoising loop itself, step for step as
+  `StableDiffusionImg2ImgPipeline` / `StableDiffusionXLImg2ImgPipeline` do: schedule `steps`
+  timesteps, skip the first `steps - int(steps * strength)`, `scheduler.add_noise` the image
+  latent with the given noise at the first remaining timestep, then denoise the rest with the
+  pipeline's UNet, scheduler and classifier-free guidance (SDXL: pooled text and size ids). With
+  the same noise it equals the diffusers img2img pipeline called with the latent as `image` and a
+  generator that draws that noise (a test checks this).
+
+Determinism: the starting noise comes from a CPU `torch.Generator` (`initial_noise`), so every
+device starts from the same numbers. Schedulers that draw noise while stepping (Euler-ancestral,
+DDPM-like, DDIM with eta > 0) get one CPU generator per frame, each seeded with the same
+`seed` (0 unless the caller says otherwise). Every frame therefore gets the same step noise: a
+frame does not depend on its position in a batch, a keyframe's picture is the same at the end of
+one segment and the start of the next, and stochastic samplers do not flicker between frames.
+Repeated calls with the same inputs give the same frames.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqc.errors import ModelError
+from seqc.models import ModelRef
+
+# model_index.json's `_class_name` -> family.
+PIPELINE_FAMILIES = {
+    "StableDiffusionPipeline": "sd",
+    "StableDiffusionXLPipeline": "sdxl",
+}
+
+# Scheduler names a storyboard may use -> (diffusers class, overrides of the pipeline's config).
+SCHEDULERS: dict[str, tuple[str, dict]] = {
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "ddim": ("DDIMScheduler", {}),
+    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+    "dpm++_karras": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+    "heun": ("HeunDiscreteScheduler", {}),
+    "lcm": ("LCMScheduler", {}),
+    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+}
+SCHEDULER_NAMES = ("default", *SCHEDULERS)
+
+# Generation defaults by family, and for distilled Turbo models of either family.
+FAMILY_DEFAULTS = {
+    "sd": {"steps": 25, "guidance": 7.5},
+    "sdxl": {"steps": 25, "guidance": 5.0},
+}
+TURBO_DEFAULTS = {"steps": 2, "guidance": 0.0}
+
+# Stable Diffusion pipelines check that width and height are multiples of 8.
+SIZE_MULTIPLE = 8
+
+
+# ---------------------------------------------------------------------------------------------
+# What a pipeline folder is, from its JSON files alone (no torch)
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    """A pipeline folder's family, Turbo flag, latent layout and native size, read without torch."""
+
+    class_name: str  # model_index.json's _class_name
+    family: str  # "sd" or "sdxl"
+    turbo: bool
+    latent_channels: int  # the UNet's input channels
+    vae_scale_factor: int  # pixels per latent pixel along each side
+    native_size: tuple[int, int]  # (width, height) the UNet was configured for
+    scheduler_class: str  # the folder's own scheduler
+
+    def defaults(self) -> dict:
+        """Sensible generation defaults: steps, guidance, scheduler name and the native size."""
+        base = TURBO_DEFAULTS if self.turbo else FAMILY_DEFAULTS[self.family]
+        return {**base, "scheduler": "default", "size": self.native_size}
+
+
+def _read_json(path: Path, name: str) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"model '{name}': cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"model '{name}': {path} is not a JSON object")
+    return data
+
+
+def is_turbo(ref: ModelRef, *configs: dict) -> bool:
+    """Whether the model is a distilled Turbo model (few steps, no guidance).
+
+    The rule: "turbo" (any case) appears in the model's name as the storyboard writes it (a hub
+    id such as `stabilityai/sdxl-turbo`, or a folder path), in the folder's own name, or in a
+    config's `_name_or_path`. Turbo models cannot be told from their configs otherwise: their
+    UNet and scheduler configs look like any other SD model's.
+    """
+    texts = [ref.name, ref.path.name] + [str(c.get("_name_or_path", "")) for c in configs]
+    return any("turbo" in text.lower() for text in texts)
+
+
+def read_pipeline_info(ref: ModelRef) -> PipelineInfo:
+    """Read a pipeline folder's model_index.json and component configs; refuse unsupported classes."""
+    # 1. The pipeline class names the family.
+    index = _read_json(ref.path / "model_index.json", ref.name)
+    class_name = str(index.get("_class_name", ""))
+    if class_name not in PIPELINE_FAMILIES:
+        raise ModelError(f"model '{ref.name}' is a '{class_name or 'unknown'}' pipeline; seqc renders prompts with "
+                         f"{', '.join(PIPELINE_FAMILIES)} (Stable Diffusion 1.x/2.x, SDXL, their Turbo models)")
+    family = PIPELINE_FAMILIES[class_name]
+
+    # 2. The latent layout: UNet channels and sample size, VAE down-sampling factor.
+    for component in ("unet", "vae", "scheduler"):
+        if not isinstance(index.get(component), list):
+            raise ModelError(f"model '{ref.name}': model_index.json names no '{component}' component")
+    unet = _read_json(ref.path / "unet" / "config.json", ref.name)
+    vae = _read_json(ref.path / "vae" / "config.json", ref.name)
+    scheduler_file = ref.path / "scheduler" / "scheduler_config.json"
+    scheduler = _read_json(scheduler_file, ref.name) if scheduler_file.is_file() else {}
+    vae_scale_factor = 2 ** (len(vae.get("block_out_channels", [0])) - 1)
+    sample = unet.get("sample_size", 64)
+    height, width = (sample, sample) if isinstance(sample, int) else (sample[0], sample[1])
+
+    # 3. Turbo or not, from the names (see is_turbo).
+    return PipelineInfo(
+        class_name=class_name, family=family, turbo=is_turbo(ref, index, unet),
+        latent_channels=int(unet.get("in_channels", 4)), vae_scale_factor=vae_scale_factor,
+        native_size=(int(width) * vae_scale_factor, int(height) * vae_scale_factor),
+        scheduler_class=str(scheduler.get("_class_name", "")),
+    )
+
+
+def check_size(size: tuple[int, int], name: str) -> None:
+    """Refuse an output size the pipeline cannot make (width and height must be multiples of 8)."""
+    width, height = size
+    if width % SIZE_MULTIPLE or height % SIZE_MULTIPLE or width <= 0 or height <= 0:
+        raise ModelError(f"output size {width}x{height}: the pipeline '{name}' needs a width and height "
+                         f"that are multiples of {SIZE_MULTIPLE}")
+
+
+def check_scheduler_name(name: str) -> None:
+    """Refuse a scheduler name that is not "default" or one of SCHEDULERS."""
+    if name not in SCHEDULER_NAMES:
+        raise ModelError(f"unknown scheduler '{name}'; use one of {', '.join(SCHEDULER_NAMES)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The loaded pipeline
+
+
+class PipelineBackend:
+    """A Stable Diffusion (or SDXL) pipeline: prompts to conditioning, noise to frames, images to latents."""
+
+    can_generate = True
+
+    def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto", scheduler: str = "default"):
+        """Load the pipeline folder `ref.path` offline, on `device` in `dtype`, with `scheduler` by name."""
+        # 1. Family and defaults from the folder's JSON (refuses unsupported pipelines before loading).
+        self.ref = ref
+        self.info = read_pipeline_info(ref)
+        self.family = self.info.family
+        check_scheduler_name(scheduler)
+        if importlib.util.find_spec("transformers") is None:
+            raise ModelError(f"model '{ref.name}': text-to-image pipelines need the `transformers` package "
+                             "(pip install transformers)")
+
+        import diffusers
+        import torch
+        import transformers
+
+        from seqc.backends.torchutil import pick_device, pick_dtype
+
+        # 2. Quiet: the libraries' notes (accelerate, deprecations, progress bars) are not the user's concern.
+        diffusers.utils.logging.set_verbosity_error()
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+
+        # 3. Device and precision.
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
+
+        # 4. Load offline, safetensors only (torch_dtype: older diffusers know no `dtype`).
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pipe = diffusers.DiffusionPipeline.from_pretrained(
+                    ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype)
+        except (OSError, ValueError, RuntimeError, ImportError, TypeError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"model '{ref.name}': cannot load the pipeline in {ref.path}: {first_line}") from None
+        pipe.to(self.device)
+        pipe.set_progress_bar_config(disable=True)
+        if self.device.type == "cuda":
+            pipe.unet.to(memory_format=torch.channels_last)
+        # SDXL's VAE overflows in float16; its pipeline decodes in float32 (config force_upcast), and so do we.
+        upcast = getattr(pipe.vae.config, "force_upcast", False)
+        if self.family == "sdxl" and self.dtype == torch.float16 and upcast:
+            pipe.vae.to(torch.float32)
+        self.pipe = pipe
+        self.default_scheduler = pipe.scheduler
+        self.vae_scale_factor = int(pipe.vae_scale_factor)
+        self.latent_channels = int(pipe.unet.config.in_channels)
+        self.precision = str(self.dtype).removeprefix("torch.")
+
+        # 5. The scheduler: the pipeline's own, or one named, built from the pipeline's config.
+        self.scheduler_name = "default"
+        self.set_scheduler(scheduler)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def defaults_for_family(self) -> dict:
+        """Generation defaults for this model: {"steps", "guidance", "scheduler", "size"}.
+
+        SD: 25 steps, guidance 7.5; SDXL: 25 steps, guidance 5.0; a Turbo model of either
+        family (see `is_turbo`): 2 steps, guidance 0.0. `size` is the native (width, height).
+        """
+        return self.info.defaults()
+
+    def set_scheduler(self, name: str) -> None:
+        """Use the pipeline's own scheduler ("default") or one of SCHEDULERS, configured from the pipeline's."""
+        import diffusers
+
+        check_scheduler_name(name)
+        if name == "default":
+            self.pipe.scheduler = self.default_scheduler
+        else:
+            class_name, overrides = SCHEDULERS[name]
+            cls = getattr(diffusers, class_name)
+            self.pipe.scheduler = cls.from_config(self.default_scheduler.config, **overrides)
+        self.scheduler_name = name
+
+    def scheduler_config(self) -> dict:
+        """The scheduler in use as JSON-serialisable data: its class and every setting (for cache keys)."""
+        scheduler = self.pipe.scheduler
+        settings = {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")}
+        settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
+        return {"class": type(scheduler).__name__, "config": settings}
+
+    # -- conditioning and noise ----------------------------------------------------------------
+
+    def encode_prompt(self, prompt: str, negative_prompt: str = "",
+                      guidance: float | None = None) -> dict[str, np.ndarray]:
+        """The conditioning of one prompt as float32 arrays without a batch dimension.
+
+        SD: {"prompt_embeds": [L, D], "negative_prompt_embeds": [L, D]}; SDXL adds
+        {"pooled_prompt_embeds": [P], "negative_pooled_prompt_embeds": [P]}. The negative
+        embeddings are always computed, so the result depends only on the two texts and the model
+        (cache it under those); `guidance` is accepted for symmetry and changes nothing. An empty
+        negative prompt means the pipeline's own default: SD encodes "", SDXL (with
+        `force_zeros_for_empty_prompt`) uses zeros. Prompts over the text encoder's limit (77
+        tokens for CLIP) are truncated, as the pipelines do.
+        """
+        import torch
+
+        negative = negative_prompt or None
+        with torch.inference_mode():
+            if self.family == "sdxl":
+                embeds, neg_embeds, pooled, neg_pooled = self.pipe.encode_prompt(
+                    prompt=prompt, device=self.device, num_images_per_prompt=1,
+                    do_classifier_free_guidance=True, negative_prompt=negative)
+                tensors = {"prompt_embeds": embeds, "negative_prompt_embeds": neg_embeds,
+                           "pooled_prompt_embeds": pooled, "negative_pooled_prompt_embeds": neg_pooled}
+            else:
+                embeds, neg_embeds = self.pipe.encode_prompt(
+                    prompt, self.device, 1, True, negative_prompt=negative)
+                tensors = {"prompt_embeds": embeds, "negative_prompt_embeds": neg_embeds}
+            return {key: value[0].float().cpu().numpy() for key, value in tensors.items()}
+
+    def latent_shape(self, size: tuple[int, int]) -> tuple[int, int, int]:
+        """[C, H/f, W/f]: the latent shape of a (width, height) picture."""
+        check_size(size, self.ref.name)
+        width, height = size
+        return (self.latent_channels, height // self.vae_scale_factor, width // self.vae_scale_factor)
+
+    def initial_noise(self, seed: int, size: tuple[int, int]) -> np.ndarray:
+        """Standard normal noise [C, H/f, W/f] float32 from `torch.Generator("cpu").manual_seed(seed)`.
+
+        Not scaled by the scheduler's `init_noise_sigma` (`generate` does that). The numbers are
+        the ones a diffusers pipeline draws for `generator=torch.Generator().manual_seed(seed)`
+        at batch size 1 in float32, and the same on every device.
+        """
+        import torch
+
+        shape = self.latent_shape(size)
+        try:
+            generator = torch.Generator("cpu").manual_seed(int(seed))
+        except (RuntimeError, ValueError):
+            raise ModelError(f"seed {seed} is out of range (use 0 to 2**64 - 1)") from None
+        return torch.randn(shape, generator=generator, dtype=torch.float32).numpy()
+
+    # -- the VAE -------------------------------------------------------------------------------
+
+    def _scale_latents(self, z):
+        """Raw VAE latents -> the scaled space the UNet works in (as the pipelines do)."""
+        config = self.pipe.vae.config
+        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
+        if mean is not None and std is not None:
+            mean_t = z.new_tensor(mean).view(1, -1, 1, 1)
+            std_t = z.new_tensor(std).view(1, -1, 1, 1)
+            return (z - mean_t) * config.scaling_factor / std_t
+        return z * config.scaling_factor
+
+    def _unscale_latents(self, z):
+        """The inverse of `_scale_latents`."""
+        config = self.pipe.vae.config
+        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
+        if mean is not None and std is not None:
+            mean_t = z.new_tensor(mean).view(1, -1, 1, 1)
+            std_t = z.new_tensor(std).view(1, -1, 1, 1)
+            return z * std_t / config.scaling_factor + mean_t
+        return z / config.scaling_factor
+
+    def encode_image(self, image: np.ndarray) -> np.ndarray:
+        """uint8 pixels [H, W, 3] -> the VAE's scaled latent [C, H/f, W/f], float32 (the mode, not a sample)."""
+        import torch
+
+        height, width = image.shape[:2]
+        self.latent_shape((width, height))
+        vae = self.pipe.vae
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
+            x = x.permute(2, 0, 1)[None].to(vae.dtype) / 127.5 - 1.0
+            z = vae.encode(x).latent_dist.mode()
+            return self._scale_latents(z.float())[0].cpu().numpy().astype(np.float32)
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        """The same as `encode_image`: the name the renderer uses for every backend."""
+        return self.encode_image(image)
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """Scaled latents [B, C, h, w] -> uint8 frames [B, H, W, 3] through the pipeline's VAE."""
+        import torch
+
+        with torch.inference_mode():
+            z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(self.device)
+            return self._decode_tensor(z)
+
+    def _decode_tensor(self, z) -> np.ndarray:
+        import torch
+
+        vae = self.pipe.vae
+        z = self._unscale_latents(z.float()).to(vae.dtype)
+        x = vae.decode(z, return_dict=False)[0]
+        x = ((x.float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
+        return x.permute(0, 2, 3, 1).cpu().numpy()
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def generate(self, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
+                 size: tuple[int, int], image_latents: np.ndarray | None = None, strength: float = 0.0,
+                 seed: int = 0) -> np.ndarray:
+        """Denoise a batch of frames; return uint8 frames [B, H, W, 3].
+
+        noise: [B, C, h, w] unscaled starting noise per frame (e.g. two `initial_noise` slerped).
+        conditioning: `encode_prompt`'s arrays with a leading batch dimension B (interpolated per
+        frame); the negative ones may be left out when guidance <= 1.
+        steps, guidance: the scheduler's step count and the classifier-free guidance scale
+        (guidance <= 1 runs the UNet once per step, without the negative conditioning).
+        size: (width, height) of the frames.
+        image_latents: [B, C, h, w] scaled VAE latents (an image keyframe's, interpolated), or
+        None for text-to-image. With image latents, strength 0 decodes them as they are, and
+        strength s in (0, 1] noises them with `noise` to the schedule's point s and denoises the
+        rest: the last int(steps * s) of `steps` steps run (none: a plain decode).
+        seed: seeds the per-frame CPU generators of stochastic schedulers (the same for every
+        frame; keep it constant across a storyboard so keyframes match at segment joins).
+        """
+        import torch
+
+        # 1. Check the inputs.
+        batch = self._check_generate(noise, conditioning, steps, guidance, size, image_latents, strength)
+        width, height = size
+
+        # 2. Strength 0: latent interpolation through the VAE, nothing to denoise.
+        if image_latents is not None and strength <= 0.0:
+            return self.decode(image_latents)
+
+        with torch.inference_mode():
+            # 3. Tensors on the device in the pipeline's precision; one generator per frame.
+            dtype = self.pipe.unet.dtype
+            noise_t = torch.from_numpy(np.ascontiguousarray(noise, dtype=np.float32)).to(self.device, dtype)
+            cond = {key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)).to(self.device, dtype)
+                    for key, value in conditioning.items()}
+            if guidance <= 1.0:
+                cond = {key: value for key, value in cond.items() if not key.startswith("negative_")}
+            generators = [torch.Generator("cpu").manual_seed(int(seed)) for _ in range(batch)]
+
+            # 4. Denoise: text-to-image through the pipeline's __call__; image-to-image by our loop.
+            if image_latents is None:
+                latents = self.pipe(
+                    **cond, latents=noise_t, num_inference_steps=steps, guidance_scale=guidance,
+                    height=height, width=width, generator=generators, output_type="latent", return_dict=False,
+                )[0]
+            else:
+                start = torch.from_numpy(np.ascontiguousarray(image_latents, dtype=np.float32))
+                start = start.to(self.device, dtype)
+                latents = self._img2img_latents(start, noise_t, cond, steps, guidance, size, strength, generators)
+
+            # 5. Decode (the same conversion as `decode`).
+            return self._decode_tensor(latents)
+
+    def _check_generate(self, noise, conditioning, steps, guidance, size, image_latents, strength) -> int:
+        """Validate generate()'s arguments; return the batch size."""
+        expected = self.latent_shape(size)
+        if noise.ndim != 4 or tuple(noise.shape[1:]) != expected:
+            raise ValueError(f"noise must have shape [B, {', '.join(map(str, expected))}], got {noise.shape}")
+        batch = noise.shape[0]
+        needed = ["prompt_embeds"] + (["pooled_prompt_embeds"] if self.family == "sdxl" else [])
+        if guidance > 1.0:
+            needed += ["negative_" + key for key in needed]
+        for key in needed:
+            if key not in conditioning:
+                raise ValueError(f"conditioning lacks '{key}'")
+            if conditioning[key].shape[0] != batch:
+                raise ValueError(f"conditioning '{key}' has batch {conditioning[key].shape[0]}, noise has {batch}")
+        if image_latents is not None and image_latents.shape != noise.shape:
+            raise ValueError(f"image_latents has shape {image_latents.shape}, noise has {noise.shape}")
+        if int(steps) != steps or steps < 1:
+            raise ModelError(f"steps must be a whole number of at least 1, got {steps}")
+        if not 0.0 <= strength <= 1.0:
+            raise ModelError(f"strength must be between 0 and 1, got {strength}")
+        if guidance < 0.0:
+            raise ModelError(f"guidance must be 0 or more, got {guidance}")
+        return batch
+
+    def _img2img_latents(self, start, noise, cond: dict, steps: int, guidance: float, size: tuple[int, int],
+                         strength: float, generators: list):
+        """Noise `start` to `strength` with `noise` and denoise the rest, as the diffusers img2img pipelines do."""
+        import torch
+
+        pipe, scheduler = self.pipe, self.pipe.scheduler
+        batch = start.shape[0]
+        width, height = size
+
+        # 1. Timesteps: schedule `steps`, run the last int(steps * strength) (get_timesteps in diffusers).
+        scheduler.set_timesteps(steps, device=self.device)
+        run = min(int(steps * strength), steps)
+        t_start = steps - run
+        timesteps = scheduler.timesteps[t_start * scheduler.order:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(t_start * scheduler.order)
+        if run == 0:
+            return start
+
+        # 2. Noise the image latents to the first remaining timestep.
+        latents = scheduler.add_noise(start, noise, timesteps[:1].repeat(batch))
+
+        # 3. Conditioning, with the unconditional half first under classifier-free guidance.
+        do_cfg = guidance > 1.0 and pipe.unet.config.time_cond_proj_dim is None
+        embeds = cond["prompt_embeds"]
+        if do_cfg:
+            embeds = torch.cat([cond["negative_prompt_embeds"], embeds])
+        added_cond_kwargs = None
+        if self.family == "sdxl":
+            # SDXL's micro-conditioning: original size, crop top-left, target size, as (height, width).
+            text_embeds = cond["pooled_prompt_embeds"]
+            if do_cfg:
+                text_embeds = torch.cat([cond["negative_pooled_prompt_embeds"], text_embeds])
+            time_ids = torch.tensor([[height, width, 0, 0, height, width]], dtype=embeds.dtype, device=self.device)
+            added_cond_kwargs = {"text_embeds": text_embeds, "time_ids": time_ids.repeat(embeds.shape[0], 1)}
+
+        # 4. Guidance embedding, for UNets distilled with one (LCM); None otherwise.
+        timestep_cond = None
+        if pipe.unet.config.time_cond_proj_dim is not None:
+            scale = torch.tensor(guidance - 1.0).repeat(batch)
+            timestep_cond = pipe.get_guidance_scale_embedding(scale, embedding_dim=pipe.unet.config.time_cond_proj_dim)
+            timestep_cond = timestep_cond.to(device=self.device, dtype=latents.dtype)
+
+        # 5. The denoising loop.
+        extra_step_kwargs = pipe.prepare_extra_step_kwargs(generators, 0.0)
+        for t in timesteps:
+            model_input = torch.cat([latents] * 2) if do_cfg else latents
+            model_input = scheduler.scale_model_input(model_input, t)
+            noise_pred = pipe.unet(model_input, t, encoder_hidden_states=embeds, timestep_cond=timestep_cond,
+                                   added_cond_kwargs=added_cond_kwargs, return_dict=False)[0]
+            if do_cfg:
+                uncond, text = noise_pred.chunk(2)
+                noise_pred = uncond + guidance * (text - uncond)
+            latents = scheduler.step(noise_pred, t, latents, **extra_step_kwargs, return_dict=False)[0]
+        return latents
