@@ -128,6 +128,27 @@ def slerp(a, b, t, *, dtype=np.float32) -> np.ndarray:
     return out.astype(dtype)
 
 
+def catmull_rom(p0, p1, p2, p3, t, *, dtype=np.float32) -> np.ndarray:
+    """The Catmull-Rom spline segment from p1 (t=0) to p2 (t=1), shaped by neighbours p0 and p3.
+
+    Uniform Catmull-Rom: the tangent at p1 is (p2 - p0) / 2 and at p2 is (p3 - p1) / 2, so
+    consecutive segments share their tangent at every keyframe and the path is C1 (no kink).
+    At the ends of a timeline pass p0 = p1 or p3 = p2. Computed in float64; the endpoints are
+    returned exactly.
+    """
+    a64, b64, t64 = _prepare(p1, p2, t)
+    q0 = np.asarray(p0, dtype=np.float64)
+    q3 = np.asarray(p3, dtype=np.float64)
+    if q0.shape != a64.shape or q3.shape != a64.shape:
+        raise ValueError("catmull_rom needs four arrays of the same shape")
+    s = t64.reshape((-1,) + (1,) * a64.ndim)
+    s2, s3 = s * s, s * s * s
+    out = 0.5 * ((2.0 * a64)[None] + (b64 - q0)[None] * s + (2.0 * q0 - 5.0 * a64 + 4.0 * b64 - q3)[None] * s2
+                 + (3.0 * a64 - q0 - 3.0 * b64 + q3)[None] * s3)
+    _pin_endpoints(out, a64, b64, t64)
+    return out.astype(dtype)
+
+
 def interpolate(method: str, a, b, t, *, dtype=np.float32) -> np.ndarray:
     """Dispatch to lerp or slerp by name (a segment's ``method``)."""
     if method == "lerp":

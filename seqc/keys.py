@@ -83,12 +83,22 @@ def clip_inputs(
     model: str,
     encoder: dict,
     generation: dict | None = None,
+    pacing: dict | None = None,
+    neighbours: dict | None = None,
 ) -> dict:
     """Named inputs of a segment's clip: both endpoint keys and everything that shapes its frames.
 
-    `generation` (steps, guidance, scheduler, strength) is present only for pipeline models.
+    `generation` (steps, guidance, scheduler, strength) is present only for pipeline models,
+    `pacing` only for even pacing, `neighbours` (the keys of the keyframes before and after)
+    only for splines, so keys of segments that use none of them never change because of them.
     """
-    extra = {"generation": generation} if generation is not None else {}
+    extra: dict = {}
+    if generation is not None:
+        extra["generation"] = generation
+    if pacing is not None:
+        extra["pacing"] = pacing
+    if neighbours is not None:
+        extra["neighbours"] = neighbours
     return {
         **extra,
         "kind": "clip",

@@ -17,6 +17,7 @@ from seqc.spec import Segment, Storyboard
 from seqc.video import ENCODER_SETTINGS
 
 CACHED, MISSING, INVALID = "cached", "missing", "invalid"
+PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (9 decodes)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,10 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
             frames=segment.frames, include_end=segment.include_end, fps=story.output.fps,
             size=(width, height), easing=segment.easing, method=segment.method, model=model_fp,
             encoder=ENCODER_SETTINGS, generation=segment.generation,
+            pacing={"mode": "even", "probes": PACING_PROBES} if segment.pacing == "even" else None,
+            neighbours=({"before": endpoints[segment.before or segment.source],
+                         "after": endpoints[segment.after or segment.target]}
+                        if segment.method == "spline" else None),
         )
         key = keys.digest(inputs)
         status = cache.status("clips", key)
@@ -163,6 +168,8 @@ _LABELS = {
     "method": "method changed",
     "easing": "easing changed",
     "encoder": "encoder settings changed",
+    "pacing": "pacing changed",
+    "neighbours": "a neighbouring keyframe of the spline changed",
 }
 _SHOW_VALUES = ("frames", "easing", "method", "fps")
 
@@ -184,7 +191,13 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old_
     old_inputs = old.get("inputs", {})
     old_keyframes = old.get("keyframes", {})
     changes: list[str] = []
+    new_nb, old_nb = inputs.get("neighbours"), old_inputs.get("neighbours")
     for field_name, label in _LABELS.items():
+        if field_name == "neighbours" and new_nb and old_nb:
+            for side, name in (("before", segment.before), ("after", segment.after)):
+                if new_nb.get(side) != old_nb.get(side):
+                    changes.append(f"neighbouring keyframe '{name}' changed (the spline passes through it)")
+            continue
         if inputs.get(field_name) != old_inputs.get(field_name):
             if field_name in _SHOW_VALUES and field_name in old_inputs:
                 unit = " frames" if field_name == "frames" else ""

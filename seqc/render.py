@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seqc import video
+from seqc import metrics, video
 from seqc.cache import Cache
 from seqc.curves import parse_easing
 from seqc.errors import Problem, SpecError
 from seqc.images import ImageReadError, load_fitted
-from seqc.interp import interpolate
-from seqc.plan import Plan, SegmentJob
+from seqc.interp import catmull_rom, interpolate
+from seqc.plan import PACING_PROBES, Plan, SegmentJob
 
 
 class Superseded(Exception):
@@ -95,18 +95,42 @@ class Endpoint:
     noise: np.ndarray | None = None  # starting noise from the keyframe's seed (pipelines)
 
 
-def _frames_at(backend, job: SegmentJob, a: Endpoint, b: Endpoint, t: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+@dataclass
+class Ends:
+    """The endpoints of one segment, and for a spline the keyframes before and after it."""
+
+    start: Endpoint
+    end: Endpoint
+    before: Endpoint | None = None
+    after: Endpoint | None = None
+
+
+def _path(job: SegmentJob, ends: Ends, attr: str, key: str | None, t: np.ndarray) -> np.ndarray:
+    """Interpolate one quantity (a latent, or one conditioning array) along the segment's path."""
+    def pick(endpoint: Endpoint | None, fallback: np.ndarray) -> np.ndarray:
+        if endpoint is None:
+            return fallback
+        value = getattr(endpoint, attr)
+        return value if key is None else value[key]
+
+    a = pick(ends.start, None)
+    b = pick(ends.end, None)
+    method = job.segment.method
+    if method == "spline":
+        return catmull_rom(pick(ends.before, a), a, b, pick(ends.after, b), t)
+    return interpolate(method if method in ("lerp", "slerp") else "lerp", a, b, t)
+
+
+def _frames_at(backend, job: SegmentJob, ends: Ends, t: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     """Frames at the eased times t: decode interpolated latents, or denoise interpolated noise and prompts."""
-    seg = job.segment
-    path = seg.method if seg.method in ("lerp", "slerp") else "lerp"
-    gen = seg.generation
+    gen = job.segment.generation
     if gen is None or not getattr(backend, "can_generate", False):
-        return backend.decode(interpolate(path, a.latent, b.latent, t))
-    # A diffusion model: the noise is always slerped (lerp would shrink it), prompts follow the method.
-    noise = interpolate("slerp", a.noise, b.noise, t)
-    cond = {k: interpolate(path, a.cond[k], b.cond[k], t) for k in a.cond}
-    if a.latent is not None and b.latent is not None:
-        latents = interpolate(path, a.latent, b.latent, t)
+        return backend.decode(_path(job, ends, "latent", None, t))
+    # A diffusion model: the noise is always slerped (lerp would shrink it), prompts follow the path.
+    noise = interpolate("slerp", ends.start.noise, ends.end.noise, t)
+    cond = {k: _path(job, ends, "cond", k, t) for k in ends.start.cond}
+    if ends.start.latent is not None and ends.end.latent is not None:
+        latents = _path(job, ends, "latent", None, t)
         if gen["strength"] <= 0:
             return backend.decode(latents)
         return backend.generate(noise, cond, gen["steps"], gen["guidance"], size, image_latents=latents,
@@ -114,23 +138,51 @@ def _frames_at(backend, job: SegmentJob, a: Endpoint, b: Endpoint, t: np.ndarray
     return backend.generate(noise, cond, gen["steps"], gen["guidance"], size)
 
 
+def even_times(backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | None,
+               probes: int = PACING_PROBES) -> np.ndarray:
+    """Eased times re-parameterised so that every frame changes the picture by the same amount.
+
+    1. Render `probes + 1` frames at evenly spaced u along the path (one batch).
+    2. Measure the change between neighbouring probes (seqc.metrics: mean absolute difference of
+       64-pixel thumbnails) and accumulate it: A(u) is the fraction of the whole change done by u.
+    3. Frame i gets the easing applied to the even parameter: s = e(i / n), then t = A^-1(s)
+       (piecewise linear). A(0) = 0 and A(1) = 1, so the endpoints and the frame count are exact.
+    """
+    times = segment_times(job)  # e(i / n), what the even parameter should be
+    u = np.linspace(0.0, 1.0, probes + 1)
+    probe_frames = metrics.shrink(_frames_at(backend, job, ends, u, size))
+    steps = metrics.frame_distance(probe_frames[:-1], probe_frames[1:]).astype(np.float64)
+    total = float(steps.sum())
+    if total <= 1e-9:
+        return times  # nothing changes along the path: any pacing is even
+    # A tiny floor keeps A strictly increasing so its inverse is well defined on flat stretches.
+    steps = steps + total * 1e-6
+    progress = np.concatenate([[0.0], np.cumsum(steps)])
+    progress /= progress[-1]
+    t = np.interp(times, progress, u)
+    t[times <= 0.0] = 0.0
+    t[times >= 1.0] = 1.0
+    return t
+
+
 def segment_frames(backend, job: SegmentJob, start: Endpoint | np.ndarray, end: Endpoint | np.ndarray,
                    batch_size: int, should_stop: Callable[[], bool] | None = None,
-                   size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
-    """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method."""
-    a = start if isinstance(start, Endpoint) else Endpoint(latent=start)
-    b = end if isinstance(end, Endpoint) else Endpoint(latent=end)
-    times = segment_times(job)
+                   size: tuple[int, int] | None = None, before: Endpoint | None = None,
+                   after: Endpoint | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method and pacing."""
+    ends = Ends(start if isinstance(start, Endpoint) else Endpoint(latent=start),
+                end if isinstance(end, Endpoint) else Endpoint(latent=end), before, after)
     method = job.segment.method
-    if method in ("lerp", "slerp"):
+    if method in ("lerp", "slerp", "spline"):
+        times = even_times(backend, job, ends, size) if job.segment.pacing == "even" else segment_times(job)
         for i in range(0, len(times), batch_size):
             if should_stop is not None and should_stop():
                 raise Superseded()
-            yield _frames_at(backend, job, a, b, times[i:i + batch_size], size)
+            yield _frames_at(backend, job, ends, times[i:i + batch_size], size)
         return
-    # crossfade and cut work on the two endpoint frames.
-    ends = _frames_at(backend, job, a, b, np.array([0.0, 1.0]), size)
-    first, last = ends[0].astype(np.float32), ends[1].astype(np.float32)
+    # crossfade and cut work on the two endpoint frames (a pixel blend is evenly paced already).
+    times = segment_times(job)
+    first, last = (frame.astype(np.float32) for frame in _frames_at(backend, job, ends, np.array([0.0, 1.0]), size))
     for i in range(0, len(times), batch_size):
         if should_stop is not None and should_stop():
             raise Superseded()
@@ -242,8 +294,8 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
         #    or images to encode (decoded now: a broken file fails before any model loads).
         needed = []
         for job in todo:
-            for name in (job.segment.source, job.segment.target):
-                if name not in needed:
+            for name in (job.segment.before, job.segment.source, job.segment.target, job.segment.after):
+                if name is not None and name not in needed:
                     needed.append(name)
         endpoints = {name: Endpoint() for name in needed}
         for name in needed:
@@ -286,7 +338,8 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
                 backend.set_scheduler(seg.scheduler)
             batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
-                                     max(1, options.batch_size), should_stop, story.output.size)
+                                     max(1, options.batch_size), should_stop, story.output.size,
+                                     endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
             if options.frames_dir is not None:
                 _write_pngs(batches, options.frames_dir, seg.first_frame, reporter)
             else:

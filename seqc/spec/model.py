@@ -69,6 +69,9 @@ class Segment:
     guidance: float | None = None
     scheduler: str | None = None
     strength: float | None = None  # img2img strength between two image keyframes
+    pacing: str = "linear"  # "even": re-parameterised so every frame changes the picture equally
+    before: str | None = None  # spline: the keyframe before `source` on the timeline (its neighbour)
+    after: str | None = None  # spline: the keyframe after `target`
 
     @property
     def generation(self) -> dict | None:
