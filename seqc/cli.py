@@ -134,6 +134,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                    help="model precision (default: float16 on cuda, float32 elsewhere)")
     p.add_argument("--batch-size", type=int, default=8, metavar="B", help="frames decoded at once (default 8)")
+    p.add_argument("--draft", action="store_true",
+                   help="half size and half fps for fast iteration (cached apart; output NAME.draft.EXT)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compile the storyboard into a render plan; print each segment's status and reason.")
     p.add_argument("file", metavar="FILE")
     _add_cache_dir(p)
+    p.add_argument("--draft", action="store_true", help="plan the draft render (half size and fps)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--explain", action="store_true", help="also list each missing segment's changed key inputs")
     p.set_defaults(func=cmd_plan)

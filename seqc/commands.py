@@ -37,9 +37,9 @@ def open_cache(args: argparse.Namespace) -> Cache:
     return Cache(default_cache_dir(getattr(args, "cache_dir", None)), warn=console.warn)
 
 
-def load_and_plan(file: str, cache: Cache, quiet: bool = False) -> Plan:
+def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False) -> Plan:
     """Validate a storyboard (printing its warnings) and compile its plan."""
-    story = load_storyboard(file)
+    story = load_storyboard(file, draft=draft)
     if not quiet:
         console.print_problems(list(story.warnings))
     return compile_plan(story, cache)
@@ -67,7 +67,7 @@ def plan_json(plan: Plan) -> dict:
 def plan_command(args: argparse.Namespace) -> int:
     """Print the plan as a table (or JSON): every segment's status and the reason."""
     cache = open_cache(args)
-    plan = load_and_plan(args.file, cache, quiet=args.json)
+    plan = load_and_plan(args.file, cache, quiet=args.json, draft=args.draft)
     if args.json:
         console.print_json(plan_json(plan))
         return 0
@@ -159,7 +159,7 @@ def render_command(args: argparse.Namespace) -> int:
     """Plan, render what is missing, print a summary (or one JSON line with --json)."""
     options = render_options(args)
     cache = open_cache(args)
-    plan = load_and_plan(args.file, cache, quiet=args.quiet)
+    plan = load_and_plan(args.file, cache, quiet=args.quiet, draft=args.draft)
     quiet = args.quiet or args.json
     reporter = Reporter() if quiet else ProgressReporter()
     if quiet:
@@ -275,7 +275,7 @@ def diff_command(args: argparse.Namespace) -> int:
 
 def _render_into_cache(args: argparse.Namespace, cache: Cache) -> Plan:
     """Plan and render only what is missing from the cache (no output file)."""
-    plan = load_and_plan(args.file, cache, quiet=args.quiet)
+    plan = load_and_plan(args.file, cache, quiet=args.quiet, draft=args.draft)
     options = RenderOptions(device=args.device, dtype=args.dtype, batch_size=max(1, args.batch_size),
                             write_output=False)
     quiet = args.quiet or getattr(args, "json", False)

@@ -87,7 +87,8 @@ class Plan:
 
 def run_id_for(story: Storyboard) -> str:
     """The id under which the last render of this storyboard file is remembered."""
-    return hashlib.sha256(str(story.path.resolve()).encode()).hexdigest()[:24]
+    ident = str(story.path.resolve()) + ("#draft" if story.draft else "")
+    return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
 def compile_plan(story: Storyboard, cache: Cache) -> Plan:

@@ -343,8 +343,9 @@ class Watcher:
     """
 
     def __init__(self, story: Path, cache: Cache, options: RenderOptions, *, debounce: float = 0.3,
-                 poll: bool = False, view: LogView | None = None, debug: bool = False):
+                 poll: bool = False, view: LogView | None = None, debug: bool = False, draft: bool = False):
         self.story = Path(story)
+        self.draft = draft
         self.cache = cache
         self.options = options
         self.debounce = max(0.0, float(debounce))
@@ -476,7 +477,7 @@ class Watcher:
     def _load(self) -> Plan | None:
         """Validate the storyboard and compile its plan; None (with the problems shown) if it cannot be."""
         try:
-            plan = load_and_plan(str(self.story), self.cache)
+            plan = load_and_plan(str(self.story), self.cache, draft=self.draft)
         except SpecError as exc:
             self.view.invalid(self.story, exc.problems, kept=self.last_good is not None)
         except (SeqcError, OSError) as exc:
@@ -668,6 +669,7 @@ def watch_command(args: argparse.Namespace) -> int:
     options = render_options(args)
     live = not args.quiet and console.err.is_terminal
     watcher = Watcher(Path(args.file), open_cache(args), options, debounce=args.debounce, poll=args.poll,
+                      draft=args.draft,
                       view=LiveView() if live else LogView(),
                       debug=getattr(args, "debug", False) or os.environ.get("SEQC_DEBUG") == "1")
     watcher.run()  # returns only after stop(); Ctrl-C propagates as KeyboardInterrupt (exit 130)

@@ -15,9 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seqc.backends.pipeline import SCHEDULER_NAMES  # noqa: E402  (torch-free at import)
 from seqc.curves import CUBIC_BEZIER_PATTERN, NAMED_EASINGS, STEPS_PATTERN  # noqa: E402
 
-METHODS = ["lerp", "slerp", "crossfade", "cut"]
+METHODS = ["lerp", "slerp", "spline", "crossfade", "cut"]
+PACINGS = ["linear", "even"]
 FITS = ["cover", "contain", "stretch"]
 SCHEMA_ID = "https://seqc.dev/schemas/storyboard.schema.json"
 
@@ -53,9 +55,43 @@ def timing_props() -> dict:
         ),
         "method": prop(
             "Method",
-            "Path between the keyframes: lerp and slerp move through the model's latent space; "
-            "crossfade blends the decoded pictures; cut holds the start keyframe.",
+            "Path between the keyframes: lerp and slerp move through the model's latent space; spline is a "
+            "smooth (Catmull-Rom) path through neighbouring keyframes; crossfade blends the decoded pictures; "
+            "cut holds the start keyframe.",
             type="string", enum=METHODS,
+        ),
+        "pacing": prop(
+            "Pacing",
+            "linear (default): t moves by the easing alone. even: t is re-parameterised so every frame changes "
+            "the picture by the same amount, then the easing applies (costs 9 probe decodes per segment).",
+            type="string", enum=PACINGS,
+        ),
+    }
+
+
+def generation_props() -> dict:
+    """Settings of a text-to-image pipeline: per segment, per keyframe (for its segments) or in defaults."""
+    return {
+        "steps": prop(
+            "Steps",
+            "Denoising steps per frame (pipeline models). Default: 25, or 2 for Turbo models.",
+            type="integer", minimum=1, maximum=1000,
+        ),
+        "guidance": prop(
+            "Guidance",
+            "Classifier-free guidance scale (pipeline models). Default: 7.5 (SD), 5 (SDXL), 0 (Turbo).",
+            type="number", minimum=0, maximum=100,
+        ),
+        "scheduler": prop(
+            "Scheduler",
+            "Denoising scheduler (pipeline models); default is the pipeline's own.",
+            type="string", enum=list(SCHEDULER_NAMES),
+        ),
+        "strength": prop(
+            "Strength",
+            "Between two image keyframes under a pipeline model: how much of each frame is re-generated "
+            "(img2img), 0 to 1. 0 is plain latent interpolation through the pipeline's VAE. Default 0.5.",
+            type="number", minimum=0, maximum=1,
         ),
     }
 
@@ -83,12 +119,19 @@ def build() -> dict:
                 "Text for a text-to-image model (needs a diffusion pipeline as `model`).",
                 type="string", minLength=1, maxLength=10000,
             ),
+            "negative_prompt": prop(
+                "Negative prompt",
+                "What the text-to-image model should avoid (pipeline models).",
+                type="string", maxLength=10000,
+            ),
             "seed": prop(
                 "Seed",
-                "Seed of the starting noise for a prompt keyframe.",
-                type="integer", minimum=0, maximum=2**63 - 1,
+                "Seed of the keyframe's starting noise (pipeline models). Default: derived from the prompt "
+                "text (0 for image keyframes).",
+                type="integer", minimum=0, maximum=2**32 - 1,
             ),
             "fit": fit,
+            **generation_props(),
         },
     }
     segment = {
@@ -101,7 +144,15 @@ def build() -> dict:
             "from": prop("From", "Name of the start keyframe.", type="string", minLength=1),
             "to": prop("To", "Name of the end keyframe.", type="string", minLength=1),
             **timing_props(),
+            **generation_props(),
         },
+    }
+    loop_settings = {
+        "title": "Loop segment",
+        "description": "Timing of the closing segment from the last keyframe back to the first.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {**timing_props(), **generation_props()},
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -149,7 +200,11 @@ def build() -> dict:
                 "description": "Values every segment and keyframe uses unless it sets its own.",
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {**timing_props(), "fit": fit},
+                "properties": {
+                    **timing_props(), **generation_props(), "fit": fit,
+                    "negative_prompt": prop("Negative prompt", "Default negative prompt of prompt keyframes.",
+                                            type="string", maxLength=10000),
+                },
             },
             "keyframes": {
                 "title": "Keyframes",
@@ -166,6 +221,13 @@ def build() -> dict:
                 "minItems": 1,
                 "maxItems": 100000,
                 "items": segment,
+            },
+            "loop": {
+                "title": "Loop",
+                "description": "true: add a closing segment from the last keyframe back to the first (timing from "
+                               "`defaults`, or give it here as a mapping) so the video plays as a seamless loop; "
+                               "the first frame is not repeated at the end.",
+                "anyOf": [{"type": "boolean"}, loop_settings],
             },
         },
     }

@@ -57,17 +57,20 @@ def _readable(error: SpecError) -> SpecError:
                       for p in error.problems])
 
 
-def load_text(text: str | bytes, path: Path, display: str | None = None) -> Storyboard:
-    """Validate storyboard text as if it lived at `path` (relative paths resolve from its folder)."""
+def load_text(text: str | bytes, path: Path, display: str | None = None, draft: bool = False) -> Storyboard:
+    """Validate storyboard text as if it lived at `path` (relative paths resolve from its folder).
+
+    `draft`: half size and fps, output `<name>.draft.<ext>` (see checks.compile_storyboard).
+    """
     path = Path(path).absolute()
     display = display or str(path)
     try:
-        return _load(text, path, display)
+        return _load(text, path, display, draft)
     except SpecError as exc:
         raise _readable(exc) from None
 
 
-def _load(text: str | bytes, path: Path, display: str) -> Storyboard:
+def _load(text: str | bytes, path: Path, display: str, draft: bool = False) -> Storyboard:
     # 1. YAML with marks. Problems in single values still leave the rest to check.
     try:
         doc = load_document(text, display)
@@ -80,7 +83,7 @@ def _load(text: str | bytes, path: Path, display: str) -> Storyboard:
     if problems:
         raise SpecError(problems + partial_problems(doc, path, problems))
     # 3. Meaning.
-    story, errors, warnings = compile_storyboard(doc, path)
+    story, errors, warnings = compile_storyboard(doc, path, draft)
     if errors:
         raise SpecError(errors + warnings)
     assert story is not None
@@ -104,11 +107,11 @@ def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem]) -> 
     return problems + later
 
 
-def load_storyboard(path: str | os.PathLike) -> Storyboard:
+def load_storyboard(path: str | os.PathLike, draft: bool = False) -> Storyboard:
     """Load and validate a storyboard file; raise SpecError with every problem, sorted by position."""
     display = str(path)
     try:
         data = read_storyboard_bytes(Path(path), display)
     except SpecError as exc:
         raise _readable(exc) from None
-    return load_text(data, Path(path), display)
+    return load_text(data, Path(path), display, draft)

@@ -9,6 +9,8 @@ reports a typo in an easing and a missing image together.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 from pathlib import Path
 
@@ -97,11 +99,16 @@ def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path,
     """Checks one keyframe; returns its image path (None for a prompt), or False if it is broken."""
     kpath = ("keyframes", name)
     has_image, has_prompt = "image" in kf, "prompt" in kf
-    if has_image == has_prompt:
-        out.error(kpath, "a keyframe needs exactly one of `image` or `prompt`"
-                  if not has_image else "a keyframe has either `image` or `prompt`, not both", key=True)
+    generative = model_ref is not None and model_ref.can_generate
+    if not has_image and not has_prompt:
+        out.error(kpath, "a keyframe needs `image` or `prompt` (or both, for img2img)" if generative
+                  else "a keyframe needs exactly one of `image` or `prompt`", key=True)
         return False
-    if has_prompt:
+    if has_image and has_prompt and not generative:
+        out.error(kpath, "a keyframe has either `image` or `prompt`, not both",
+                  f"an image with a prompt (img2img) needs {GENERATIVE_MODELS}", key=True)
+        return False
+    if has_prompt and not has_image:
         if model_ref is not None and not model_ref.can_generate:
             out.error(kpath + ("prompt",),
                       f"prompt keyframes need a text-to-image model, and '{model_name}' is an autoencoder",
@@ -157,8 +164,13 @@ def partial_problems(doc: Document, path: Path, schema_problems: list[Problem]) 
     return out.errors
 
 
-def compile_storyboard(doc: Document, path: Path) -> tuple[m.Storyboard | None, list[Problem], list[Problem]]:
-    """Resolve defaults, check meaning, compute frames; return (storyboard or None, errors, warnings)."""
+def compile_storyboard(doc: Document, path: Path, draft: bool = False
+                       ) -> tuple[m.Storyboard | None, list[Problem], list[Problem]]:
+    """Resolve defaults, check meaning, compute frames; return (storyboard or None, errors, warnings).
+
+    `draft` halves the size (to a multiple of 8) and the fps and writes `<name>.draft.<ext>`, for fast
+    iteration; its keys differ (size and fps are in every key), so drafts are cached separately.
+    """
     data: dict = doc.data  # schema-valid
     out = _Collector(doc)
     base = path.parent
@@ -169,6 +181,11 @@ def compile_storyboard(doc: Document, path: Path) -> tuple[m.Storyboard | None, 
     size = tuple(output_data.get("size", m.DEFAULT_SIZE))
     fps = output_data.get("fps", m.DEFAULT_FPS)
     out_text = output_data.get("path", f"out/{path.stem}.mp4")
+    if draft:
+        size = tuple(max(8, int(v) // 2 // 8 * 8) for v in size)
+        fps = fps / 2
+        stem, dot, ext = out_text.rpartition(".")
+        out_text = f"{stem}.draft.{ext}" if dot and "/" not in ext else f"{out_text}.draft"
     out_path, why = _local_path(base, out_text)
     if out_path is None:
         out.error(("output", "path"), f"output path {why}")
@@ -192,30 +209,44 @@ def compile_storyboard(doc: Document, path: Path) -> tuple[m.Storyboard | None, 
         image = _check_keyframe(name, kf, out, base, model_name, model_ref)
         if image is False:
             continue
+        generative = model_ref is not None and model_ref.can_generate
         if image is not None:
             if out_path is not None and _resolved(image) == out_path:
                 out.error(("output", "path"), f"the output would overwrite keyframe '{name}'s image")
-            if "seed" in kf:
-                out.warn(kpath + ("seed",), "`seed` has no effect on an image keyframe")
+        if not generative:
+            for field in ("seed", "negative_prompt", *GENERATION_FIELDS):
+                if field in kf:
+                    out.warn(kpath + (field,), f"`{field}` has no effect with an autoencoder model")
+        prompt = kf.get("prompt")
         seed = kf.get("seed")
+        if seed is None and generative:
+            seed = default_seed(prompt) if image is None else 0
         keyframes[name] = m.Keyframe(
-            name=name, image=image, prompt=kf.get("prompt"), seed=None if seed is None else int(seed),
-            fit=kf.get("fit", defaults.get("fit", m.DEFAULT_FIT)), line=line, column=col,
+            name=name, image=image, prompt=prompt if prompt is not None else ("" if generative else None),
+            seed=None if seed is None else int(seed), fit=kf.get("fit", defaults.get("fit", m.DEFAULT_FIT)),
+            line=line, column=col, negative_prompt=kf.get("negative_prompt", defaults.get("negative_prompt", "")),
         )
 
-    # 4. Segments: names, timing, easing, and gaps in the timeline.
-    raw_segments = data["segments"]
-    _check_names(raw_segments, data["keyframes"], out)
+    # 4. Segments: names, timing, easing, and gaps in the timeline; `loop` adds the closing one.
+    raw_segments = list(enumerate(data["segments"]))
+    _check_names(data["segments"], data["keyframes"], out)
     if "duration" in defaults and "frames" in defaults:
         out.error(("defaults", "frames"), "give `duration` or `frames`, not both")
+    loop = data.get("loop", False)
+    entries: list[tuple[tuple, dict]] = [(("segments", i), seg) for i, seg in raw_segments]
+    if loop is not False:
+        first, last = data["segments"][0], data["segments"][-1]
+        if last["to"] != first["from"]:
+            settings = loop if isinstance(loop, dict) else {}
+            entries.append((("loop",), {"from": last["to"], "to": first["from"], **settings}))
+    pipeline_defaults = _pipeline_defaults(model_ref, output.size, out)
     segments: list[m.Segment] = []
     first_frame = 0
     previous_target = None
-    for index, seg in enumerate(raw_segments):
-        spath = ("segments", index)
+    for index, (spath, seg) in enumerate(entries):
         if "duration" in seg and "frames" in seg:
             out.error(spath + ("frames",), "give `duration` or `frames`, not both")
-        frames = _frames(seg, defaults, fps, out, spath)
+        frames = _frames(seg, defaults, fps, out, spath, draft)
         easing_text = seg.get("easing", defaults.get("easing", m.DEFAULT_EASING))
         try:
             easing = parse_easing(easing_text).name
@@ -229,13 +260,18 @@ def compile_storyboard(doc: Document, path: Path) -> tuple[m.Storyboard | None, 
                      f"add a segment from '{previous_target}' to '{seg['from']}' for a smooth join")
         previous_target = seg["to"]
         line, col = doc.where(spath)
-        last = index == len(raw_segments) - 1
+        last = index == len(entries) - 1 and loop is False
+        generation = _generation(seg, data["keyframes"].get(seg["from"], {}), defaults, pipeline_defaults)
+        if pipeline_defaults is not None:
+            _check_pipeline_segment(seg, data["keyframes"], out, spath)
         segments.append(m.Segment(
             index=index, source=seg["from"], target=seg["to"], frames=frames, include_end=last,
             first_frame=first_frame, easing=easing,
             method=seg.get("method", defaults.get("method", m.DEFAULT_METHOD)), line=line, column=col,
+            pacing=seg.get("pacing", defaults.get("pacing", "linear")), **generation,
         ))
         first_frame += frames + (1 if last else 0)
+    segments = _with_neighbours(segments, loop is not False)
 
     used = {s.source for s in segments} | {s.target for s in segments}
     for name in data["keyframes"]:
@@ -258,19 +294,21 @@ def compile_storyboard(doc: Document, path: Path) -> tuple[m.Storyboard | None, 
         return None, out.errors, out.warnings
     story = m.Storyboard(
         path=path, version=int(data["version"]), output=output, model=model_name, model_ref=model_ref,
-        keyframes=keyframes, segments=tuple(segments), warnings=tuple(out.warnings),
+        keyframes=keyframes, segments=tuple(segments), warnings=tuple(out.warnings), draft=draft,
     )
     return story, [], out.warnings
 
 
-def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple) -> int:
-    """A segment's frame count by the documented rule; a problem if it rounds to zero."""
-    if "frames" in seg:
-        return int(seg["frames"])
+def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple, draft: bool = False) -> int:
+    """A segment's frame count by the documented rule; a problem if it rounds to zero.
+
+    In a draft (half the fps) an exact `frames:` count is halved too, so timing stays the same.
+    """
+    exact = seg.get("frames", defaults.get("frames") if "duration" not in seg else None)
+    if exact is not None:
+        return max(1, m.frames_for(int(exact) / 2, 1)) if draft else int(exact)
     if "duration" in seg:
         duration, where = seg["duration"], spath + ("duration",)
-    elif "frames" in defaults:
-        return int(defaults["frames"])
     else:
         duration, where = defaults.get("duration", m.DEFAULT_DURATION), ("defaults", "duration")
     frames = m.frames_for(duration, fps)
@@ -279,3 +317,73 @@ def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple
                   f"use at least {1 / fps:.3g} s or `frames: 1`")
         return 1
     return frames
+
+
+GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+DEFAULT_STRENGTH = 0.5
+
+
+def default_seed(prompt: str | None) -> int:
+    """A prompt keyframe's seed when none is given: from the prompt text, so renaming changes nothing."""
+    return int(hashlib.sha256((prompt or "").encode("utf-8")).hexdigest()[:8], 16)
+
+
+def _pipeline_defaults(model_ref: ModelRef | None, size: tuple, out: _Collector) -> dict | None:
+    """The model family's generation defaults (steps, guidance), or None for an autoencoder."""
+    if model_ref is None or not model_ref.can_generate:
+        return None
+    from seqc.backends.pipeline import check_size, read_pipeline_info  # torch-free: reads JSON only
+
+    try:
+        info = read_pipeline_info(model_ref)
+        check_size(tuple(size), model_ref.name)
+    except ModelError as exc:
+        out.error(("model",), str(exc))
+        return None
+    return info.defaults()
+
+
+def _generation(seg: dict, start_kf: dict, defaults: dict, family: dict | None) -> dict:
+    """Generation settings of a segment: its own, else its start keyframe's, else `defaults`, else the family's."""
+    if family is None:
+        return {}
+    def pick(name: str, fallback):
+        for source in (seg, start_kf if isinstance(start_kf, dict) else {}, defaults):
+            if name in source:
+                return source[name]
+        return fallback
+
+    return {
+        "steps": int(pick("steps", family["steps"])),
+        "guidance": float(pick("guidance", family["guidance"])),
+        "scheduler": str(pick("scheduler", "default")),
+        "strength": float(pick("strength", DEFAULT_STRENGTH)),
+    }
+
+
+def _check_pipeline_segment(seg: dict, keyframes: dict, out: _Collector, spath: tuple) -> None:
+    """A segment under a pipeline joins two prompt keyframes or two image keyframes, not one of each."""
+    kinds = []
+    for end in ("from", "to"):
+        kf = keyframes.get(seg[end])
+        if isinstance(kf, dict):
+            kinds.append("image" if "image" in kf else "prompt")
+    if len(kinds) == 2 and kinds[0] != kinds[1]:
+        out.error(spath, f"a segment from a {kinds[0]} keyframe to a {kinds[1]} keyframe is not supported",
+                  "give both keyframes an image, or both a prompt (an image keyframe may also have a prompt)")
+
+
+def _with_neighbours(segments: list[m.Segment], loop: bool) -> list[m.Segment]:
+    """Give each spline segment the keyframes before and after it, where the timeline is joined there."""
+    result = []
+    count = len(segments)
+    for i, seg in enumerate(segments):
+        if seg.method != "spline":
+            result.append(seg)
+            continue
+        prev = segments[i - 1] if i > 0 or loop else None
+        nxt = segments[(i + 1) % count] if i + 1 < count or loop else None
+        before = prev.source if prev is not None and prev.target == seg.source else None
+        after = nxt.target if nxt is not None and nxt.source == seg.target else None
+        result.append(dataclasses.replace(seg, before=before, after=after))
+    return result

@@ -99,6 +99,7 @@ class Storyboard:
     keyframes: dict[str, Keyframe]
     segments: tuple[Segment, ...]
     warnings: tuple[Problem, ...] = field(default=())
+    draft: bool = False  # compiled with --draft (half size and fps)
 
     @property
     def total_frames(self) -> int:
