@@ -10,8 +10,8 @@ from rich.markup import escape  # re-exported for callers
 
 from seqc.errors import Problem
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_problems(problems: list[Problem]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from seqc.spec.images import MAX_IMAGE_PIXELS
+from seqc.spec.images import IMAGE_FORMATS, MAX_IMAGE_PIXELS
 
 RESAMPLE = Image.Resampling.LANCZOS
 
@@ -37,7 +37,7 @@ def fit_image(im: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
 def load_fitted(path: Path, size: tuple[int, int], fit: str) -> np.ndarray:
     """Decode `path` completely and return uint8 [height, width, 3] pixels fitted to `size`."""
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=IMAGE_FORMATS) as im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise ImageReadError(f"image is {im.width}x{im.height}, over the pixel limit")
             im.load()

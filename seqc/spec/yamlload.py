@@ -4,6 +4,8 @@ Storyboards are untrusted input. This composes the document with PyYAML's safe c
 object construction at all), then builds plain Python values ourselves so that we can refuse
 what YAML 1.1 would silently accept: python tags, duplicate keys, non-finite numbers,
 sexagesimal numbers (`1:30` is 90 in YAML 1.1), and alias expansion past a small bound.
+Size (MAX_BYTES), nesting (MAX_DEPTH) and alias expansion (MAX_ALIAS_NODES) are bounded
+before they can cost real time or memory, and every problem carries a line:column.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from seqc.errors import Problem
 MAX_BYTES = 1_000_000  # a storyboard larger than this is refused before parsing
 MAX_NODES = 200_000  # nodes visited while building values, aliases counted each time
 MAX_ALIAS_NODES = 10_000  # nodes visited inside alias expansions (a "billion laughs" stops here)
-MAX_DEPTH = 64  # nesting depth of mappings and sequences, checked while composing
+MAX_DEPTH = 64  # nesting depth of mappings and sequences, checked while scanning and composing
 
 Path = tuple  # a path in the document: keys (str) and indices (int)
 
@@ -310,7 +312,10 @@ def load_document(text: str | bytes, file: str) -> Document:
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise YamlProblems([Problem(file, 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+            before = text[: exc.start].decode("utf-8")  # valid up to the first bad byte
+            line, col = _line_col(before, len(before))
+            raise YamlProblems([Problem(file, line, col, "", f"not UTF-8 text: {exc.reason} (byte {exc.start})",
+                                        "save the file as UTF-8")]) from None
     else:
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_BYTES:

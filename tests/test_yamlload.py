@@ -1,0 +1,315 @@
+"""Tests for seqc.spec.yamlload: safe YAML with line:column marks, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from seqc.spec.yamlload import (
+    MAX_ALIAS_NODES,
+    MAX_BYTES,
+    MAX_DEPTH,
+    YamlProblems,
+    format_path,
+    load_document,
+)
+
+
+def load(text: str):
+    return load_document(textwrap.dedent(text), "s.yaml")
+
+
+def problems(text: str | bytes) -> list:
+    """The problems loading `text` raises (the test fails if it loads)."""
+    with pytest.raises(YamlProblems) as info:
+        load_document(text if isinstance(text, bytes) else textwrap.dedent(text), "s.yaml")
+    return info.value.problems
+
+
+def only(text: str | bytes):
+    found = problems(text)
+    assert len(found) == 1, [p.format() for p in found]
+    return found[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values and marks
+
+
+def test_values_are_plain_python():
+    doc = load("""\
+        version: 1
+        output: {size: [64, 48], fps: 12.5}
+        flags: [true, false, null, yes, no, on, off]
+        big: 1_000
+        neg: -2.5e+3
+        date: 2024-01-02
+        1: numeric key
+        """)
+    assert doc.data == {
+        "version": 1,
+        "output": {"size": [64, 48], "fps": 12.5},
+        "flags": [True, False, None, "yes", "no", "on", "off"],  # YAML 1.1 words stay text
+        "big": 1000,
+        "neg": -2500.0,
+        "date": "2024-01-02",  # no datetime objects
+        "1": "numeric key",  # keys are names
+    }
+    assert type(doc.data["version"]) is int
+
+
+def test_marks_of_values_and_keys():
+    doc = load("""\
+        # a comment
+        version: 1
+        segments:
+          - {from: a, to: b}
+          - from: b
+            easing:   ease-in
+        """)
+    # values
+    assert doc.marks[("version",)] == (2, 10)
+    assert doc.marks[("segments",)] == (4, 3)
+    assert doc.marks[("segments", 0)] == (4, 5)
+    assert doc.marks[("segments", 0, "to")] == (4, 19)
+    assert doc.marks[("segments", 1, "from")] == (5, 11)
+    assert doc.marks[("segments", 1, "easing")] == (6, 15)
+    # keys
+    assert doc.key_marks[("segments", 0, "to")] == (4, 15)
+    assert doc.key_marks[("segments", 1, "easing")] == (6, 5)
+    # where(): the value, the key, and the nearest known parent for a missing path
+    assert doc.where(("segments", 1, "easing")) == (6, 15)
+    assert doc.where(("segments", 1, "easing"), key=True) == (6, 5)
+    assert doc.where(("segments", 1, "method")) == (5, 5)
+    assert doc.where(("nowhere", 3)) == doc.marks[()] == (2, 1)
+
+
+def test_marks_count_characters_not_bytes():
+    doc = load("""\
+        title: "été"   # two-byte characters before the next value
+        x: {a: "ü", b: 7}
+        """)
+    assert doc.marks[("x", "b")] == (2, 16)
+
+
+def test_format_path():
+    assert format_path(()) == ""
+    assert format_path(("segments", 1, "easing")) == "segments[1].easing"
+    assert format_path((0, "a", 2, 3)) == "[0].a[2][3]"
+
+
+def test_anchors_and_aliases_within_bounds_are_fine():
+    doc = load("""\
+        base: &hold {from: a, to: a, frames: 3}
+        segments: [*hold, *hold]
+        """)
+    assert doc.data["segments"] == [{"from": "a", "to": "a", "frames": 3}] * 2
+    assert doc.marks[("segments", 1)] == (2, 19)  # an alias is placed where it is used
+
+
+def test_bom_and_bytes_input():
+    doc = load_document("\ufeffversion: 1\n".encode(), "s.yaml")
+    assert doc.data == {"version": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals, each with a position
+
+
+def test_duplicate_keys_are_all_reported():
+    found = problems("""\
+        version: 1
+        output:
+          fps: 24
+          fps: 25
+        version: 1
+        """)
+    assert [(p.line, p.column, p.path) for p in found] == [(4, 3, "output.fps"), (5, 1, "version")]
+    assert "duplicate key 'fps'" in found[0].message
+    assert found[0].hint == "first defined at line 3"
+
+
+@pytest.mark.parametrize("text", [".nan", ".NaN", ".inf", "-.inf", "+.Inf", ".INF"])
+def test_non_finite_numbers(text):
+    p = only(f"x: {text}\n")
+    assert (p.line, p.column, p.path) == (1, 4, "x")
+    assert "non-finite" in p.message
+
+
+def test_float_overflow():
+    p = only("x: 1.0e+400\n")
+    assert "too large" in p.message
+
+
+@pytest.mark.parametrize("text", ["1:30", "1:30.5", "-2:00", "1:02:03"])
+def test_sexagesimal_numbers(text):
+    p = only(f"segments:\n  - duration: {text}\n")
+    assert (p.line, p.column, p.path) == (2, 15, "segments[0].duration")
+    assert "base-60" in p.message and "quote" in p.hint
+
+
+def test_quoted_sexagesimal_is_text():
+    assert load("x: '1:30'\n").data == {"x": "1:30"}
+
+
+@pytest.mark.parametrize("text", ["0x10", "010", "0b101", "-0x1F"])
+def test_non_decimal_integers(text):
+    p = only(f"frames: {text}\n")
+    assert p.message == f"'{text}' is not a decimal number"
+
+
+def test_yaml_1_2_octal_is_text():
+    # YAML 1.1 does not know 0o: it stays text, and the schema refuses it where a number goes
+    assert load("frames: 0o7\n").data == {"frames": "0o7"}
+
+
+@pytest.mark.parametrize("tag", [
+    "!!python/object/apply:os.system ['echo pwned']",
+    "!!python/name:os.system",
+    "!!python/module:os",
+    "!!python/tuple [1, 2]",
+    "!!python/object:collections.OrderedDict {}",
+    "!!binary aGVsbG8=",
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    "!local {a: 1}",
+])
+def test_tags_are_refused(tag):
+    p = only(f"version: 1\nmodel: {tag}\n")
+    assert (p.line, p.column, p.path) == (2, 8, "model")
+    assert "is not allowed" in p.message and "plain YAML" in p.hint
+
+
+def test_python_tag_at_top_level_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    p = only(f"!!python/object/apply:os.system ['touch {marker}']\n")
+    assert (p.line, p.column) == (1, 1)
+    assert not marker.exists()
+
+
+def test_merge_keys_are_refused():
+    p = only("base: &b {fps: 24}\noutput:\n  <<: *b\n")
+    assert (p.line, p.column) == (3, 3)
+    assert "merge keys" in p.message
+
+
+def test_keys_must_be_scalars():
+    p = only("keyframes:\n  [a, b]: {image: x.png}\n")
+    assert (p.line, p.column, p.path) == (2, 3, "keyframes")
+
+
+@pytest.mark.parametrize("text, where, fragment", [
+    ("", (1, 1), "the file is empty"),
+    ("# only a comment\n", (1, 1), "the file is empty"),
+    ("a: 1\n---\nb: 2\n", (2, 1), "single document"),
+    ("a: [1, 2\n", (2, 1), "invalid YAML"),
+    ("a: 1\n\tb: 2\n", (2, 1), "invalid YAML"),
+    ("a: {b: 1\nc: 2\n", (2, 2), "invalid YAML"),
+    ("a: *nowhere\n", (1, 4), "undefined alias"),
+    ("a: 'x\x00y'\n", (1, 6), "#x0000"),
+    ("a: 1\nb: \x1b[31m\n", (2, 4), "#x001b"),
+])
+def test_syntax_errors_are_one_line_with_a_position(text, where, fragment):
+    p = only(text)
+    assert (p.line, p.column) == where, p.format()
+    assert fragment in p.message
+    assert "\n" not in p.format()
+
+
+def test_not_utf8():
+    p = only("version: 1\nname: ça \xe9\n".encode("latin-1"))  # ç and é in Latin-1
+    assert (p.line, p.column) == (2, 7)
+    assert p.message == "not UTF-8 text: invalid continuation byte (byte 17)"
+
+
+def test_size_limit_bytes_and_text():
+    body = "# " + "x" * MAX_BYTES + "\n"
+    assert load_document("a: 1\n" + body[: MAX_BYTES - 10], "s.yaml").data == {"a": 1}
+    p = only(("a: 1\n" + body).encode())
+    assert "over the 1,000,000-byte limit" in p.message
+    # text is measured in UTF-8 bytes, not characters
+    p = only("a: 1\n# " + "é" * (MAX_BYTES // 2 + 10) + "\n")
+    assert "over the 1,000,000-byte limit" in p.message
+
+
+def nested(depth: int) -> str:
+    return "x: " + "[" * depth + "]" * depth + "\n"
+
+
+def test_nesting_limit():
+    # the top-level mapping is level 1, so x can hold MAX_DEPTH - 1 nested lists
+    assert load_document(nested(MAX_DEPTH - 1), "s.yaml").data["x"] is not None
+    p = only(nested(MAX_DEPTH))
+    assert "nesting deeper than 64 levels" in p.message
+    assert (p.line, p.column) == (1, MAX_DEPTH + 3)  # at the first list too deep
+    # a flow list nested more than MAX_DEPTH times is refused by the scanner, at its bracket
+    p = only("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    assert (p.line, p.column) == (1, MAX_DEPTH + 1)
+    block = "".join("  " * i + "-\n" for i in range(MAX_DEPTH + 1))  # block style too
+    p = only(block)
+    assert (p.line, p.column) == (MAX_DEPTH + 1, 2 * MAX_DEPTH + 1)
+
+
+def test_very_deep_nesting_is_refused_fast():
+    text = "x: " + "[" * 200_000 + "]" * 200_000 + "\n"  # 400 kB, under the size limit
+    start = time.perf_counter()
+    p = only(text)
+    assert time.perf_counter() - start < 1.0
+    assert "nesting deeper than" in p.message
+    block = "".join("  " * i + "- \n" for i in range(900))  # block style too (800 kB)
+    start = time.perf_counter()
+    assert "nesting deeper than" in only(block).message
+    assert time.perf_counter() - start < 1.0
+
+
+def test_alias_to_itself():
+    p = only("a: &x [1, *x]\n")
+    assert "refers to the value that contains it" in p.message
+    assert (p.line, p.column) == (1, 11)
+
+
+def billion_laughs(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]")
+    return "version: 1\n" + "\n".join(lines) + "\n"
+
+
+def test_alias_expansion_bound():
+    p = only(billion_laughs(9))
+    assert "aliases expand to more than" in p.message
+    assert p.line == 6 and p.path.startswith("a4")  # 9**4 values: the first list past the bound
+    # a document just under the bound loads
+    assert 9 ** 4 < MAX_ALIAS_NODES < 9 ** 5
+    assert load_document(billion_laughs(3), "s.yaml").data["a3"][8][8][8][8] == "lol"
+
+
+def test_billion_laughs_is_refused_in_under_a_second_and_100_mb():
+    """Measured in a fresh process: wall time of the load and the growth of its peak RSS."""
+    script = textwrap.dedent("""
+        import json, resource, sys, time
+        from seqc.spec.yamlload import YamlProblems, load_document
+        text = sys.stdin.read()
+        load_document("a: 1", "warm-up")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        try:
+            load_document(text, "laughs.yaml")
+            refused = ""
+        except YamlProblems as exc:
+            refused = exc.problems[0].message
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"refused": refused, "seconds": elapsed, "grew_kb": after - before}))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], input=billion_laughs(9),
+                         capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(run.stdout)
+    assert "aliases expand" in result["refused"]
+    assert result["seconds"] < 1.0
+    assert result["grew_kb"] < 100 * 1024  # ru_maxrss is in KiB on Linux
