@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from seqc import __version__
-from seqc.errors import EXIT_INPUT, EXIT_INTERRUPTED, SeqcError, SpecError
+from seqc.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_RENDER, SeqcError, SpecError
 
 # ---------------------------------------------------------------------------------------------
 # Commands
@@ -280,5 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("seqc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a full disk, a permission problem: one line, exit 1
+        from seqc import console
+
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        console.err.print(f"[red]seqc: error:[/red] {console.escape((exc.strerror or str(exc)) + where)}")
+        if debug:
+            traceback.print_exc()
+        return EXIT_RENDER
     except BrokenPipeError:
         return 0

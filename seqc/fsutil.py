@@ -96,6 +96,30 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
             fh.write(data)
 
 
+def remove_dead_temps_of(final: Path) -> list[Path]:
+    """Delete the temp files `temp_path_for(final)` made whose writer process is gone.
+
+    Only names of exactly that pattern beside `final` are touched (for a user's output folder,
+    where `remove_dead_temps` would be too broad); a live writer's temp file is left alone.
+    """
+    final = Path(final)
+    removed = []
+    prefix = f".{final.stem}{TEMP_MARK}"
+    try:
+        names = [entry.name for entry in os.scandir(final.parent) if entry.name.startswith(prefix)]
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for name in names:
+        path = final.parent / name
+        pid = temp_owner(path)
+        if pid is None or pid_alive(pid) or path.suffix != final.suffix:
+            continue
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def remove_dead_temps(folder: Path, recursive: bool = True) -> list[Path]:
     """Delete temp files in `folder` whose writer process is gone; return what was removed."""
     removed = []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqc import metrics, video
+from seqc import fsutil, metrics, video
 from seqc.cache import Cache
 from seqc.curves import parse_easing
 from seqc.errors import Problem, SpecError
@@ -266,6 +266,11 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
     output = (options.output or story.output.path).absolute()
     if options.frames_dir is None and options.write_output:
         check_output(plan, output, cache)
+        # A render killed while joining leaves its temp output beside the output: remove it.
+        fsutil.remove_dead_temps_of(output)
+    if not options.no_cache:
+        # Temp files of killed renders (their pid is gone); a live process's are left alone.
+        fsutil.remove_dead_temps(cache.root)
 
     with cache.lease(plan.leased_keys()), contextlib.ExitStack() as stack:
         # With --no-cache nothing is read from or written to the real cache: a throwaway one is used.

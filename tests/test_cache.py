@@ -150,7 +150,7 @@ def test_bad_keys_are_rejected(tmp_path, key):
 
 
 def test_unknown_kind_is_rejected(tmp_path):
-    with pytest.raises(ValueError, match="unknown cache kind 'frames'.*clips, latents"):
+    with pytest.raises(ValueError, match="unknown cache kind 'frames'.*clips, embeds, latents"):
         Cache(tmp_path).status("frames", k(0))
 
 
