@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -404,6 +405,29 @@ def probe(path: Path) -> VideoInfo:
 # ----------------------------------------------------------------------------- writing
 
 
+def _hold_interrupts():
+    """Record SIGINT/SIGTERM instead of acting on them (main thread only); return what to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    return previous, caught
+
+
+def _release_interrupts(state) -> None:
+    """Restore the handlers saved by `_hold_interrupts`, then act on a signal that came meanwhile."""
+    if state is None:
+        return
+    previous, caught = state
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    if caught:
+        if caught[0] == signal.SIGINT and previous[signal.SIGINT] is signal.default_int_handler:
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), caught[0])  # deliver it again, now to the restored handler
+
+
 class ClipWriter:
     """Stream frames into one clip file with `ENCODER_SETTINGS` (a context manager).
 
@@ -439,7 +463,13 @@ class ClipWriter:
         return self._proc.returncode if self._proc is not None else None
 
     def __enter__(self) -> ClipWriter:
-        self.start()
+        # An interrupt that lands after ffmpeg started but before the block runs would skip
+        # __exit__ and leave ffmpeg writing a temp file after its owner is gone: clean up here.
+        try:
+            self.start()
+        except BaseException:
+            self.abort()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -456,6 +486,10 @@ class ClipWriter:
         cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner",
                *_encode_args(self.size, self.rate, self.path)]  # fmt: skip
         self._stderr = tempfile.TemporaryFile()
+        # Hold Ctrl-C back while ffmpeg starts: an interrupt inside Popen would leave an ffmpeg
+        # nobody owns, writing the temp file after its owner cleaned up. A held signal is acted on
+        # once `_proc` is set, so `__enter__`'s cleanup kills ffmpeg and removes the file.
+        held = _hold_interrupts()
         try:
             self._proc = subprocess.Popen(
                 cmd,
@@ -468,6 +502,8 @@ class ClipWriter:
             self._stderr.close()
             self._done = True
             raise RenderError(f"cannot start ffmpeg: {exc}") from None
+        finally:
+            _release_interrupts(held)
 
     def write(self, frames: np.ndarray) -> None:
         """Send one frame [H,W,3] or a batch [B,H,W,3] of uint8 RGB frames to ffmpeg.
