@@ -1,0 +1,411 @@
+"""Before/after measurements of the speed-ups, each pair measured in the same run, interleaved.
+
+Each comparison runs "before" and "after" alternately (A B A B ...) on the same latents and
+keeps the fastest of each, so a burst of load from other work on the machine hurts both
+sides alike. A ratio above 1 means "after" is faster.
+
+- batching: frames decoded one at a time vs in batches (render's default batch is 8).
+- autograd: decode with gradients recorded vs `torch.no_grad` vs `torch.inference_mode`.
+- channels-last: the model's convolutions in NCHW vs NHWC memory layout.
+- conversion: the old float -> uint8 frame conversion (five temporaries, then a copy to make
+  the NHWC array contiguous) vs the new one (in place, and no copy from a channels-last output).
+- the backend before vs after: the old `decode` as it was, vs today's `backend.decode`.
+- overlap: render() writing each batch to ffmpeg before decoding the next (as it is) vs a
+  writer thread that sends batch k to ffmpeg while batch k+1 decodes (a render.py proposal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from bench.inprocess import Breakdown, Loaded, clip_bytes, decode_ceiling, render_segments
+
+
+def fastest(*variants: Callable[[], float], rounds: int = 2) -> list[float]:
+    """Run the variants in turn `rounds` times (A B A B); the fastest seconds of each."""
+    best = [float("inf")] * len(variants)
+    for _ in range(rounds):
+        for i, run in enumerate(variants):
+            best[i] = min(best[i], run())
+    return best
+
+
+def comparison(name: str, before_label: str, after_label: str, before_s: float, after_s: float,
+               frames: int, where: str, extra: dict | None = None) -> dict:
+    """One before/after record: seconds, frames/s and the speed-up factor."""
+    return {
+        "name": name, "where": where, "frames": frames,
+        "before": {"label": before_label, "s": round(before_s, 4), "fps": round(frames / before_s, 3)},
+        "after": {"label": after_label, "s": round(after_s, 4), "fps": round(frames / after_s, 3)},
+        "speedup": round(before_s / after_s, 3),
+        **(extra or {}),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The decode path, with each change switchable
+
+
+def legacy_frames(x):
+    """The frame conversion as it was: clamp, add, multiply, round, cast (a new tensor each), then NHWC."""
+    import torch
+
+    x = ((x.float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
+    return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())  # ClipWriter needs C order
+
+
+def new_frames(backend, x):
+    """Today's conversion (the backend's own), plus the C-order check ClipWriter does."""
+    return np.ascontiguousarray(backend._to_frames(x))
+
+
+@contextlib.contextmanager
+def memory_format(backend, channels_last: bool) -> Iterator[None]:
+    """Put the backend's model in NCHW or NHWC layout for the duration, then back as it was."""
+    import torch
+
+    was = bool(getattr(backend, "channels_last", False))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    backend.model.to(memory_format=fmt)
+    backend.channels_last = channels_last
+    try:
+        yield
+    finally:
+        backend.model.to(memory_format=torch.channels_last if was else torch.contiguous_format)
+        backend.channels_last = was
+
+
+def decode_variant(backend, latents: np.ndarray, grad: str = "inference", convert: str = "new") -> np.ndarray:
+    """The backend's decode with the autograd mode and the conversion chosen; layout as the model is."""
+    import torch
+
+    modes = {"inference": torch.inference_mode, "no_grad": torch.no_grad, "grad": torch.enable_grad}
+    with modes[grad]():
+        z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(backend.device)
+        z = (z / backend.scaling + backend.shift).to(backend.dtype)
+        if getattr(backend, "channels_last", False):
+            z = z.contiguous(memory_format=torch.channels_last)
+        x = backend.model.decode(z).sample
+        if grad == "grad":
+            x = x.detach()
+        return legacy_frames(x) if convert == "old" else new_frames(backend, x)
+
+
+def _loop(batches: list[np.ndarray], decode: Callable[[np.ndarray], object]) -> Callable[[], float]:
+    def run() -> float:
+        t0 = time.perf_counter()
+        for z in batches:
+            decode(z)
+        return time.perf_counter() - t0
+    return run
+
+
+def _rebatch(loaded: Loaded, frames: int, batch_size: int) -> list[np.ndarray]:
+    """The first `frames` latents of the render, in batches of `batch_size`."""
+    flat = np.concatenate(loaded.batches)[:frames]
+    return [flat[i:i + batch_size] for i in range(0, len(flat), batch_size)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparisons
+
+
+def batching(loaded: Loaded, frames: int) -> dict:
+    """Frames/s decoding one frame per call vs render's batch size (and a few others)."""
+    sizes = sorted({1, 4, loaded.batch_size, 2 * loaded.batch_size})
+    runs = [_loop(_rebatch(loaded, frames, b), loaded.backend.decode) for b in sizes]
+    best = fastest(*runs)
+    by_size = {str(b): round(frames / s, 3) for b, s in zip(sizes, best, strict=True)}
+    i1, ib = sizes.index(1), sizes.index(loaded.batch_size)
+    return comparison("batching", "batch 1", f"batch {loaded.batch_size}", best[i1], best[ib], frames,
+                      "render's --batch-size (default 8)", {"fps_by_batch_size": by_size})
+
+
+@contextlib.contextmanager
+def trainable(backend) -> Iterator[None]:
+    """Weights that require gradients, as `from_pretrained` leaves them (the backend turns that off)."""
+    backend.model.requires_grad_(True)
+    try:
+        yield
+    finally:
+        backend.model.requires_grad_(False)
+
+
+def autograd(loaded: Loaded, frames: int) -> dict:
+    """Autograd recording (weights requiring grad, no guard) vs no_grad vs inference_mode."""
+    batches = _rebatch(loaded, frames, loaded.batch_size)
+    backend = loaded.backend
+
+    def recording() -> float:
+        with trainable(backend):
+            return _loop(batches, lambda z: decode_variant(backend, z, grad="grad"))()
+
+    grad, no_grad, inference = fastest(
+        recording,
+        _loop(batches, lambda z: decode_variant(backend, z, grad="no_grad")),
+        _loop(batches, lambda z: decode_variant(backend, z, grad="inference")),
+    )
+    return comparison("torch.inference_mode", "autograd on", "inference_mode", grad, inference, frames,
+                      "seqc/backends/autoencoder.py (decode, encode)",
+                      {"no_grad_fps": round(frames / no_grad, 3)})
+
+
+def channels_last(loaded: Loaded, frames: int) -> dict:
+    """NCHW vs NHWC convolutions, same conversion, inference_mode."""
+    batches = _rebatch(loaded, frames, loaded.batch_size)
+    backend = loaded.backend
+
+    def layout(nhwc: bool) -> Callable[[], float]:
+        def run() -> float:
+            with memory_format(backend, nhwc):
+                return _loop(batches, lambda z: decode_variant(backend, z))()
+        return run
+
+    nchw, nhwc = fastest(layout(False), layout(True))
+    return comparison("channels-last", "NCHW model", "NHWC model", nchw, nhwc, frames,
+                      "seqc/backends/autoencoder.py (now on CPU too; was CUDA only)")
+
+
+def conversion(loaded: Loaded, frames: int) -> dict:
+    """The float -> uint8 frame conversion alone, on the model's real output tensors."""
+    import torch
+
+    backend = loaded.backend
+    with torch.inference_mode():
+        outputs = []
+        t0 = time.perf_counter()
+        for z in _rebatch(loaded, frames, loaded.batch_size):
+            zz = torch.from_numpy(np.ascontiguousarray(z)).to(backend.device)
+            zz = (zz / backend.scaling + backend.shift).to(backend.dtype)
+            if getattr(backend, "channels_last", False):
+                zz = zz.contiguous(memory_format=torch.channels_last)
+            outputs.append(backend.model.decode(zz).sample)
+        decode_s = time.perf_counter() - t0
+        same = all(np.array_equal(legacy_frames(x), new_frames(backend, x.clone())) for x in outputs)
+
+        def run(convert: Callable) -> Callable[[], float]:
+            def go() -> float:
+                copies = [x.clone() for x in outputs]  # the new conversion works in place
+                t0 = time.perf_counter()
+                for x in copies:
+                    convert(x)
+                return time.perf_counter() - t0
+            return go
+
+        old, new = fastest(run(legacy_frames), run(lambda x: new_frames(backend, x)), rounds=3)
+    return comparison("frame conversion (fewer copies)", "5 temporaries + NHWC copy",
+                      "in place, NHWC view", old, new, frames, "seqc/backends/autoencoder.py (_to_frames)",
+                      {"identical_frames": same, "share_of_decode": round(old / decode_s, 4)})
+
+
+def backend_before_after(loaded: Loaded, frames: int) -> dict:
+    """The whole decode as it was (NCHW on CPU, old conversion) vs today's backend.decode."""
+    batches = _rebatch(loaded, frames, loaded.batch_size)
+    backend = loaded.backend
+    cpu = backend.device.type == "cpu"
+
+    def before() -> float:
+        # Before: channels-last only on CUDA, the old conversion.
+        with memory_format(backend, not cpu and backend.device.type == "cuda"):
+            return _loop(batches, lambda z: decode_variant(backend, z, convert="old"))()
+
+    old, new = fastest(before, _loop(batches, backend.decode))
+    return comparison("backend decode, all changes", "as it was", "as it is", old, new, frames,
+                      "seqc/backends/autoencoder.py")
+
+
+# ---------------------------------------------------------------------------------------------
+# Overlapping decode with ffmpeg's writes (render.py; measured here, proposed in the README)
+
+
+def threaded_write_clip(store, job, batches, size, fps, reporter):
+    """render._write_clip with a writer thread: batch k goes to ffmpeg while batch k+1 decodes.
+
+    The generator `batches` decodes lazily, so the main thread computes the next batch while
+    the thread blocks on the pipe; at most one batch waits. Errors surface at the next hand-over.
+    """
+    import contextlib as _contextlib
+
+    from seqc import video
+
+    tmp = store.temp_path("clips", job.key)
+    try:
+        with video.ClipWriter(tmp, size, fps) as writer, ThreadPoolExecutor(1) as pool:
+            pending = None
+            for batch in batches:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write, batch)
+                reporter.advance(len(batch))
+            if pending is not None:
+                pending.result()
+        return store.put("clips", job.key, tmp, job.inputs)
+    finally:
+        with _contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def overlap(loaded: Loaded, rounds: int = 1) -> dict:
+    """render() as it is vs with the writer thread; clips must be byte-identical.
+
+    The most a writer thread can save is the time render() spends blocked in pipe writes
+    (ffmpeg is a separate process and already encodes while the next batch decodes), so that
+    share is measured too: it is the figure to read when the A/B difference is within noise.
+    """
+    serial = threaded = float("inf")
+    blocked = []
+    same = True
+    for _ in range(rounds):
+        breakdown = Breakdown()
+        t = render_segments(loaded, breakdown).wall
+        blocked.append(breakdown.seconds.get("frames into ffmpeg (pipe writes)", 0.0) / t)
+        serial = min(serial, t)
+        serial_clips = clip_bytes(loaded.project)
+        threaded = min(threaded, render_segments(loaded, write_clip=threaded_write_clip).wall)
+        same = same and clip_bytes(loaded.project) == serial_clips
+    ceiling = decode_ceiling(loaded).wall
+    return comparison("overlap decode with ffmpeg writes", "write, then decode next",
+                      "writer thread", serial, threaded, loaded.frames,
+                      "seqc/render.py _write_clip (proposal, not applied)",
+                      {"identical_clips": same, "ceiling_s": round(ceiling, 4),
+                       "blocked_in_writes_share": round(min(blocked), 4),
+                       "before_over_ceiling": round(serial / ceiling, 3),
+                       "after_over_ceiling": round(threaded / ceiling, 3)})
+
+
+class BackgroundFinisher:
+    """render._write_clip that hands each finished clip to a thread: close, frame check, publish.
+
+    The main thread goes on to decode the next segment while ffmpeg drains its encoder, the
+    clip's packets are counted and the entry is hashed, fsynced and renamed. `wait()` (called
+    before the concat) re-raises any failure. The clip's final cache path is returned at once.
+    """
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1)
+        self.pending: list = []
+
+    def write_clip(self, store, job, batches, size, fps, reporter):
+        import contextlib as _contextlib
+
+        from seqc import video
+
+        tmp = store.temp_path("clips", job.key)
+        writer = video.ClipWriter(tmp, size, fps)
+        writer.start()
+        try:
+            for batch in batches:
+                writer.write(batch)
+                reporter.advance(len(batch))
+        except BaseException:
+            writer.abort()
+            raise
+
+        def finish():
+            try:
+                writer.close()
+                return store.put("clips", job.key, tmp, job.inputs)
+            finally:
+                with _contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+
+        self.pending.append(self.pool.submit(finish))
+        return store.path("clips", job.key)
+
+    def wait(self) -> None:
+        for future in self.pending:
+            future.result()
+        self.pending.clear()
+
+
+@contextlib.contextmanager
+def finishing_in_background() -> Iterator[BackgroundFinisher]:
+    """Patch render() to finish clips in a thread, joined before `video.concat` runs."""
+    from seqc import video
+
+    finisher = BackgroundFinisher()
+    original = video.concat
+
+    def concat_after_wait(*args, **kwargs):
+        finisher.wait()
+        return original(*args, **kwargs)
+
+    video.concat = concat_after_wait
+    try:
+        yield finisher
+    finally:
+        video.concat = original
+        finisher.pool.shutdown(wait=True)
+
+
+def background_finish(loaded: Loaded, rounds: int = 1) -> dict:
+    """render() as it is vs finishing each clip in a thread; clips must be byte-identical.
+
+    The most it can save is the render's time in clip finish + publish (measured alongside).
+    """
+    serial = background = float("inf")
+    bound = []
+    same = True
+    for _ in range(rounds):
+        breakdown = Breakdown()
+        t = render_segments(loaded, breakdown).wall
+        tail = sum(breakdown.seconds.get(k, 0.0) for k in
+                   ("clip finish + frame-count check", "cache publish (sha256, fsync, rename)"))
+        bound.append(tail / t)
+        serial = min(serial, t)
+        serial_clips = clip_bytes(loaded.project)
+        with finishing_in_background() as finisher:
+            background = min(background, render_segments(loaded, write_clip=finisher.write_clip).wall)
+        same = same and clip_bytes(loaded.project) == serial_clips
+    return comparison("finish clips in the background", "close + check + publish, then next segment",
+                      "finished by a thread", serial, background, loaded.frames,
+                      "seqc/render.py _write_clip + a join before concat (proposal, not applied)",
+                      {"identical_clips": same, "finish_share": round(min(bound), 4)})
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy's BLAS threads in the interpolation (interp.py / cli.py; measured here, proposed)
+
+
+_INTERP_TIMER = """import json, sys, time
+import numpy as np
+from seqc.interp import interpolate
+shape, frames, batch, rounds = tuple(json.loads(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+t = np.linspace(0.0, 1.0, frames)
+interpolate("slerp", a, b, t[:batch])
+best = float("inf")
+for _ in range(rounds):
+    t0 = time.perf_counter()
+    for i in range(0, frames, batch):
+        interpolate("slerp", a, b, t[i:i + batch])
+    best = min(best, time.perf_counter() - t0)
+print(json.dumps({"s": best}))
+"""
+
+
+def blas_threads(loaded: Loaded, frames: int, rounds: int = 3) -> dict:
+    """slerp over the render's batches with numpy's BLAS at its default thread count vs one thread.
+
+    `np.linalg.norm` of a flat latent is a BLAS dot; OpenBLAS splits a 16k-element dot over
+    its threads, which on a small, busy machine costs far more than it saves. Each side runs in
+    a fresh process (the thread count is fixed when numpy loads).
+    """
+    from bench.measure import run_python
+
+    shape = json.dumps(list(loaded.batches[0].shape[1:]))
+    args = ["-c", _INTERP_TIMER, shape, str(frames), str(loaded.batch_size), str(rounds)]
+    results = {}
+    for label, value in (("default", None), ("one", "1")):
+        env = {"OPENBLAS_NUM_THREADS": value, "OMP_NUM_THREADS": None}
+        results[label] = run_python(args, loaded.project.folder, env=env).json()["s"]
+    return comparison("slerp with one BLAS thread", "BLAS threads: default", "OPENBLAS_NUM_THREADS=1",
+                      results["default"], results["one"], frames,
+                      "seqc/interp.py norms (or the CLI's BLAS threads) (proposal, not applied)")
