@@ -5,6 +5,7 @@
     python bench/run.py --smoke         # seconds, tiny model, writes no results (tests/test_bench.py)
     python bench/run.py --model PATH    # another diffusers autoencoder folder instead of the built-in one
     python bench/run.py --out NAME      # bench/results/NAME.json
+    python bench/run.py --markdown bench/results/full.json   # the table in Markdown, for the README
 
 Scenarios (bench/README.md says what each measures and why):
   1. throughput vs the model's decode loop (in process)   5. peak memory vs video length
@@ -56,6 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run only these scenarios (ids as in the JSON, e.g. 1_throughput speedups); "
                         "3 and 6 need 2, speedups needs 1")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder (printed) for inspection")
+    p.add_argument("--markdown", metavar="JSON", help="print a results file as a Markdown table (for the README) "
+                                                    "and exit")
     return p.parse_args(argv)
 
 
@@ -125,9 +128,26 @@ def print_table(report: dict, console: Console) -> None:
                   f"{summary['errors']} scenario errors; {report['seconds']:.0f} s")
 
 
+def markdown_table(report: dict) -> str:
+    """The table of a results file in Markdown: scenario, figure, value, target, result."""
+    rows = ["| scenario | figure | value | target | result |", "| --- | --- | ---: | ---: | --- |"]
+    for key, result in report["scenarios"].items():
+        name = key.replace("_", " ", 1)
+        if "skipped" in result:
+            rows.append(f"| {name} | {result['title']} | | | skipped: {result['skipped']} |")
+            continue
+        for fig in result.get("figures", []):
+            verdict = {True: "pass", False: "**FAIL**", None: ""}[fig["pass"]]
+            rows.append(f"| {name} | {fig['label']} | {format_value(fig)} | {format_target(fig)} | {verdict} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its JSON; exit 1 if a scenario crashed (missed targets are reported)."""
     args = parse_args(argv)
+    if args.markdown:
+        print(markdown_table(json.loads(Path(args.markdown).read_text())))
+        return 0
     console = Console() if sys.stdout.isatty() else Console(width=160)
     settings = scenarios.SMOKE if args.smoke else scenarios.QUICK if args.quick else scenarios.FULL
     started = time.monotonic()
