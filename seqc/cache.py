@@ -4,7 +4,7 @@ Layout under the root folder (keys are sha256 hex strings, `ab` is a key's first
 
     latents/ab/<key>.safetensors  + <key>.json    content + sidecar (size, sha256, inputs)
     clips/ab/<key>.mp4            + <key>.json
-    files.json                                     memo of file hashes by (path, size, mtime, inode)
+    files.json                                     memo of file hashes (and image checks passed) by stat
     runs/<id>.json                                 what the last render of a storyboard used
     leases/<pid>-<token>.json     + .lock          keys a live render uses; gc never deletes them
     .gc.lock, .publish.lock                        flock files (never deleted)
@@ -339,6 +339,9 @@ class Cache:
         self.warn = warn if warn is not None else print_warning
         self._memo: dict[str, dict] | None = None
         self._memo_new: dict[str, dict] = {}
+        # Keyframe images that passed their checks in this process: path -> (signature, rules),
+        # copied into the file's memo record when it is hashed (see `remember_image_check`).
+        self._images_checked: dict[str, tuple[dict, str]] = {}
         self._local = threading.local()
 
     # -- paths -----------------------------------------------------------------------------
@@ -693,9 +696,37 @@ class Cache:
         )
         if after == before and settled:
             record = dict(after, sha256=digest)
+            checked = self._images_checked.get(str(path))
+            if checked is not None and checked[0] == after:
+                record["image_check"] = checked[1]
             self._memo[str(path)] = record
             self._memo_new[str(path)] = record
         return digest
+
+    def image_checked(self, path: Path, st: os.stat_result, rules: str) -> bool:
+        """True if the memo says this file, with this very stat signature, passed the image
+        checks named by `rules` (seqc.spec.images.ImageMemo)."""
+        if self._memo is None:
+            self._memo = self._read_memo_file()
+        record = self._memo.get(os.path.abspath(path))
+        signature = _file_signature(st)
+        return (record is not None and record.get("image_check") == rules
+                and all(record.get(k) == v for k, v in signature.items()))
+
+    def remember_image_check(self, path: Path, st: os.stat_result, rules: str) -> None:
+        """Note that a file passed the image checks: on its memo record if that matches the file
+        (a record made by an earlier run), else when `hash_file` makes one (and only if settled)."""
+        if self._memo is None:
+            self._memo = self._read_memo_file()
+        key = os.path.abspath(path)
+        signature = _file_signature(st)
+        self._images_checked[key] = (signature, rules)
+        record = self._memo.get(key)
+        if record is not None and record.get("image_check") != rules \
+                and all(record.get(k) == v for k, v in signature.items()):
+            record = dict(record, image_check=rules)
+            self._memo[key] = record
+            self._memo_new[key] = record
 
     def save_memo(self) -> None:
         """Merge this object's new file hashes into `files.json` (atomically; no-op if none)."""

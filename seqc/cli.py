@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draft", action="store_true", help="plan the draft render (half size and fps)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--explain", action="store_true", help="also list each missing segment's changed key inputs")
+    p.add_argument("--all", action="store_true",
+                   help="one row per segment (by default a run of more than 5 segments with the same "
+                        "status and reason is one row)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("render", help="render a storyboard to a video",

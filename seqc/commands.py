@@ -25,8 +25,8 @@ from rich.table import Table
 from seqc import console
 from seqc.cache import Cache, default_cache_dir, format_size, parse_size
 from seqc.errors import InputError
-from seqc.plan import CACHED, Plan, compile_plan
-from seqc.render import RenderOptions, Reporter, render
+from seqc.plan import CACHED, Plan, SegmentJob, compile_plan
+from seqc.render import RenderOptions, Reporter, check_output, render
 from seqc.spec import load_storyboard
 
 _STATUS_STYLE = {"cached": "green", "missing": "yellow", "invalid": "red"}
@@ -39,7 +39,7 @@ def open_cache(args: argparse.Namespace) -> Cache:
 
 def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False) -> Plan:
     """Validate a storyboard (printing its warnings) and compile its plan."""
-    story = load_storyboard(file, draft=draft)
+    story = load_storyboard(file, draft=draft, images=cache)
     if not quiet:
         console.print_problems(list(story.warnings))
     return compile_plan(story, cache)
@@ -47,6 +47,10 @@ def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = Fa
 
 # ---------------------------------------------------------------------------------------------
 # seqc plan
+
+
+# `seqc plan` folds a longer run of segments with the same status and reason into one row.
+COLLAPSE_AFTER = 5
 
 
 def plan_json(plan: Plan) -> dict:
@@ -75,11 +79,20 @@ def plan_command(args: argparse.Namespace) -> int:
                         f"{plan.storyboard.duration:.2f} s at {plan.storyboard.output.fps:g} fps")
     for column in ("#", "from -> to", "frames", "easing", "method", "status", "reason"):
         table.add_column(column, justify="right" if column in ("#", "frames") else "left")
-    for job in plan.jobs:
-        seg = job.segment
-        style = _STATUS_STYLE.get(job.status, "")
-        table.add_row(str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.rendered_frames),
-                      escape(seg.easing), seg.method, f"[{style}]{job.status}[/{style}]", escape(job.reason))
+    for run in _runs(plan.jobs, every=args.all):
+        first, last, seg = run[0], run[-1], run[0].segment
+        style = _STATUS_STYLE.get(first.status, "")
+        if len(run) == 1:
+            cells = (str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.rendered_frames),
+                     escape(seg.easing), seg.method, escape(first.reason))
+        else:
+            easings, methods = {j.segment.easing for j in run}, {j.segment.method for j in run}
+            cells = (f"{seg.index}-{last.segment.index}", escape(f"{seg.source} -> ... -> {last.segment.target}"),
+                     str(sum(j.segment.rendered_frames for j in run)),
+                     escape(easings.pop()) if len(easings) == 1 else "(mixed)",
+                     methods.pop() if len(methods) == 1 else "(mixed)",
+                     escape(f"{first.reason} ({len(run)} segments)"))
+        table.add_row(*cells[:5], f"[{style}]{first.status}[/{style}]", cells[5])
     console.out.print(table)
     missing = plan.missing
     console.out.print(f"{len(missing)} of {len(plan.jobs)} segments to render "
@@ -88,6 +101,21 @@ def plan_command(args: argparse.Namespace) -> int:
         for job in missing:
             console.out.print(f"  segment {job.segment.index}: " + "; ".join(escape(c) for c in job.changes))
     return 0
+
+
+def _runs(jobs: list[SegmentJob], every: bool) -> list[list[SegmentJob]]:
+    """Consecutive segments with the same status and reason, as one table row each when there are
+    more than COLLAPSE_AFTER of them (a thousand-segment plan reads as what changed); `every`
+    keeps one row per segment."""
+    runs: list[list[SegmentJob]] = []
+    for job in jobs:
+        if runs and (runs[-1][0].status, runs[-1][0].reason) == (job.status, job.reason):
+            runs[-1].append(job)
+        else:
+            runs.append([job])
+    if every:
+        return [[job] for job in jobs]
+    return [part for run in runs for part in ([run] if len(run) > COLLAPSE_AFTER else [[job] for job in run])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,9 +185,17 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
 
 def render_command(args: argparse.Namespace) -> int:
     """Plan, render what is missing, print a summary (or one JSON line with --json)."""
+    # 1. Check the arguments and the storyboard, and refuse a bad output path, before planning
+    #    touches the cache.
     options = render_options(args)
     cache = open_cache(args)
-    plan = load_and_plan(args.file, cache, quiet=args.quiet, draft=args.draft)
+    story = load_storyboard(args.file, draft=args.draft, images=cache)
+    if options.frames_dir is None:
+        check_output(story, (options.output or story.output.path).absolute(), cache)
+    # 2. Plan, then render what is missing.
+    if not args.quiet:
+        console.print_problems(list(story.warnings))
+    plan = compile_plan(story, cache)
     quiet = args.quiet or args.json
     reporter = Reporter() if quiet else ProgressReporter()
     if quiet:

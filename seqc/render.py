@@ -19,10 +19,11 @@ import numpy as np
 from seqc import fsutil, metrics, video
 from seqc.cache import Cache
 from seqc.curves import parse_easing
-from seqc.errors import Problem, SpecError
+from seqc.errors import InputError, Problem, SpecError
 from seqc.images import ImageReadError, load_fitted
 from seqc.interp import catmull_rom, interpolate
 from seqc.plan import PACING_PROBES, Plan, SegmentJob
+from seqc.spec import Storyboard
 
 
 class Superseded(Exception):
@@ -236,9 +237,11 @@ def _read_keyframe_pixels(plan: Plan, names: list[str]) -> dict[str, np.ndarray]
 # The render
 
 
-def check_output(plan: Plan, output: Path, cache: Cache) -> None:
-    """The output may not be the storyboard, a keyframe, or inside the cache."""
-    story = plan.storyboard
+def check_output(story: Storyboard, output: Path, cache: Cache) -> None:
+    """The output may not be the storyboard, a keyframe, or inside the cache.
+
+    Needs only the storyboard, so the CLI runs it before planning writes anything to the cache.
+    """
     target = output.resolve()
     problem = ""
     if target == story.path.resolve():
@@ -252,8 +255,6 @@ def check_output(plan: Plan, output: Path, cache: Cache) -> None:
     elif target.suffix.lower() not in video.OUTPUT_FORMATS:
         problem = f"unsupported output type '{target.suffix}' (use {', '.join(video.OUTPUT_FORMATS)})"
     if problem:
-        from seqc.errors import InputError
-
         raise InputError(problem)
 
 
@@ -265,7 +266,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
     story = plan.storyboard
     output = (options.output or story.output.path).absolute()
     if options.frames_dir is None and options.write_output:
-        check_output(plan, output, cache)
+        check_output(story, output, cache)
         # A render killed while joining leaves its temp output beside the output: remove it.
         fsutil.remove_dead_temps_of(output)
     if not options.no_cache:

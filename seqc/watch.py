@@ -369,6 +369,10 @@ class Watcher:
         self._handler = _EventHandler(self)
         self._observer = None
         self._watches: dict[Path, tuple[object, tuple[int, int] | None]] = {}
+        # Watched folders whose own watch reported them deleted (inotify's watch dies with its
+        # folder; a folder recreated at once may even get the same inode, so identity alone
+        # cannot tell). Written by watchdog's thread under `_lock`.
+        self._dead: set[Path] = set()
         self._watch_summary: tuple | None = None
         self._warned: set[Path] = set()
         # The last storyboard that loaded without errors, and whether a newer edit interrupted its
@@ -428,6 +432,11 @@ class Watcher:
 
     def on_event(self, event: FileSystemEvent) -> None:
         """Mark the watcher dirty if the event touches a watched file (or a folder on the way to one)."""
+        if event.is_directory and event.event_type == EVENT_TYPE_DELETED:
+            folder = Path(os.path.normpath(os.fsdecode(event.src_path)))
+            if folder in self._watches:
+                with self._lock:
+                    self._dead.add(folder)
         path = self.relevant_path(event)
         if path is not None:
             self.mark_dirty(path)
@@ -609,9 +618,11 @@ class Watcher:
         needed = {nearest_folder(Path(path).parent) for path in self._wanted}
         replaced = []
         # 1. Drop watches no longer needed, or whose folder was replaced by another of the same name.
+        with self._lock:
+            dead, self._dead = self._dead, set()
         for folder, (watch, ident) in list(self._watches.items()):
             now = _identity(folder)
-            if folder in needed and now == ident:
+            if folder in needed and now == ident and folder not in dead:
                 continue
             if folder in needed and ident is not None:
                 replaced.append(folder)

@@ -407,6 +407,47 @@ def test_hash_file_is_memoised_across_cache_objects(tmp_path):
     assert again.reads == 1
 
 
+def test_image_checks_are_remembered_with_the_file_hash(tmp_path):
+    root, image = tmp_path / "c", tmp_path / "k.png"
+    image.write_bytes(b"pretend png")
+    cache = CountingCache(root)
+    # 1. A pass noted before the file is hashed rides on the record the hash makes.
+    cache.remember_image_check(image, image.stat(), "rules-1")
+    cache.hash_file(image)
+    cache.save_memo()
+    again = CountingCache(root)
+    assert again.image_checked(image, image.stat(), "rules-1")
+    assert not again.image_checked(image, image.stat(), "rules-2")  # other limits: check again
+    # 2. A changed file (same size, mtime put back) is not vouched for.
+    st = image.stat()
+    image.write_bytes(b"PRETEND PNG")
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert not again.image_checked(image, image.stat(), "rules-1")
+
+
+def test_an_image_check_is_added_to_an_existing_record(tmp_path):
+    root, image = tmp_path / "c", tmp_path / "k.png"
+    image.write_bytes(b"pretend png")
+    first = CountingCache(root)
+    first.hash_file(image)
+    first.save_memo()
+    second = CountingCache(root)
+    assert not second.image_checked(image, image.stat(), "rules-1")
+    second.remember_image_check(image, image.stat(), "rules-1")
+    second.save_memo()
+    assert CountingCache(root).image_checked(image, image.stat(), "rules-1")
+
+
+def test_an_image_check_of_a_just_written_file_is_not_remembered(tmp_path):
+    image = tmp_path / "fresh.png"
+    image.write_bytes(b"fresh")
+    cache = Cache(tmp_path / "c")
+    cache.remember_image_check(image, image.stat(), "rules-1")
+    cache.hash_file(image)
+    cache.save_memo()
+    assert not Cache(tmp_path / "c").image_checked(image, image.stat(), "rules-1")
+
+
 def test_corrupt_memo_is_ignored(tmp_path):
     (tmp_path / "files.json").write_text("{not json")
     src = tmp_path / "img.png"

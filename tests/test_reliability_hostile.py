@@ -196,10 +196,9 @@ def test_hostile_input_is_refused_early(hostile_results, spy, key):
     assert not (folder / "PWNED").exists()
     assert not (folder / "out").exists(), "an output was written"
     cache = folder / "cache"
-    # No entry, no temp file. (An `-o` refusal comes after planning, which may already have
-    # saved the keyframes' hashes to `files.json`: a known wart, see docs/RELIABILITY.md.)
-    written = [p for p in cache.rglob("*") if p.is_file() and p.name not in (".publish.lock", "files.json")] \
-        if cache.exists() else []
+    # Nothing in the cache at all: no entry, no temp file, no memo, no lock (an `-o` refusal
+    # comes before planning).
+    written = sorted(p.name for p in cache.rglob("*")) if cache.exists() else []
     assert written == [], written
     calls = spy[1].read_text() if spy[1].exists() else ""
     assert str(folder) not in calls, "ffmpeg ran"

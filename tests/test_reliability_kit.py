@@ -113,6 +113,8 @@ class ForkServer:
     def start(self, *argv: str, cwd: Path, env: dict | None = None) -> Child:
         self.count += 1
         out, err = self.logdir / f"{self.count}.out", self.logdir / f"{self.count}.err"
+        out.touch()  # exist before the child runs, so a caller polling their size never races the fork
+        err.touch()
         pid = self._ask({"op": "run", "argv": list(argv), "cwd": str(cwd), "stdout": str(out),
                          "stderr": str(err), "env": env or {}})["pid"]
         return Child(pid, out, err)

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from renderkit import (
 )
 
 from seqc import video
+from seqc.spec.images import CHECK_RULES
 
 FPS = 12
 # frames per segment at fps 12 with duration 1 (segment 1 has frames: 10); the last adds its end frame
@@ -104,6 +106,30 @@ def test_plan_never_imports_torch(first_render):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "MODULES False False" in proc.stderr, proc.stderr
+
+
+def test_plan_folds_long_runs_of_alike_segments_and_all_lists_every_one(model, tmp_path):
+    for i in range(10):
+        write_image(tmp_path / "kf" / f"k{i}.png", seed=i)
+    keyframes = "".join(f"  k{i}: {{image: kf/k{i}.png}}\n" for i in range(10))
+    segments = "".join(f"  - {{from: k{i}, to: k{i + 1}}}\n" for i in range(9))
+    story = tmp_path / "long.yaml"
+    story.write_text(f"version: 1\noutput: {{size: [32, 32], fps: 8}}\nmodel: {model}\n"
+                     f"keyframes:\n{keyframes}segments:\n{segments}")
+    written = time.time()
+    cache = tmp_path / "cache"
+    folded = run_seqc("plan", str(story), "--cache-dir", str(cache)).stdout
+    assert "0-8" in folded and "k0 -> ... -> k9" in folded and "(9 segments)" in folded
+    assert "9 of 9 segments to render" in folded
+    # Once the images have rested past the racy window, a plan records their checks in the memo,
+    # and the next plan skips decoding them.
+    time.sleep(max(0.0, written + 2.2 - time.time()))
+    every = run_seqc("plan", str(story), "--cache-dir", str(cache), "--all").stdout
+    assert "(9 segments)" not in every
+    assert all(f"k{i} -> k{i + 1}" in every for i in range(9))
+    records = json.loads((cache / "files.json").read_text())["files"]
+    checked = sorted(Path(p).name for p, r in records.items() if r.get("image_check") == CHECK_RULES)
+    assert checked == [f"k{i}.png" for i in range(10)]
 
 
 def test_replacing_the_third_keyframe_rerenders_exactly_its_two_segments(first_render, tmp_path):

@@ -25,7 +25,7 @@ from seqc.models import builtin_path
 from seqc.spec import Storyboard, frames_for, load_storyboard, load_text, schema
 from seqc.spec import model as m
 from seqc.spec.checks import MAX_TOTAL_FRAMES, MAX_TOTAL_PIXELS
-from seqc.spec.images import MAX_IMAGE_PIXELS, check_image
+from seqc.spec.images import CHECK_RULES, MAX_IMAGE_PIXELS, check_image
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(ROOT.glob("examples/*/storyboard.yaml"))
@@ -402,6 +402,43 @@ def test_image_check_is_redone_after_the_file_changes(tmp_path, keyframe_pngs):
     assert "is not an image" in check_image(path)[0]
     path.write_bytes(keyframe_pngs["b"].read_bytes())
     assert check_image(path) == ("", "")
+
+
+class RecordingMemo:
+    """An ImageMemo that trusts the paths it is told to and records what passed."""
+
+    def __init__(self, trusted=()):
+        self.trusted = set(trusted)
+        self.remembered = []
+
+    def image_checked(self, path, st, rules):
+        return path in self.trusted and rules == CHECK_RULES
+
+    def remember_image_check(self, path, st, rules):
+        self.remembered.append((path, st.st_size, rules))
+
+
+def test_image_memo_skips_the_decode_of_a_file_it_vouches_for(tmp_path, bad_image_files, keyframe_pngs):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes((bad_image_files / "truncated.png").read_bytes())
+    # The memo vouches for this very stat signature: nothing is decoded (a real memo never
+    # vouches for a broken file, so the skip shows as a pass here).
+    assert check_image(broken, RecordingMemo({broken})) == ("", "")
+    good = tmp_path / "good.png"
+    good.write_bytes(keyframe_pngs["a"].read_bytes())
+    memo = RecordingMemo()
+    assert check_image(good, memo) == ("", "")
+    assert memo.remembered == [(good, good.stat().st_size, CHECK_RULES)]
+    other = tmp_path / "other.png"
+    other.write_bytes((bad_image_files / "truncated.png").read_bytes())
+    assert "cannot decode" in check_image(other, memo)[0]
+    assert len(memo.remembered) == 1  # failures are never remembered
+
+
+def test_storyboards_pass_the_memo_to_the_image_checks(story_dir):
+    memo = RecordingMemo()
+    load_storyboard(write(story_dir, storyboard("  - {from: a, to: b}\n")), images=memo)
+    assert sorted(p.name for p, _, _ in memo.remembered) == ["a.png", "b.png"]
 
 
 def test_bad_image_in_a_storyboard(story_dir, bad_image_files):

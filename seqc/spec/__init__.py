@@ -13,12 +13,13 @@ from pathlib import Path
 
 from seqc.errors import Problem, SpecError
 from seqc.spec.checks import compile_storyboard, partial_problems
+from seqc.spec.images import ImageMemo
 from seqc.spec.model import Keyframe, Output, Segment, Storyboard, frames_for
 from seqc.spec.schema import schema, schema_problems, schema_text
 from seqc.spec.yamlload import MAX_BYTES, Document, YamlProblems, load_document
 
 __all__ = [
-    "Keyframe", "Output", "Segment", "Storyboard", "frames_for", "load_storyboard", "load_text",
+    "ImageMemo", "Keyframe", "Output", "Segment", "Storyboard", "frames_for", "load_storyboard", "load_text",
     "read_storyboard_bytes", "schema", "schema_text",
 ]
 
@@ -57,20 +58,24 @@ def _readable(error: SpecError) -> SpecError:
                       for p in error.problems])
 
 
-def load_text(text: str | bytes, path: Path, display: str | None = None, draft: bool = False) -> Storyboard:
+def load_text(text: str | bytes, path: Path, display: str | None = None, draft: bool = False,
+              images: ImageMemo | None = None) -> Storyboard:
     """Validate storyboard text as if it lived at `path` (relative paths resolve from its folder).
 
     `draft`: half size and fps, output `<name>.draft.<ext>` (see checks.compile_storyboard).
+    `images`: a memo of keyframe images that passed their checks before (the cache's), to skip
+    decoding them again.
     """
     path = Path(path).absolute()
     display = display or str(path)
     try:
-        return _load(text, path, display, draft)
+        return _load(text, path, display, draft, images)
     except SpecError as exc:
         raise _readable(exc) from None
 
 
-def _load(text: str | bytes, path: Path, display: str, draft: bool = False) -> Storyboard:
+def _load(text: str | bytes, path: Path, display: str, draft: bool = False,
+          images: ImageMemo | None = None) -> Storyboard:
     # 1. YAML with marks. Problems in single values still leave the rest to check.
     try:
         doc = load_document(text, display)
@@ -83,7 +88,7 @@ def _load(text: str | bytes, path: Path, display: str, draft: bool = False) -> S
     if problems:
         raise SpecError(problems + partial_problems(doc, path, problems))
     # 3. Meaning.
-    story, errors, warnings = compile_storyboard(doc, path, draft)
+    story, errors, warnings = compile_storyboard(doc, path, draft, images)
     if errors:
         raise SpecError(errors + warnings)
     assert story is not None
@@ -107,11 +112,11 @@ def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem]) -> 
     return problems + later
 
 
-def load_storyboard(path: str | os.PathLike, draft: bool = False) -> Storyboard:
+def load_storyboard(path: str | os.PathLike, draft: bool = False, images: ImageMemo | None = None) -> Storyboard:
     """Load and validate a storyboard file; raise SpecError with every problem, sorted by position."""
     display = str(path)
     try:
         data = read_storyboard_bytes(Path(path), display)
     except SpecError as exc:
         raise _readable(exc) from None
-    return load_text(data, Path(path), display, draft)
+    return load_text(data, Path(path), display, draft, images)

@@ -18,7 +18,7 @@ from seqc.curves import EasingError, parse_easing
 from seqc.errors import ModelError, Problem
 from seqc.models import ModelRef, resolve_model
 from seqc.spec import model as m
-from seqc.spec.images import check_image
+from seqc.spec.images import ImageMemo, check_image
 from seqc.spec.schema import suggest
 from seqc.spec.yamlload import Document, format_path
 
@@ -94,8 +94,8 @@ def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef
     return name, None
 
 
-def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path,
-                    model_name: str, model_ref: ModelRef | None) -> Path | None | bool:
+def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path, model_name: str,
+                    model_ref: ModelRef | None, images: ImageMemo | None = None) -> Path | None | bool:
     """Checks one keyframe; returns its image path (None for a prompt), or False if it is broken."""
     kpath = ("keyframes", name)
     has_image, has_prompt = "image" in kf, "prompt" in kf
@@ -121,7 +121,7 @@ def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path,
     if image is None:
         out.error(kpath + ("image",), f"image path {why}")
         return False
-    message, hint = check_image(image)
+    message, hint = check_image(image, images)
     if message:
         out.error(kpath + ("image",), message, hint)
         return False
@@ -164,7 +164,7 @@ def partial_problems(doc: Document, path: Path, schema_problems: list[Problem]) 
     return out.errors
 
 
-def compile_storyboard(doc: Document, path: Path, draft: bool = False
+def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: ImageMemo | None = None
                        ) -> tuple[m.Storyboard | None, list[Problem], list[Problem]]:
     """Resolve defaults, check meaning, compute frames; return (storyboard or None, errors, warnings).
 
@@ -206,7 +206,7 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False
     for name, kf in data["keyframes"].items():
         kpath = ("keyframes", name)
         line, col = doc.where(kpath, key=True)
-        image = _check_keyframe(name, kf, out, base, model_name, model_ref)
+        image = _check_keyframe(name, kf, out, base, model_name, model_ref, images)
         if image is False:
             continue
         generative = model_ref is not None and model_ref.can_generate

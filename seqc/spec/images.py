@@ -14,6 +14,7 @@ import re
 import stat
 import warnings
 from pathlib import Path
+from typing import Protocol
 
 MAX_IMAGE_BYTES = 256 * 1024 * 1024
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000
@@ -21,7 +22,21 @@ MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000
 # and exotic formats are refused before any of their code runs.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 
+# What a pass means: a memo entry made under other limits or formats does not count.
+CHECK_RULES = f"v1 {MAX_IMAGE_BYTES} {MAX_IMAGE_PIXELS} {','.join(IMAGE_FORMATS)}"
+
 _memo: dict[tuple, tuple[str, str]] = {}
+
+
+class ImageMemo(Protocol):
+    """A record of images already checked, kept across processes (the cache implements it),
+    so a plan of a thousand keyframes does not decode a thousand unchanged files each run."""
+
+    def image_checked(self, path: Path, st: os.stat_result, rules: str) -> bool:
+        """True if this file, with exactly this stat signature, passed the checks `rules` names."""
+
+    def remember_image_check(self, path: Path, st: os.stat_result, rules: str) -> None:
+        """Note that the file with this stat signature passed the checks `rules` names."""
 
 
 def _file_kind(mode: int) -> str:
@@ -36,11 +51,11 @@ def _file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def check_image(path: Path) -> tuple[str, str]:
+def check_image(path: Path, memo: ImageMemo | None = None) -> tuple[str, str]:
     """Return ('', '') if `path` is a readable image within limits, else (message, hint).
 
-    Results are memoised by (path, size, mtime, inode), so watch mode and large plans
-    do not re-read unchanged files.
+    Results are memoised by (path, size, mtime, inode) in this process (watch mode), and
+    passes also in `memo` when given (across runs), so unchanged files are decoded once.
     """
     # 1. The file itself: exists, regular, not huge. stat follows symlinks; a loop raises ELOOP.
     try:
@@ -55,11 +70,15 @@ def check_image(path: Path) -> tuple[str, str]:
         return f"{path} is {st.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,}-byte limit", ""
     key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
     if key in _memo:
-        return _memo[key]
-
-    # 2. The header: an image Pillow knows, with a sane pixel count. 3. verify() the structure.
-    result = _check_pixels(path)
-    _memo[key] = result
+        result = _memo[key]
+    elif memo is not None and memo.image_checked(path, st, CHECK_RULES):
+        return "", ""
+    else:
+        # 2. The header: an image Pillow knows, with a sane pixel count. 3. Every pixel decoded.
+        result = _check_pixels(path)
+        _memo[key] = result
+    if memo is not None and result == ("", ""):
+        memo.remember_image_check(path, st, CHECK_RULES)
     return result
 
 
