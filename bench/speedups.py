@@ -17,7 +17,6 @@ sides alike. A ratio above 1 means "after" is faster.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -370,42 +369,30 @@ def background_finish(loaded: Loaded, rounds: int = 1) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# numpy's BLAS threads in the interpolation (interp.py / cli.py; measured here, proposed)
+# The slerp norms without BLAS (interp.py)
 
 
-_INTERP_TIMER = """import json, sys, time
-import numpy as np
-from seqc.interp import interpolate
-shape, frames, batch, rounds = tuple(json.loads(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-rng = np.random.default_rng(0)
-a, b = rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
-t = np.linspace(0.0, 1.0, frames)
-interpolate("slerp", a, b, t[:batch])
-best = float("inf")
-for _ in range(rounds):
-    t0 = time.perf_counter()
-    for i in range(0, frames, batch):
-        interpolate("slerp", a, b, t[i:i + batch])
-    best = min(best, time.perf_counter() - t0)
-print(json.dumps({"s": best}))
-"""
+def blas_free_norms(loaded: Loaded, rounds: int = 2) -> dict:
+    """Whole renders with slerp's norms through BLAS (`np.linalg.norm`, as before) vs without.
 
-
-def blas_threads(loaded: Loaded, frames: int, rounds: int = 3) -> dict:
-    """slerp over the render's batches with numpy's BLAS at its default thread count vs one thread.
-
-    `np.linalg.norm` of a flat latent is a BLAS dot; OpenBLAS splits a 16k-element dot over
-    its threads, which on a small, busy machine costs far more than it saves. Each side runs in
-    a fresh process (the thread count is fixed when numpy loads).
+    A flat latent's norm was a BLAS dot. OpenBLAS's worker threads keep spinning for a while after
+    each call, on the cores the model's decode needs next: the interpolation itself was as fast
+    either way, but every decode after it ran slower. So this compares whole renders.
     """
-    from bench.measure import run_python
+    import seqc.interp as interp
 
-    shape = json.dumps(list(loaded.batches[0].shape[1:]))
-    args = ["-c", _INTERP_TIMER, shape, str(frames), str(loaded.batch_size), str(rounds)]
-    results = {}
-    for label, value in (("default", None), ("one", "1")):
-        env = {"OPENBLAS_NUM_THREADS": value, "OMP_NUM_THREADS": None}
-        results[label] = run_python(args, loaded.project.folder, env=env).json()["s"]
-    return comparison("slerp with one BLAS thread", "BLAS threads: default", "OPENBLAS_NUM_THREADS=1",
-                      results["default"], results["one"], frames,
-                      "seqc/interp.py norms (or the CLI's BLAS threads) (proposal, not applied)")
+    def render_with(norm: Callable[[np.ndarray], float]) -> Callable[[], float]:
+        def run() -> float:
+            original = interp._norm
+            interp._norm = norm
+            try:
+                return render_segments(loaded).wall
+            finally:
+                interp._norm = original
+        return run
+
+    before, after = fastest(render_with(lambda v: float(np.linalg.norm(v))), render_with(interp._norm),
+                            rounds=rounds)
+    return comparison("slerp norms without BLAS", "np.linalg.norm (BLAS dot)", "sum of squares", before, after,
+                      loaded.frames, "seqc/interp.py _norm (OpenBLAS threads spun after each dot and slowed "
+                      "the decode that followed)")

@@ -107,14 +107,14 @@ def _runs(jobs: list[SegmentJob], every: bool) -> list[list[SegmentJob]]:
     """Consecutive segments with the same status and reason, as one table row each when there are
     more than COLLAPSE_AFTER of them (a thousand-segment plan reads as what changed); `every`
     keeps one row per segment."""
+    if every:
+        return [[job] for job in jobs]
     runs: list[list[SegmentJob]] = []
     for job in jobs:
         if runs and (runs[-1][0].status, runs[-1][0].reason) == (job.status, job.reason):
             runs[-1].append(job)
         else:
             runs.append([job])
-    if every:
-        return [[job] for job in jobs]
     return [part for run in runs for part in ([run] if len(run) > COLLAPSE_AFTER else [[job] for job in run])]
 
 

@@ -20,6 +20,8 @@ slerp treats the whole latent as one flattened vector:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["METHODS", "interpolate", "lerp", "slerp"]
@@ -62,13 +64,22 @@ def lerp(a, b, t, *, dtype=np.float32) -> np.ndarray:
     return _lerp64(a64, b64, t64).astype(dtype)
 
 
+def _norm(v: np.ndarray) -> float:
+    """Euclidean norm of a 1-D float64 vector, without BLAS.
+
+    `np.linalg.norm` calls BLAS `dot`, whose worker threads (OpenBLAS) keep spinning after the
+    call and take CPU from the model's decode that follows: renders ran 1.4x slower on 2 cores.
+    """
+    return math.sqrt(float(np.square(v).sum()))
+
+
 def _direction(v: np.ndarray) -> tuple[float, np.ndarray | None]:
     """Return (|v|, v / |v|), scaling first so tiny or huge entries neither underflow nor overflow."""
     biggest = float(np.max(np.abs(v), initial=0.0))
     if biggest == 0.0:
         return 0.0, None
     scaled = v / biggest
-    size = float(np.linalg.norm(scaled))
+    size = float(_norm(scaled))
     return biggest * size, scaled / size
 
 
@@ -78,7 +89,7 @@ def _great_circle(u0: np.ndarray, u1: np.ndarray, s: np.ndarray) -> np.ndarray:
     The caller guarantees the two are neither (nearly) parallel nor antipodal.
     """
     # 2 * atan2(|u0 - u1|, |u0 + u1|) is accurate at every angle, unlike arccos(dot).
-    theta = 2.0 * np.arctan2(np.linalg.norm(u0 - u1), np.linalg.norm(u0 + u1))
+    theta = 2.0 * np.arctan2(_norm(u0 - u1), _norm(u0 + u1))
     sin_theta = np.sin(theta)
     w0 = np.sin((1.0 - s) * theta) / sin_theta
     w1 = np.sin(s * theta) / sin_theta
@@ -88,11 +99,11 @@ def _great_circle(u0: np.ndarray, u1: np.ndarray, s: np.ndarray) -> np.ndarray:
 def _antipodal_axis(u0: np.ndarray, u1: np.ndarray) -> np.ndarray | None:
     """A unit vector orthogonal to u0 - u1, chosen from the pair alone; None if there is none."""
     d = u0 - u1
-    d = d / np.linalg.norm(d)
+    d = d / _norm(d)
     k = int(np.argmin(np.abs(d)))
     p = -d[k] * d
     p[k] += 1.0
-    size = np.linalg.norm(p)
+    size = _norm(p)
     if size < 0.5:  # only when the vectors have a single element (|d[k]| <= 1/sqrt(n))
         return None
     return p / size
@@ -109,7 +120,7 @@ def slerp(a, b, t, *, dtype=np.float32) -> np.ndarray:
     norm_b, ub = _direction(b64.ravel())
     if ua is None or ub is None:  # a zero vector has no direction
         return _lerp64(a64, b64, t64).astype(dtype)
-    theta = 2.0 * np.arctan2(np.linalg.norm(ua - ub), np.linalg.norm(ua + ub))
+    theta = 2.0 * np.arctan2(_norm(ua - ub), _norm(ua + ub))
     if np.sin(theta) >= _PARALLEL_SIN:
         direction = _great_circle(ua, ub, t64)
     elif theta < np.pi / 2.0:  # nearly parallel
