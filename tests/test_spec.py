@@ -147,8 +147,11 @@ def test_default_model_is_builtin(story_dir):
     assert board.model == "builtin" and board.model_ref.source == "builtin"
 
 
-@pytest.mark.skipif(HAS_BUILTIN, reason="the built-in model is installed")
-def test_default_model_missing_is_one_clear_problem(story_dir):
+def test_default_model_missing_is_one_clear_problem(story_dir, tmp_path, monkeypatch):
+    import seqc.models
+
+    # As a broken install looks: the package without the model's files.
+    monkeypatch.setattr(seqc.models, "builtin_path", lambda: tmp_path / "no-builtin")
     p = one(story_dir, "# c\nversion: 1\nkeyframes: {a: {image: a.png}}\nsegments: [{from: a, to: a}]\n")
     assert (p.line, p.column, p.path) == (2, 1, "model")
     assert "built-in model's files are missing" in p.message
