@@ -11,7 +11,10 @@ sides alike. A ratio above 1 means "after" is faster.
   the NHWC array contiguous) vs the new one (in place, and no copy from a channels-last output).
 - the backend before vs after: the old `decode` as it was, vs today's `backend.decode`.
 - overlap: render() writing each batch to ffmpeg before decoding the next (as it is) vs a
-  writer thread that sends batch k to ffmpeg while batch k+1 decodes (a render.py proposal).
+  writer thread that sends batch k to ffmpeg while batch k+1 decodes (a render.py proposal);
+  and finishing each clip (close, check, publish) in a background thread (another proposal).
+- BLAS-free norms: whole renders with slerp's norms through `np.linalg.norm` (as it was) vs
+  plain numpy sums (as it is).
 """
 
 from __future__ import annotations

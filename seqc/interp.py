@@ -79,7 +79,7 @@ def _direction(v: np.ndarray) -> tuple[float, np.ndarray | None]:
     if biggest == 0.0:
         return 0.0, None
     scaled = v / biggest
-    size = float(_norm(scaled))
+    size = _norm(scaled)
     return biggest * size, scaled / size
 
 

@@ -121,8 +121,8 @@ def test_plan_folds_long_runs_of_alike_segments_and_all_lists_every_one(model, t
     folded = run_seqc("plan", str(story), "--cache-dir", str(cache)).stdout
     assert "0-8" in folded and "k0 -> ... -> k9" in folded and "(9 segments)" in folded
     assert "9 of 9 segments to render" in folded
-    # Once the images have rested past the racy window, a plan records their checks in the memo,
-    # and the next plan skips decoding them.
+    # Once the images have rested past the racy window, a plan records their checks in the memo
+    # (later plans then skip decoding them: tests/test_spec.py shows the skip).
     time.sleep(max(0.0, written + 2.2 - time.time()))
     every = run_seqc("plan", str(story), "--cache-dir", str(cache), "--all").stdout
     assert "(9 segments)" not in every
