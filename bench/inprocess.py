@@ -52,7 +52,7 @@ class Loaded:
         return compile_plan(load_storyboard(self.project.story), cache), cache
 
 
-def load(project: Project, device: str, dtype: str, batch_size: int, backend=None) -> Loaded:
+def load(project: Project, device: str, dtype: str, batch_size: int | None, backend=None) -> Loaded:
     """Load the model, encode and cache every keyframe latent, precompute the decode batches.
 
     1. Load the storyboard and plan it; load the model (timed: reported, never in a ratio),
@@ -61,7 +61,7 @@ def load(project: Project, device: str, dtype: str, batch_size: int, backend=Non
     3. Interpolate every segment's latents in render()'s batches (not timed).
     4. Warm the model up with one batch (first calls allocate and pick kernels).
     """
-    from seqc.backends import load_backend
+    from seqc.backends import default_batch_size, load_backend
 
     # 1. Plan and model.
     story = load_storyboard(project.story)
@@ -71,6 +71,7 @@ def load(project: Project, device: str, dtype: str, batch_size: int, backend=Non
         load_timing, backend = timed(lambda: load_backend(story.model_ref, device, dtype))
     else:  # reuse a model already loaded for another project with the same model
         load_timing = Timing(0.0, 0.0)
+    batch_size = batch_size or default_batch_size(backend)  # as render() picks it
 
     # 2. Keyframe latents into the cache.
     pixels = render_mod._read_keyframe_pixels(plan, list(plan.latents))

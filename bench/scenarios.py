@@ -42,7 +42,7 @@ class Settings:
     fps: float = 24
     segment_seconds: float = 2.0
     keyframes: int = 10
-    batch_size: int = 8
+    batch_size: int | None = None  # None: render's own default for the device (8 on a GPU, 1 on the CPU)
     repeats: int = 3  # ceiling/render pairs in scenario 1, alternated (the fastest of each is kept)
     plan_sizes: tuple[int, ...] = (10, 100, 1000)
     plan_runs: int = 3
@@ -96,9 +96,9 @@ class Bench:
         return path
 
     def render_args(self, project: Project, *extra: str) -> list[str]:
+        batch = ["--batch-size", str(self.settings.batch_size)] if self.settings.batch_size else []
         return ["render", str(project.story), "--cache-dir", str(project.cache), "--json", "--quiet",
-                "--device", self.device, "--dtype", self.dtype, "--batch-size", str(self.settings.batch_size),
-                *extra]
+                "--device", self.device, "--dtype", self.dtype, *batch, *extra]
 
 
 def figure(label: str, value, unit: str = "", target: tuple[str, object] | None = None, note: str = "") -> dict:

@@ -133,7 +133,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="where the model runs (default: auto = cuda, then mps, then cpu)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                    help="model precision (default: float16 on cuda, float32 elsewhere)")
-    p.add_argument("--batch-size", type=int, default=8, metavar="B", help="frames decoded at once (default 8)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="B",
+                   help="frames decoded at once (default: 8 on a GPU, 1 on the CPU, where batching is slower)")
     p.add_argument("--draft", action="store_true",
                    help="half size and half fps for fast iteration (cached apart; output NAME.draft.EXT)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

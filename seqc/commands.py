@@ -174,7 +174,7 @@ class ProgressReporter(Reporter):
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
     """RenderOptions from `render`/`watch` arguments (checked before anything loads)."""
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise InputError("--batch-size must be at least 1")
     return RenderOptions(
         output=Path(args.output) if args.output else None,
@@ -312,8 +312,9 @@ def diff_command(args: argparse.Namespace) -> int:
 def _render_into_cache(args: argparse.Namespace, cache: Cache) -> Plan:
     """Plan and render only what is missing from the cache (no output file)."""
     plan = load_and_plan(args.file, cache, quiet=args.quiet, draft=args.draft)
-    options = RenderOptions(device=args.device, dtype=args.dtype, batch_size=max(1, args.batch_size),
-                            write_output=False)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    options = RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size, write_output=False)
     quiet = args.quiet or getattr(args, "json", False)
     render(plan, cache, options, Reporter() if quiet else ProgressReporter())
     return plan

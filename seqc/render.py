@@ -50,7 +50,7 @@ class RenderOptions:
     frames_dir: Path | None = None
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int = 8
+    batch_size: int | None = None  # None: the backend's default (8 on a GPU, 1 on the CPU)
     no_cache: bool = False
     write_output: bool = True  # False: only fill the cache (previews and analysis read the clips)
 
@@ -314,11 +314,13 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
 
         # 3. The model, only if something must be rendered.
         backend = None
+        batch_size = max(1, options.batch_size or 1)
         if todo:
-            from seqc.backends import load_backend
+            from seqc.backends import default_batch_size, load_backend
 
             reporter.stage(f"loading model '{story.model}'")
             backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
+            batch_size = max(1, options.batch_size or default_batch_size(backend))
 
         # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
         for name, image in pixels.items():
@@ -344,7 +346,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter 
             if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
                 backend.set_scheduler(seg.scheduler)
             batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
-                                     max(1, options.batch_size), should_stop, story.output.size,
+                                     batch_size, should_stop, story.output.size,
                                      endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
             if options.frames_dir is not None:
                 _write_pngs(batches, options.frames_dir, seg.first_frame, reporter)
