@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.markup import escape
@@ -103,7 +104,7 @@ def plan_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runs(jobs: list[SegmentJob], every: bool) -> list[list[SegmentJob]]:
+def _runs(jobs: Sequence[SegmentJob], every: bool) -> list[list[SegmentJob]]:
     """Consecutive segments with the same status and reason, as one table row each when there are
     more than COLLAPSE_AFTER of them (a thousand-segment plan reads as what changed); `every`
     keeps one row per segment."""
