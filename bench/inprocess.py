@@ -6,7 +6,7 @@ interpolation, the uint8 conversion, ffmpeg, hashing and publishing clips, the c
 
 - `decode_ceiling`: `backend.decode` on exactly the latent batches the render decodes (same
   count, same batch size, computed beforehand), nothing else.
-- `render_segments`: `seqc.render.render()` on the same plan with an empty clip folder, the
+- `render_segments`: `seqc.outputs.produce.produce()` (render into the cache, then the concat) on the same plan with an empty clip folder, the
   loaded backend handed in for `load_backend`, timed from call to return. An instrumented
   copy of the work records where the time went (decode, interpolation, ffmpeg writes, ...).
 """
@@ -25,13 +25,18 @@ import numpy as np
 
 from bench.measure import Timing, timed
 from bench.workload import Project
-from seqc import render as render_mod
-from seqc import video
-from seqc.cache import Cache
-from seqc.interp import interpolate
+from seqc import media
+from seqc.motion import methods as methods_mod
+from seqc.outputs import video as video_output
+from seqc.outputs.produce import VideoOutput, produce
 from seqc.plan import Plan, compile_plan
-from seqc.render import RenderOptions, Reporter, render, segment_times
+from seqc.render import endpoints as endpoints_mod
+from seqc.render import render as render_mod
+from seqc.render.frames import segment_times
+from seqc.render.render import RenderOptions, Reporter
 from seqc.spec import load_storyboard
+from seqc.store import Cache
+from seqc.store.entries import EntryStore
 
 
 @dataclass
@@ -74,12 +79,12 @@ def load(project: Project, device: str, dtype: str, batch_size: int | None, back
     batch_size = batch_size or default_batch_size(backend)  # as render() picks it
 
     # 2. Keyframe latents into the cache.
-    pixels = render_mod._read_keyframe_pixels(plan, list(plan.latents))
+    pixels = endpoints_mod._read_keyframe_pixels(plan, list(plan.latents))
     latents = {}
     for name, image in pixels.items():
         latent = backend.encode(image)
         job = plan.latents[name]
-        render_mod._save_arrays(cache, "latents", job.key, job.inputs, {"latent": latent})
+        endpoints_mod._save_arrays(cache, "latents", job.key, job.inputs, {"latent": latent})
         latents[name] = latent
     cache.save_memo()
 
@@ -89,7 +94,8 @@ def load(project: Project, device: str, dtype: str, batch_size: int | None, back
         times = segment_times(job)
         start, end = latents[job.segment.source], latents[job.segment.target]
         for i in range(0, len(times), batch_size):
-            batches.append(interpolate(job.segment.method, start, end, times[i:i + batch_size]))
+            path = methods_mod.get_method(job.segment.method).path
+            batches.append(path(None, start, end, None, times[i:i + batch_size]))
 
     # 4. Warm-up.
     backend.decode(batches[0])
@@ -141,12 +147,14 @@ def instrumented(backend, breakdown: Breakdown) -> Iterator[None]:
     """Time the calls a render spends its time in, by wrapping them for the duration."""
     targets = [
         (backend, "decode", "model decode"),
-        (render_mod, "interpolate", "interpolation"),
-        (video.ClipWriter, "start", "ffmpeg start (encoder)"),
-        (video.ClipWriter, "write", "frames into ffmpeg (pipe writes)"),
-        (video.ClipWriter, "close", "clip finish + frame-count check"),
-        (Cache, "put", "cache publish (sha256, fsync, rename)"),
-        (video, "concat", "concat (reads every clip, joins, checks)"),
+        (methods_mod, "lerp", "interpolation"),
+        (methods_mod, "slerp", "interpolation"),
+        (methods_mod, "catmull_rom", "interpolation"),
+        (media.ClipWriter, "start", "ffmpeg start (encoder)"),
+        (media.ClipWriter, "write", "frames into ffmpeg (pipe writes)"),
+        (media.ClipWriter, "close", "clip finish + frame-count check"),
+        (EntryStore, "put", "cache publish (sha256, fsync, rename)"),
+        (video_output, "concat", "concat (reads every clip, joins, checks)"),
     ]
     restore = []
     for owner, attr, label in targets:
@@ -180,14 +188,13 @@ def clear_clips(project: Project) -> None:
 
 
 def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_clip=None) -> Timing:
-    """render() every segment of the plan with the loaded model; check it rendered them all.
+    """Render every segment of the plan with the loaded model; check it rendered them all.
 
-    `write_clip` replaces `seqc.render._write_clip` for the call (to measure a variant of it).
+    `write_clip` replaces `seqc.render.render._write_clip` for the call (to measure a variant of it).
     """
     clear_clips(loaded.project)
     plan, cache = loaded.plan()
-    options = RenderOptions(output=loaded.project.output, device=loaded.device,
-                            batch_size=loaded.batch_size)
+    options = RenderOptions(device=loaded.device, batch_size=loaded.batch_size)
     with contextlib.ExitStack() as stack:
         stack.enter_context(preloaded(loaded.backend))
         if breakdown is not None:
@@ -196,7 +203,7 @@ def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_cl
             original = render_mod._write_clip
             render_mod._write_clip = write_clip
             stack.callback(setattr, render_mod, "_write_clip", original)
-        timing, result = timed(lambda: render(plan, cache, options, Reporter()))
+        timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter()))
     if result.rendered != len(plan.jobs) or result.frames != loaded.frames:
         raise RuntimeError(f"expected {len(plan.jobs)} segments and {loaded.frames} frames rendered, "
                            f"got {result.as_dict()}")
@@ -207,9 +214,9 @@ def render_edit(loaded: Loaded, name: str, png: bytes) -> tuple[Timing, dict]:
     """Replace one keyframe's image and render() again with the model still loaded (as `seqc watch`)."""
     loaded.project.set_image(name, png)
     plan, cache = loaded.plan()
-    options = RenderOptions(output=loaded.project.output, device=loaded.device, batch_size=loaded.batch_size)
+    options = RenderOptions(device=loaded.device, batch_size=loaded.batch_size)
     with preloaded(loaded.backend):
-        timing, result = timed(lambda: render(plan, cache, options, Reporter()))
+        timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter()))
     return timing, result.as_dict()
 
 

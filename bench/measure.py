@@ -117,11 +117,11 @@ def run_seqc(args: list[str], cwd: Path, check: bool = True) -> CliRun:
     return run_python(["-m", "seqc", *args], cwd, check)
 
 
-# Runs `seqc.cli.main(argv)` in this fresh process, then reports whether torch was imported.
+# Runs `seqc.cli.main.main(argv)` in this fresh process, then reports whether torch was imported.
 _PROBE = """\
 import json, sys, time
 t0 = time.perf_counter()
-from seqc.cli import main
+from seqc.cli.main import main
 rc = main(sys.argv[1:])
 print(json.dumps({"rc": rc, "torch_imported": "torch" in sys.modules,
                   "diffusers_imported": "diffusers" in sys.modules,
@@ -158,7 +158,7 @@ def run_seqc_peak_rss(args: list[str], cwd: Path) -> tuple[Timing, int, dict]:
 # Compiles a plan in a fresh process and times only the work after the imports.
 _PLAN_PROBE = """\
 import json, sys, time
-from seqc.cache import Cache
+from seqc.store import Cache
 from seqc.plan import compile_plan
 from seqc.spec import load_storyboard
 t0 = time.perf_counter()
@@ -205,7 +205,7 @@ def machine_info(device: str) -> dict:
     import torch
 
     import seqc
-    from seqc import video
+    from seqc import media
 
     try:
         usable = len(os.sched_getaffinity(0))
@@ -221,7 +221,7 @@ def machine_info(device: str) -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "seqc": seqc.__version__,
-        "ffmpeg": video.ffmpeg_version(),
+        "ffmpeg": media.ffmpeg_version(),
         "device": device,
         "cuda_available": torch.cuda.is_available(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -239,11 +239,11 @@ def threaded_write_clip(store, job, batches, size, fps, reporter):
     """
     import contextlib as _contextlib
 
-    from seqc import video
+    from seqc import media
 
     tmp = store.temp_path("clips", job.key)
     try:
-        with video.ClipWriter(tmp, size, fps) as writer, ThreadPoolExecutor(1) as pool:
+        with media.ClipWriter(tmp, size, fps) as writer, ThreadPoolExecutor(1) as pool:
             pending = None
             for batch in batches:
                 if pending is not None:
@@ -279,7 +279,7 @@ def overlap(loaded: Loaded, rounds: int = 1) -> dict:
     ceiling = decode_ceiling(loaded).wall
     return comparison("overlap decode with ffmpeg writes", "write, then decode next",
                       "writer thread", serial, threaded, loaded.frames,
-                      "seqc/render.py _write_clip (proposal, not applied)",
+                      "seqc/render/render.py _write_clip (proposal, not applied)",
                       {"identical_clips": same, "ceiling_s": round(ceiling, 4),
                        "blocked_in_writes_share": round(min(blocked), 4),
                        "before_over_ceiling": round(serial / ceiling, 3),
@@ -301,10 +301,10 @@ class BackgroundFinisher:
     def write_clip(self, store, job, batches, size, fps, reporter):
         import contextlib as _contextlib
 
-        from seqc import video
+        from seqc import media
 
         tmp = store.temp_path("clips", job.key)
-        writer = video.ClipWriter(tmp, size, fps)
+        writer = media.ClipWriter(tmp, size, fps)
         writer.start()
         try:
             for batch in batches:
@@ -333,21 +333,21 @@ class BackgroundFinisher:
 
 @contextlib.contextmanager
 def finishing_in_background() -> Iterator[BackgroundFinisher]:
-    """Patch render() to finish clips in a thread, joined before `video.concat` runs."""
-    from seqc import video
+    """Patch render() to finish clips in a thread, joined before the video output's concat runs."""
+    from seqc.outputs import video as video_output
 
     finisher = BackgroundFinisher()
-    original = video.concat
+    original = video_output.concat
 
     def concat_after_wait(*args, **kwargs):
         finisher.wait()
         return original(*args, **kwargs)
 
-    video.concat = concat_after_wait
+    video_output.concat = concat_after_wait
     try:
         yield finisher
     finally:
-        video.concat = original
+        video_output.concat = original
         finisher.pool.shutdown(wait=True)
 
 
@@ -372,12 +372,12 @@ def background_finish(loaded: Loaded, rounds: int = 1) -> dict:
         same = same and clip_bytes(loaded.project) == serial_clips
     return comparison("finish clips in the background", "close + check + publish, then next segment",
                       "finished by a thread", serial, background, loaded.frames,
-                      "seqc/render.py _write_clip + a join before concat (proposal, not applied)",
+                      "seqc/render/render.py _write_clip + a join before concat (proposal, not applied)",
                       {"identical_clips": same, "finish_share": round(min(bound), 4)})
 
 
 # ---------------------------------------------------------------------------------------------
-# The slerp norms without BLAS (interp.py)
+# The slerp norms without BLAS (seqc/motion/interp.py)
 
 
 def blas_free_norms(loaded: Loaded, rounds: int = 2) -> dict:
@@ -387,7 +387,7 @@ def blas_free_norms(loaded: Loaded, rounds: int = 2) -> dict:
     each call, on the cores the model's decode needs next: the interpolation itself was as fast
     either way, but every decode after it ran slower. So this compares whole renders.
     """
-    import seqc.interp as interp
+    import seqc.motion.interp as interp
 
     def render_with(norm: Callable[[np.ndarray], float]) -> Callable[[], float]:
         def run() -> float:
@@ -402,5 +402,5 @@ def blas_free_norms(loaded: Loaded, rounds: int = 2) -> dict:
     before, after = fastest(render_with(lambda v: float(np.linalg.norm(v))), render_with(interp._norm),
                             rounds=rounds)
     return comparison("slerp norms without BLAS", "np.linalg.norm (BLAS dot)", "sum of squares", before, after,
-                      loaded.frames, "seqc/interp.py _norm (OpenBLAS threads spun after each dot and slowed "
+                      loaded.frames, "seqc/motion/interp.py _norm (OpenBLAS threads spun after each dot and slowed "
                       "the decode that followed)")

@@ -2,7 +2,7 @@
 
 Everything is written into a temporary project folder, the way a user's project looks:
 `storyboard.yaml`, `keyframes/*.png`, `out/`, and a cache folder passed with `--cache-dir`.
-Keyframes come from `seqc.paint` (procedural, deterministic); the 1,000-segment plan needs
+Keyframes come from `tools.paint` (procedural, deterministic); the 1,000-segment plan needs
 1,001 distinct files, which are painted pictures made distinct by a PNG text chunk (the
 bytes differ, so every latent key differs, and nothing has to be painted again).
 """
@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqc.paint import PAINTERS, paint, png_bytes
+from tools.paint import PAINTERS, paint, png_bytes
 
 PAINTER_NAMES = tuple(PAINTERS)  # summer autumn winter spring dawn noon dusk night
 

@@ -1,4 +1,4 @@
-"""Regenerate every example's keyframes with `seqc.paint`.
+"""Regenerate every example's keyframes with the painters in `tools/paint`.
 
 Run from anywhere: `python examples/paint_examples.py`. The PNGs are the project's own
 (painted by code, no third-party pixels) and are committed; `tests/test_paint.py` checks
@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # use this checkout's seqc even when not installed
+sys.path.insert(0, str(HERE.parent))  # the repository root, where `tools.paint` lives
 
-from seqc.paint import save_set  # noqa: E402
+from tools.paint import save_set  # noqa: E402
 
 SIZE = (256, 256)
 SEED = 0

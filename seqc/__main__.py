@@ -1,5 +1,5 @@
 """Allow `python -m seqc`."""
 
-from seqc.cli import main
+from seqc.cli.main import main
 
 raise SystemExit(main())

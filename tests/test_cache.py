@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from seqc import fsutil
-from seqc.cache import Cache, default_cache_dir, format_size, parse_size
 from seqc.errors import CacheError
+from seqc.store import Cache, atomic, default_cache_dir, format_size, parse_size
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +30,7 @@ def sha(data: bytes) -> str:
 
 
 def temps(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if fsutil.TEMP_MARK in p.name)
+    return sorted(p for p in root.rglob("*") if atomic.TEMP_MARK in p.name)
 
 
 def python(code: str, *args: str) -> subprocess.Popen:
@@ -105,7 +104,7 @@ def test_put_publishes_a_temp_file_from_a_writer(tmp_path):
     key = k("clip")
     tmp = cache.temp_path("clips", key)
     assert tmp.parent == cache.path("clips", key).parent and tmp.parent.is_dir()
-    assert fsutil.temp_owner(tmp) == os.getpid() and tmp.suffix == ".mp4"
+    assert atomic.temp_owner(tmp) == os.getpid() and tmp.suffix == ".mp4"
     tmp.write_bytes(b"video bytes")
 
     path = cache.put("clips", key, tmp, {"frames": 12})
@@ -238,7 +237,7 @@ def test_get_touches_the_entry_for_lru(tmp_path):
 
 CRASH_IN_PUT = """
 import os, sys
-from seqc.cache import Cache
+from seqc.store import Cache
 # Die for real between moving the content into place and writing the sidecar.
 Cache._write_sidecar = lambda self, kind, key, data: os._exit(3)
 Cache(sys.argv[1]).put_bytes("clips", sys.argv[2], sys.argv[3].encode(), {})
@@ -266,7 +265,7 @@ def test_crash_between_content_and_sidecar_never_looks_valid(tmp_path, before):
 
 CONCURRENT_PUTS = """
 import sys
-from seqc.cache import Cache
+from seqc.store import Cache
 root, tag, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
 warnings = []
 cache = Cache(root, warn=warnings.append)
@@ -281,7 +280,7 @@ assert not warnings, warnings
 
 CONCURRENT_GETS = """
 import sys, time
-from seqc.cache import Cache
+from seqc.store import Cache
 root, keys = sys.argv[1], sys.argv[2:]
 warnings = []
 cache = Cache(root, warn=warnings.append)
@@ -502,7 +501,7 @@ def test_runs_round_trip(tmp_path):
 
 HOLD_LEASE = """
 import sys
-from seqc.cache import Cache
+from seqc.store import Cache
 with Cache(sys.argv[1]).lease([("latents", sys.argv[2])]):
     print("ready", flush=True)
     sys.stdin.read()
@@ -565,7 +564,7 @@ def test_gc_removes_a_dead_process_lease(tmp_path):
     proc = run_python(
         """
         import os, sys
-        from seqc.cache import Cache
+        from seqc.store import Cache
         Cache(sys.argv[1]).lease([("latents", sys.argv[2])]).acquire()
         os._exit(0)  # die holding the lease, without cleaning up
         """,
@@ -620,9 +619,9 @@ def test_gc_removes_dead_writers_temps_and_keeps_live_ones(tmp_path):
     dead.wait()
     live = cache.temp_path("clips", k(9))
     live.write_bytes(b"being written")
-    dead_temp = live.parent / f".{k(9)}{fsutil.TEMP_MARK}{dead.pid}-0123abcd.mp4"
+    dead_temp = live.parent / f".{k(9)}{atomic.TEMP_MARK}{dead.pid}-0123abcd.mp4"
     dead_temp.write_bytes(b"left by a crash")
-    assert fsutil.temp_owner(dead_temp) == dead.pid
+    assert atomic.temp_owner(dead_temp) == dead.pid
 
     report = cache.gc()
     assert report.removed_temps == [dead_temp]
@@ -716,7 +715,7 @@ def test_import_does_not_pull_in_torch_or_numpy():
     proc = run_python(
         """
         import sys
-        import seqc.cache
+        import seqc.store
         heavy = sorted(m for m in ("torch", "numpy", "diffusers") if m in sys.modules)
         assert not heavy, heavy
         """

@@ -1,4 +1,4 @@
-"""Tests for seqc.curves: named easings, cubic-bezier, steps, parsing and canonical names."""
+"""Tests for seqc.motion.curves: named easings, cubic-bezier, steps, parsing and canonical names."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqc.curves import (
+from seqc.motion.curves import (
     CUBIC_BEZIER_PATTERN,
     NAMED_EASINGS,
     STEPS_PATTERN,

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 from renderkit import plan_json, render_json, run_seqc
 
-from seqc import metrics, video
-from seqc.paint import save_set
+from seqc import media
+from seqc.render import metrics
+from tools.paint import save_set
 
 NAMES = ("summer", "autumn", "winter", "spring", "night")
 
@@ -34,7 +35,7 @@ def write_story(folder: Path, name: str, body: str) -> Path:
 
 
 def frames_of(result: dict) -> list[np.ndarray]:
-    return list(video.read_frames(Path(result["output"])))
+    return list(media.read_frames(Path(result["output"])))
 
 
 def test_loop_adds_the_closing_segment_and_never_repeats_the_first_frame(project):
@@ -89,10 +90,10 @@ def test_draft_is_half_size_half_fps_and_cached_apart(project):
     proc = run_seqc("render", str(story), "--cache-dir", str(project / "cache"), "--draft", "--json")
     draft = json.loads(proc.stdout.strip().splitlines()[-1])
     assert draft["output"].endswith("draftable.draft.mp4")
-    info = video.probe(Path(draft["output"]))
+    info = media.probe(Path(draft["output"]))
     assert (info.width, info.height, info.fps, info.frames) == (32, 32, 4, 9)
     full = render_json(story, project / "cache")
-    assert full["rendered"] == 1 and video.probe(Path(full["output"])).frames == 17
+    assert full["rendered"] == 1 and media.probe(Path(full["output"])).frames == 17
 
 
 @pytest.mark.parametrize(("suffix", "codec"), [(".gif", "gif"), (".webm", "vp9")])
@@ -100,7 +101,7 @@ def test_gif_and_webm_outputs_from_cached_clips(project, tmp_path, suffix, codec
     story = write_story(project, "formats", "segments:\n  - {from: summer, to: autumn, frames: 5}\n")
     out = tmp_path / f"out{suffix}"
     result = render_json(story, project / "cache", "-o", str(out))
-    info = video.probe(out)
+    info = media.probe(out)
     assert (info.codec, info.frames) == (codec, result["frames"]) == (codec, 6)
 
 
@@ -111,7 +112,7 @@ def test_contact_sheet_has_a_labelled_row_per_segment(project, tmp_path):
     run_seqc("preview", str(story), "-o", str(sheet), "--columns", "4", "--cache-dir", str(project / "cache"),
              "--quiet")
     image = np.asarray(Image.open(sheet).convert("RGB"))
-    from seqc.preview import GAP, KEYFRAME_COLOUR, LABEL_HEIGHT, THUMB_HEIGHT
+    from seqc.inspect.preview import GAP, KEYFRAME_COLOUR, LABEL_HEIGHT, THUMB_HEIGHT
 
     assert image.shape[0] == GAP + 2 * (LABEL_HEIGHT + THUMB_HEIGHT + GAP)
     assert image.shape[1] == GAP + 4 * (THUMB_HEIGHT + GAP)

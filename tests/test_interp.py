@@ -1,4 +1,4 @@
-"""Tests for seqc.interp: lerp and slerp on batches of times."""
+"""Tests for seqc.motion.interp: lerp and slerp on batches of times."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from seqc.interp import METHODS, interpolate, lerp, slerp
+from seqc.motion.interp import lerp, slerp
 
 T = np.linspace(0.0, 1.0, 11)
 
@@ -206,23 +206,12 @@ def test_bad_arguments(fn):
         fn(np.array([np.nan, 0, 0]), np.zeros(3), T)
 
 
-def test_interpolate_dispatches():
-    a = np.array([1.0, 0.0])
-    b = np.array([0.0, 1.0])
-    assert METHODS == ("lerp", "slerp")
-    np.testing.assert_array_equal(interpolate("lerp", a, b, T), lerp(a, b, T))
-    np.testing.assert_array_equal(interpolate("slerp", a, b, T), slerp(a, b, T))
-    assert interpolate("slerp", a, b, T, dtype=np.float64).dtype == np.float64
-    with pytest.raises(ValueError, match="unknown interpolation method 'cubic'"):
-        interpolate("cubic", a, b, T)
-
-
 # --- import hygiene -------------------------------------------------------------------
 
 
 def test_curves_and_interp_do_not_import_torch():
     code = (
-        "import sys, seqc.curves, seqc.interp\n"
+        "import sys, seqc.motion.curves, seqc.motion.interp\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers'))\n"
         "print(','.join(heavy))\n"
     )

@@ -1,9 +1,12 @@
-"""Tests for seqc.paint: sizes, determinism, variety, stable PNG bytes, and the example keyframes."""
+"""Tests for tools.paint: sizes, determinism, variety, stable PNG bytes, the example keyframes
+and the keyframes `seqc init` ships (seqc/scaffold/keyframes)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
+import os
 import struct
 import subprocess
 import sys
@@ -13,11 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seqc.errors import InputError
-from seqc.paint import PAINTERS, paint, png_bytes, save_set
+from seqc.scaffold import KEYFRAMES
+from tools.paint import PAINTERS, paint, png_bytes, save_set
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+SHIPPED = ROOT / "seqc" / "scaffold" / "keyframes"
 
 SIZES = [(256, 256), (64, 48)]
 
@@ -93,8 +97,8 @@ def test_default_size_is_256_square():
         {"name": "summer", "seed": -1},
     ],
 )
-def test_bad_arguments_raise_input_error(kwargs):
-    with pytest.raises(InputError):
+def test_bad_arguments_raise_value_error(kwargs):
+    with pytest.raises(ValueError):
         paint(**kwargs)
 
 
@@ -124,11 +128,14 @@ def test_png_bytes_ignores_image_metadata():
 
 
 def test_paint_does_not_import_torch():
-    code = "import sys, seqc.paint; seqc.paint.paint('summer', (64, 48)); print('torch' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    code = (
+        "import sys, tools.paint; tools.paint.paint('summer', (64, 48)); "
+        "print('torch' in sys.modules, any(m.split('.')[0] == 'seqc' for m in sys.modules))"
     )
-    assert result.stdout.strip() == "False"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False False"  # no torch, and no seqc: dev tools stand alone
 
 
 def test_committed_example_keyframes_match_the_painters():
@@ -150,8 +157,65 @@ def test_committed_example_keyframes_match_the_painters():
             assert stored.shape == fresh.shape, f"{path}: wrong size"
             diff = np.abs(stored - fresh)
             assert (diff > 2).mean() < 0.002 and diff.mean() < 0.1, (
-                f"{path} differs from what seqc.paint draws: run python examples/paint_examples.py"
+                f"{path} differs from what tools.paint draws: run python examples/paint_examples.py"
             )
+
+
+def test_shipped_init_keyframes_match_the_painters():
+    """seqc/scaffold/keyframes/*.png (what `seqc init` copies) are the painters' 256x256, seed 0.
+
+    Same tolerance as the example keyframes. To repaint them:
+    `python -c "from tools.paint import save_set; save_set('seqc/scaffold/keyframes',
+    ['dawn', 'noon', 'dusk', 'night'], (256, 256), 0)"` from the repository root.
+    """
+    assert sorted(p.name for p in SHIPPED.glob("*.png")) == sorted(f"{n}.png" for n in KEYFRAMES)
+    for name in KEYFRAMES:
+        path = SHIPPED / f"{name}.png"
+        assert path.stat().st_size < 150 * 1024, f"{path} is too big"
+        with Image.open(path) as shipped:
+            assert shipped.mode == "RGB"
+            stored = pixels(shipped)
+        fresh = pixels(paint(name, (256, 256), 0))
+        assert stored.shape == fresh.shape, f"{path}: wrong size"
+        diff = np.abs(stored - fresh)
+        assert (diff > 2).mean() < 0.002 and diff.mean() < 0.1, (
+            f"{path} differs from what tools.paint draws: repaint it (see this test's docstring)"
+        )
+
+
+def test_scaffold_does_not_import_the_painters():
+    code = "import sys, seqc.scaffold; print(any(m.split('.')[0] == 'tools' for m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+    tree = ast.parse((ROOT / "seqc" / "scaffold" / "__init__.py").read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {m for m in imported if m and m.split(".")[0] in {"numpy", "PIL", "tools"}}
+
+
+def test_init_writes_the_shipped_keyframes_and_validates(tmp_path):
+    """`seqc init DIR` copies the shipped PNGs byte for byte and its storyboard validates.
+
+    (tests/test_cli_validate.py covers `init`'s overwrite refusal and schema file.)
+    """
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("SEQC_DEBUG", None)
+
+    def seqc(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "seqc", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    run = seqc("init", "demo")
+    assert run.returncode == 0, run.stderr
+    written = tmp_path / "demo" / "keyframes"
+    assert sorted(p.name for p in written.iterdir()) == sorted(f"{n}.png" for n in KEYFRAMES)
+    for name in KEYFRAMES:
+        assert (written / f"{name}.png").read_bytes() == (SHIPPED / f"{name}.png").read_bytes()
+    run = seqc("validate", "demo/storyboard.yaml")
+    assert run.returncode == 0, run.stderr
 
 
 @pytest.mark.parametrize("example", ["seasons", "sky"])

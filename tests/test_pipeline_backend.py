@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from seqc.errors import ModelError
-from seqc.interp import lerp, slerp
 from seqc.models import ModelRef
+from seqc.motion.interp import lerp, slerp
 
 SIZE = (64, 64)  # (width, height): 8x8 latents with the tiny VAE
 
@@ -92,7 +92,7 @@ def test_loads_and_detects_family(sd, sdxl):
 
 
 def test_turbo_rule_reads_names(folders):
-    from seqc.backends.pipeline import read_pipeline_info
+    from seqc.backends.pipeline_info import read_pipeline_info
 
     plain = read_pipeline_info(_ref(folders["sd"]))
     by_hub_id = read_pipeline_info(_ref(folders["sd"], "stabilityai/sd-turbo"))
@@ -110,11 +110,15 @@ def test_refuses_unsupported_pipeline(tmp_path):
         PipelineBackend(_ref(tmp_path))
 
 
-def test_module_imports_without_torch():
-    code = ("import sys, seqc.backends.pipeline as p; "
-            "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules; print(p.SCHEDULER_NAMES[0])")
+def test_pipeline_info_imports_without_torch():
+    # The planner's half: JSON only. (seqc.backends.pipeline, the PipelineBackend, imports torch.)
+    code = "import sys, seqc.backends.pipeline_info; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "default"
+    assert out.stdout.strip() == "False"
+    code = ("import sys, seqc.backends, seqc.backends.pipeline_info as p; "
+            "print(p.SCHEDULER_NAMES[0], sorted(m for m in ('torch', 'diffusers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "default []"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +162,60 @@ def test_initial_noise_seeded_and_slerp_keeps_its_scale(sd):
     assert abs(stat_slerp - 1.0) < 0.05
     assert abs(stat_lerp - 0.7071) < 0.05
     assert stat_slerp - stat_lerp > 0.25
+
+
+# ---------------------------------------------------------------------------------------------
+# The VAE: the autoencoder backend's conversion
+
+
+def test_vae_conversion_is_the_autoencoder_backends(sd, folders, image):
+    import torch
+
+    from seqc.backends.autoencoder import AutoencoderBackend
+
+    # The pipeline's VAE is wrapped, not copied, and converts like the same VAE loaded on its own
+    # from the pipeline's vae/ folder, bit for bit (same weights, scaling and memory layout).
+    assert isinstance(sd.vae_codec, AutoencoderBackend) and sd.vae_codec.model is sd.pipe.vae
+    alone = AutoencoderBackend(ModelRef("vae", folders["sd"] / "vae", "autoencoder", "folder"), device="cpu")
+    assert (alone.scaling, alone.shift, alone.channels_last) == (3.0, 0.0, sd.vae_codec.channels_last)
+    z = sd.encode_image(image)
+    assert np.array_equal(z, alone.encode(image))
+    frames = sd.decode(z[None])
+    assert frames.shape == (1, 64, 64, 3) and frames.dtype == np.uint8
+    assert np.array_equal(frames, alone.decode(z[None]))
+    # generate()'s path: a scaled torch tensor decoded on the device, no numpy round trip.
+    assert np.array_equal(frames, sd.vae_codec.decode_tensor(torch.from_numpy(z[None])))
+
+    # The arithmetic is diffusers': scaled = mode * scaling_factor, decoded from latents / scaling_factor.
+    with torch.inference_mode():
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float().contiguous() / 127.5 - 1.0
+        raw = sd.pipe.vae.encode(x).latent_dist.mode()
+        pixels = sd.pipe.vae.decode(torch.from_numpy(z[None]) / 3.0).sample
+    assert np.allclose(z, raw[0].numpy() * 3.0, atol=1e-4)
+    reference = ((pixels.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    assert _diff(frames, reference) <= 1
+
+
+def test_latents_mean_and_std_scale_per_channel(folders, image):
+    import diffusers
+    import torch
+
+    from seqc.backends.autoencoder import AutoencoderBackend
+
+    # An SDXL-style VAE config with latents_mean / latents_std: (z - mean) * scaling / std, as the
+    # diffusers pipelines do, for a pipeline's VAE and a standalone autoencoder alike.
+    vae = diffusers.AutoencoderKL.from_pretrained(folders["sd"] / "vae", use_safetensors=True, local_files_only=True)
+    mean, std = [0.1, -0.2, 0.3, 0.0], [0.5, 1.0, 2.0, 4.0]
+    vae.register_to_config(latents_mean=mean, latents_std=std)
+    codec = AutoencoderBackend.from_module(vae, "cpu", torch.float32, "tiny-vae")
+    plain = AutoencoderBackend(ModelRef("vae", folders["sd"] / "vae", "autoencoder", "folder"), device="cpu")
+    z, z_plain = codec.encode(image), plain.encode(image)
+    mean_a, std_a = np.array(mean, np.float32)[:, None, None], np.array(std, np.float32)[:, None, None]
+    raw = z_plain / 3.0
+    assert np.allclose(z, (raw - mean_a) * 3.0 / std_a, atol=1e-5)
+    back = codec.unscale(torch.from_numpy(z[None]))[0].numpy()
+    assert np.allclose(back, raw, atol=1e-5)
+    assert _diff(codec.decode(z[None]), plain.decode(z_plain[None])) <= 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from seqc.cache import Cache
 from seqc.plan import CACHED, INVALID, MISSING, compile_plan
 from seqc.spec import load_storyboard
+from seqc.store import Cache
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 

@@ -10,7 +10,7 @@ import pytest
 from renderkit import plan_json, render_json, run_seqc, write_image
 from tinysd import make_tiny_sd
 
-from seqc import video
+from seqc import media
 
 ENV = {"OMP_NUM_THREADS": "1"}  # tiny models: one thread is faster on a busy machine, and deterministic
 STORY = """\
@@ -60,7 +60,7 @@ def embed_files(cache: Path) -> dict[str, tuple[int, int]]:
 def test_prompt_storyboard_renders_the_planned_frames(rendered):
     folder, story, result = rendered
     assert result["rendered"] == 2 and result["frames"] == PLANNED
-    info = video.probe(Path(result["output"]))
+    info = media.probe(Path(result["output"]))
     assert (info.frames, info.width, info.height) == (PLANNED, 64, 64)
     assert len(embed_files(folder / "cache")) == 3
 
@@ -131,7 +131,7 @@ def first_frame(folder: Path, strength: float) -> np.ndarray:
     story.write_text(IMG2IMG.replace("STRENGTH", str(strength)).replace("photos.mp4", f"photos-{strength}.mp4"))
     result = render_json(story, folder / "cache", env=ENV)
     assert result["frames"] == 5 and result["rendered"] == 1
-    return next(iter(video.read_frames(Path(result["output"])))).astype(np.float64)
+    return next(iter(media.read_frames(Path(result["output"])))).astype(np.float64)
 
 
 def test_img2img_between_two_images(tmp_path, sd_model):

@@ -19,8 +19,8 @@ from test_reliability_kit import (
     wait_until,
 )
 
-from seqc import fsutil, video
-from seqc.cache import Cache
+from seqc import media
+from seqc.store import Cache, atomic
 
 
 def seqc(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
@@ -45,7 +45,7 @@ def test_two_renders_of_one_storyboard_at_once(forkserver, tiny_vae, tmp_path): 
             assert forkserver.wait(child) == 0, child.err()
             result = child.json()
             assert result["rendered"] + result["cached"] == 3
-        assert sum(1 for _ in video.read_frames(output)) == planned
+        assert sum(1 for _ in media.read_frames(output)) == planned
         assert Cache(cache).verify() == []
         assert len(published_clips(cache)) == 3
         assert temps(cache, output.parent) == []
@@ -61,7 +61,7 @@ def test_gc_with_a_cap_while_a_render_runs(forkserver, tiny_vae, tmp_path):  # n
     other = subprocess.Popen(["sleep", "300"])  # another live process with a temp file in the cache
     try:
         assert wait_until(lambda: len(published_clips(cache)) >= 1, timeout=300)
-        live_tmp = cache / "clips" / "ab" / f".{'ab' * 32}{fsutil.TEMP_MARK}{other.pid}-0badc0de.mp4"
+        live_tmp = cache / "clips" / "ab" / f".{'ab' * 32}{atomic.TEMP_MARK}{other.pid}-0badc0de.mp4"
         live_tmp.parent.mkdir(parents=True, exist_ok=True)
         live_tmp.write_bytes(b"someone else's half clip")
         gc = seqc("cache", "gc", "--max-size", "1", "--cache-dir", str(cache))
@@ -69,7 +69,7 @@ def test_gc_with_a_cap_while_a_render_runs(forkserver, tiny_vae, tmp_path):  # n
         assert gc.returncode == 0, gc.stderr
         assert live_tmp.exists()
         assert forkserver.wait(render) == 0, render.err()
-        assert sum(1 for _ in video.read_frames(output)) == 4 * 96 + 1
+        assert sum(1 for _ in media.read_frames(output)) == 4 * 96 + 1
         assert Cache(cache).verify() == []
         if still_running:
             # Everything the running render had was leased: gc says why it stayed over the cap.

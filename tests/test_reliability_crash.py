@@ -26,8 +26,8 @@ from test_reliability_kit import (
     wait_until,
 )
 
-from seqc import fsutil, video
-from seqc.cache import Cache
+from seqc import media
+from seqc.store import Cache, atomic
 
 TRIALS = 20
 SEED = 20240611
@@ -83,7 +83,7 @@ def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, t
         figures["unfinished_entries_after_kill"] += len(bad)
         # The output is absent (first trial) or the previous trial's whole video.
         if output.exists():
-            assert video.count_frames(output) == planned
+            assert media.count_frames(output) == planned
         figures["temps_left_by_kill"] += len(temps(cache, out))
         done = published_clips(cache)
         figures["clips_done_at_kill"].append(len(done))
@@ -96,7 +96,7 @@ def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, t
         assert result["cached"] == len(done) and result["rendered"] == 4 - len(done), (trial, result, done)
         assert digests(cache, done) == before
         assert temps(cache, out) == []
-        assert sum(1 for _ in video.read_frames(output)) == planned
+        assert sum(1 for _ in media.read_frames(output)) == planned
         verify = forkserver.run("cache", "verify", "--cache-dir", str(cache), cwd=tmp_path)
         assert verify.rc == 0, verify.err()
     # The kills must have landed all over the render, not only before or after it.
@@ -116,7 +116,7 @@ def test_next_render_removes_dead_temps_but_never_a_live_one(forkserver, tiny_va
         for who, pid in (("dead", dead_proc.pid), ("live", live_proc.pid)):
             for final in (cache / "clips" / "ab" / ("ab" * 32 + ".mp4"), cache / "latents" / "cd" / ("cd" * 32 + ".json"),
                           output):
-                tmp = final.with_name(f".{final.stem}{fsutil.TEMP_MARK}{pid}-0123abcd{final.suffix}")
+                tmp = final.with_name(f".{final.stem}{atomic.TEMP_MARK}{pid}-0123abcd{final.suffix}")
                 tmp.parent.mkdir(parents=True, exist_ok=True)
                 tmp.write_bytes(b"half a file")
                 made.setdefault(who, []).append(tmp)
@@ -150,7 +150,7 @@ def test_ctrl_c_during_segment_3_of_5(forkserver, tiny_vae, tmp_path):  # noqa: 
     rerun = forkserver.run(*render_args(story, cache), cwd=tmp_path)
     assert rerun.rc == 0, rerun.err()
     assert (rerun.json()["rendered"], rerun.json()["cached"]) == (3, 2)
-    assert video.count_frames(output) == 5 * 48 + 1
+    assert media.count_frames(output) == 5 * 48 + 1
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def test_damaged_clip_never_reaches_the_output(forkserver, rendered_project, dam
     assert child.rc == 0, child.err()
     assert "warning" in child.err() and key in child.err()
     assert child.json()["rendered"] == 1
-    assert sum(1 for _ in video.read_frames(output)) == planned
+    assert sum(1 for _ in media.read_frames(output)) == planned
     assert output.read_bytes() == good_output  # the re-rendered clip is byte-identical
     assert forkserver.run("cache", "verify", "--cache-dir", str(cache), cwd=story.parent).rc == 0
 

@@ -21,16 +21,16 @@ import pytest
 from PIL import Image
 from test_reliability_kit import REPO, forkserver, storyboard  # noqa: F401
 
-from seqc import video
+from seqc import media
 
 WRAPPER = """\
 import json, sys, time
 t0 = time.perf_counter()
-import seqc.cli
-import seqc.commands, seqc.spec  # what every command imports anyway: time the refusal, not imports
+import seqc.cli.main
+import seqc.cli.commands.render, seqc.spec  # what every command imports anyway: time the refusal, not imports
 t1, c1 = time.perf_counter(), time.process_time()
 try:
-    rc = seqc.cli.main(sys.argv[2:])
+    rc = seqc.cli.main.main(sys.argv[2:])
 except SystemExit as exc:
     rc = exc.code if isinstance(exc.code, int) else 2
 t2, c2 = time.perf_counter(), time.process_time()
@@ -101,7 +101,7 @@ def spy(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("ffmpeg-spy")
     log = folder / "calls.log"
     script = folder / "ffmpeg"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {video.ffmpeg_exe()} "$@"\n')
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {media.ffmpeg_exe()} "$@"\n')
     script.chmod(0o755)
     return script, log
 
@@ -243,7 +243,7 @@ def test_ffmpeg_never_reads_hostile_file_names_as_options(forkserver, tiny_vae, 
                                cwd=tmp_path)
         assert child.rc == 0, child.err()
         assert (tmp_path / name).is_file()
-        assert video.count_frames(tmp_path / name) == 2 * 4 + 1
+        assert media.count_frames(tmp_path / name) == 2 * 4 + 1
     made = set(os.listdir(tmp_path)) - before
     assert made == {"cache", "concat:a.mp4|b.mp4", "-y.mp4", "file:x.mp4"}, made
     # argparse itself refuses `-o -y.mp4` (it reads -y.mp4 as an option): exit 2, nothing run.

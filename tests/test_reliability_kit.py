@@ -3,7 +3,7 @@
 Importing torch and diffusers takes 5-20 s on a busy 2-core machine, so killing twenty freshly
 started `python -m seqc render` processes would spend minutes in imports. The fork server is one
 Python process that imports seqc, torch and diffusers once and then, per request, `fork()`s a
-child that runs `seqc.cli.main(argv)` with its stdout/stderr in files. Each child is a real,
+child that runs `seqc.cli.main.main(argv)` with its stdout/stderr in files. Each child is a real,
 separate process (its own pid, its own ffmpeg children, real files, real signals): the tests
 SIGKILL or SIGINT it by pid exactly as a user's shell would. The parent never runs a torch op,
 so no thread pool exists at fork time.
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from renderkit import write_image
 
-from seqc import fsutil
+from seqc.store import atomic
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -39,7 +39,7 @@ def serve() -> None:  # pragma: no cover - runs in the server process
     from diffusers import AutoencoderTiny  # noqa: F401  (diffusers imports lazily)
 
     import seqc.backends  # noqa: F401
-    import seqc.cli
+    import seqc.cli.main
 
     out = sys.stdout
     out.write("ready\n")
@@ -60,7 +60,7 @@ def serve() -> None:  # pragma: no cover - runs in the server process
                     os.chdir(req["cwd"])
                     os.environ.update(req.get("env", {}))
                     try:
-                        rc = seqc.cli.main(req["argv"])
+                        rc = seqc.cli.main.main(req["argv"])
                     except SystemExit as exc:  # argparse
                         rc = exc.code if isinstance(exc.code, int) else 2
                     except BaseException:  # what `python -m seqc` would show: a traceback, exit 1
@@ -171,7 +171,7 @@ def temps(*folders: Path) -> list[Path]:
     found = []
     for folder in folders:
         if folder.is_dir():
-            found += [p for p in folder.rglob(f"*{fsutil.TEMP_MARK}*") if fsutil.temp_owner(p) is not None]
+            found += [p for p in folder.rglob(f"*{atomic.TEMP_MARK}*") if atomic.temp_owner(p) is not None]
     return sorted(found)
 
 

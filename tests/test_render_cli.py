@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from renderkit import (
     five_keyframe_storyboard,
@@ -19,7 +20,7 @@ from renderkit import (
     write_image,
 )
 
-from seqc import video
+from seqc import media
 from seqc.spec.images import CHECK_RULES
 
 FPS = 12
@@ -62,10 +63,10 @@ def test_full_render_has_planned_frames_size_and_fps(first_render):
     assert result["segments"] == 4
     assert result["rendered"] == 4 and result["cached"] == 0
     assert result["frames"] == PLANNED
-    info = video.probe(Path(result["output"]))
+    info = media.probe(Path(result["output"]))
     assert (info.frames, info.width, info.height) == (PLANNED, 64, 64)
     assert info.fps == pytest.approx(FPS)
-    decoded = list(video.read_frames(Path(result["output"])))
+    decoded = list(media.read_frames(Path(result["output"])))
     assert len(decoded) == PLANNED
     assert decoded[0].shape == (64, 64, 3)
 
@@ -85,7 +86,7 @@ def test_noop_render_renders_nothing_and_never_imports_torch(first_render):
     folder, story, cache, result = first_render
     code = (
         "import sys\n"
-        "from seqc.cli import main\n"
+        "from seqc.cli.main import main\n"
         f"rc = main(['render', {str(story)!r}, '--cache-dir', {str(cache)!r}, '--json'])\n"
         "print('MODULES', 'torch' in sys.modules, 'diffusers' in sys.modules, file=sys.stderr)\n"
         "raise SystemExit(rc)\n"
@@ -100,7 +101,7 @@ def test_plan_never_imports_torch(first_render):
     folder, story, cache, result = first_render
     code = (
         "import sys\n"
-        "from seqc.cli import main\n"
+        "from seqc.cli.main import main\n"
         f"rc = main(['plan', {str(story)!r}, '--cache-dir', {str(cache)!r}])\n"
         "print('MODULES', 'torch' in sys.modules, 'diffusers' in sys.modules, file=sys.stderr)\n"
     )
@@ -141,7 +142,7 @@ def test_replacing_the_third_keyframe_rerenders_exactly_its_two_segments(first_r
     assert all("keyframe 'k2' image changed" in s["reason"] for s in missing)
     result = render_json(story, cache)
     assert rendered(result) == 2 and result["cached"] == 2
-    assert video.probe(Path(result["output"])).frames == PLANNED
+    assert media.probe(Path(result["output"])).frames == PLANNED
 
 
 def test_changing_one_duration_rerenders_one_segment(first_render, tmp_path):
@@ -153,7 +154,7 @@ def test_changing_one_duration_rerenders_one_segment(first_render, tmp_path):
     assert "duration changed" in missing[0]["reason"]
     result = render_json(story, cache)
     assert rendered(result) == 1
-    assert video.probe(Path(result["output"])).frames == PLANNED - 3
+    assert media.probe(Path(result["output"])).frames == PLANNED - 3
 
 
 def test_renaming_reordering_and_comments_rerender_nothing(first_render, tmp_path):
@@ -182,7 +183,7 @@ def test_changing_fps_rerenders_everything(first_render, tmp_path):
     assert all("fps changed" in s["reason"] for s in plan["segments"])
     result = render_json(story, cache)
     assert rendered(result) == 4
-    info = video.probe(Path(result["output"]))
+    info = media.probe(Path(result["output"]))
     assert info.fps == pytest.approx(10)
     assert info.frames == 10 + 10 + 10 + 10 + 1
 
@@ -200,7 +201,7 @@ def test_truncated_clip_is_detected_and_only_that_segment_rerenders(first_render
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["rendered"] == 1
     assert "warning" in proc.stderr.lower() and key[:12] in proc.stderr
-    assert video.probe(Path(result["output"])).frames == PLANNED
+    assert media.probe(Path(result["output"])).frames == PLANNED
     assert run_seqc("cache", "verify", "--cache-dir", str(cache)).returncode == 0
 
 
@@ -214,7 +215,7 @@ def test_flipped_bytes_in_a_clip_are_caught_by_the_digest(first_render, tmp_path
     assert plan_json(story, cache)["segments"][0]["status"] == "cached"  # same size: only the digest can tell
     result = render_json(story, cache)
     assert result["rendered"] == 1
-    assert video.probe(Path(result["output"])).frames == PLANNED
+    assert media.probe(Path(result["output"])).frames == PLANNED
 
 
 def test_two_clean_renders_are_byte_identical(first_render, tmp_path, model):
@@ -224,23 +225,42 @@ def test_two_clean_renders_are_byte_identical(first_render, tmp_path, model):
     assert Path(result["output"]).read_bytes() == (tmp_path / "again.mp4").read_bytes()
 
 
+def snapshot(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file under a folder: size, mtime and bytes (what "left alone" must keep)."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_no_cache_renders_everything_and_leaves_the_cache_alone(first_render, tmp_path):
     folder, story, cache = fresh_copy(first_render, tmp_path)
-    before = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    time.sleep(2.1)  # past the memo's racy window: a plan against the real cache would now record hashes
+    before = snapshot(cache)
     result = render_json(story, cache, "--no-cache", "-o", str(tmp_path / "fresh.mp4"))
     assert result["rendered"] == 4
-    assert video.probe(tmp_path / "fresh.mp4").frames == PLANNED
-    after = sorted(p.name for p in cache.rglob("*") if p.is_file())
-    assert before == after
+    assert media.probe(tmp_path / "fresh.mp4").frames == PLANNED
+    assert snapshot(cache) == before
 
 
-def test_frames_option_writes_a_png_sequence(first_render, tmp_path):
+def test_frames_option_writes_the_cached_frames_as_pngs(first_render, tmp_path):
     folder, story, cache = fresh_copy(first_render, tmp_path)
     out = tmp_path / "frames"
-    run_seqc("render", str(story), "--cache-dir", str(cache), "--frames", str(out), "--quiet")
+    out.mkdir()
+    stale = out / f"frame_{PLANNED + 5:06d}.png"  # left by an earlier, longer export
+    stale.write_bytes(b"old")
+    (out / "notes.txt").write_text("mine")
+    result = json.loads(run_seqc("render", str(story), "--cache-dir", str(cache), "--frames", str(out),
+                                 "--json").stdout)
+    assert result["rendered"] == 0 and result["cached"] == 4  # the cached clips are used, not re-rendered
     files = sorted(out.glob("*.png"))
-    assert len(files) == PLANNED
+    assert len(files) == PLANNED and not stale.exists() and (out / "notes.txt").read_text() == "mine"
     assert files[0].name == "frame_000000.png" and files[-1].name == f"frame_{PLANNED - 1:06d}.png"
+    # The PNGs are the video's frames, in order.
+    from PIL import Image
+
+    video = list(media.read_frames(folder / "out" / "video.mp4"))
+    for index in (0, 12, PLANNED - 1):
+        with Image.open(out / f"frame_{index:06d}.png") as im:
+            assert (np.asarray(im.convert("RGB")) == video[index]).all()
 
 
 def test_output_inside_the_cache_is_refused(first_render, tmp_path):

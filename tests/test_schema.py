@@ -13,8 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from seqc.curves import NAMED_EASINGS
 from seqc.models import builtin_path
+from seqc.motion.curves import NAMED_EASINGS
 from seqc.spec import load_text, schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent

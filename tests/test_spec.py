@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from seqc.curves import NAMED_EASINGS, parse_easing
 from seqc.errors import Problem, SpecError
 from seqc.models import builtin_path
+from seqc.motion.curves import NAMED_EASINGS, parse_easing
 from seqc.spec import Storyboard, frames_for, load_storyboard, load_text, schema
 from seqc.spec import model as m
 from seqc.spec.checks import MAX_TOTAL_FRAMES, MAX_TOTAL_PIXELS
@@ -263,12 +263,11 @@ def test_output_checks(story_dir, output, where, fragment):
     assert fragment in p.message + " (" + p.hint + ")"
 
 
-def test_output_types_are_the_ones_the_video_module_writes(story_dir):
-    from seqc import video
-    from seqc.spec.checks import OUTPUT_SUFFIXES
+def test_output_types_are_the_ones_the_media_package_writes(story_dir):
+    from seqc.media.formats import OUTPUT_FORMATS
 
-    assert sorted(OUTPUT_SUFFIXES) == sorted(video.OUTPUT_FORMATS)
-    for suffix in OUTPUT_SUFFIXES:
+    assert sorted(OUTPUT_FORMATS) == [".gif", ".mkv", ".mov", ".mp4", ".webm"]
+    for suffix in OUTPUT_FORMATS:
         board = load(story_dir, storyboard("  - {from: a, to: b}\n", output=f"{{path: out/v{suffix.upper()}}}"))
         assert board.output.path == story_dir / "out" / f"v{suffix.upper()}"
 
@@ -486,7 +485,7 @@ def test_spec_curves_interp_do_not_import_torch(story_dir):
     (story_dir / "s.yaml").write_text(GOOD)
     script = textwrap.dedent(f"""
         import sys
-        import seqc.spec, seqc.curves, seqc.interp
+        import seqc.spec, seqc.motion.curves, seqc.motion.interp
         board = seqc.spec.load_storyboard({str(story_dir / 's.yaml')!r})
         assert board.total_frames == 72
         heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "diffusers"))

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seqc import video
+from seqc import media
 from seqc.errors import RenderError
-from seqc.fsutil import pid_alive
+from seqc.store.atomic import pid_alive
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def files_in(folder: Path) -> set[str]:
 
 
 def packet_list(path: Path) -> list[tuple[int, str]]:
-    return [(p.size, p.md5) for p in video.read_packets(path).packets]
+    return [(p.size, p.md5) for p in media.read_packets(path).packets]
 
 
 # ----------------------------------------------------------------------------- clips
@@ -55,17 +55,17 @@ def packet_list(path: Path) -> list[tuple[int, str]]:
 def test_clip_roundtrip(tmp_path, width, height, fps, n):
     frames = gradient_frames(n, width, height)
     path = tmp_path / "clip.mp4"
-    with video.ClipWriter(path, (width, height), fps) as writer:
+    with media.ClipWriter(path, (width, height), fps) as writer:
         writer.write(frames[:2])  # a batch
         for frame in frames[2:]:  # and single frames
             writer.write(frame)
     assert writer.frames_written == n
 
-    info = video.probe(path)
-    assert info == video.VideoInfo(frames=n, width=width, height=height, fps=info.fps, codec="h264")
+    info = media.probe(path)
+    assert info == media.VideoInfo(frames=n, width=width, height=height, fps=info.fps, codec="h264")
     assert info.fps == pytest.approx(fps, abs=1e-6)
 
-    decoded = np.stack(list(video.read_frames(path))).astype(np.int16)
+    decoded = np.stack(list(media.read_frames(path))).astype(np.int16)
     assert decoded.shape == frames.shape
     error = np.abs(decoded - frames).mean(axis=(1, 2, 3))
     assert error.max() < 4.0, error  # lossy, and these gradients are steep for 64x48
@@ -76,15 +76,15 @@ def test_clip_roundtrip(tmp_path, width, height, fps, n):
 
 def test_exact_ntsc_rate(tmp_path):
     path = tmp_path / "ntsc.mp4"
-    assert video.write_clip([gradient_frames(3)], path, (64, 48), Fraction(30000, 1001)) == 3
-    assert video.probe(path).fps == pytest.approx(30000 / 1001, abs=1e-9)
+    assert media.write_clip([gradient_frames(3)], path, (64, 48), Fraction(30000, 1001)) == 3
+    assert media.probe(path).fps == pytest.approx(30000 / 1001, abs=1e-9)
 
 
 def test_every_clip_starts_on_a_keyframe_without_b_frames(tmp_path):
     path = tmp_path / "clip.mp4"
-    video.write_clip([gradient_frames(6)], path, (64, 48), 24)
+    media.write_clip([gradient_frames(6)], path, (64, 48), 24)
     shown = subprocess.run(
-        [video.ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
+        [media.ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "info",
          "-i", "file:" + str(path), "-vf", "showinfo", "-f", "null", "-"],
         capture_output=True, text=True, check=True,
     ).stderr  # fmt: skip
@@ -93,38 +93,38 @@ def test_every_clip_starts_on_a_keyframe_without_b_frames(tmp_path):
     assert "iskey:1" in frames[0] and "type:I" in frames[0]
     assert not any("type:B" in line for line in frames)
     # No reordering: decode order is display order, from 0 (what makes the joins clean).
-    packets = video.read_packets(path).packets
+    packets = media.read_packets(path).packets
     assert [p.dts for p in packets] == [p.pts for p in packets]
     assert packets[0].pts == 0
 
 
 def test_encoder_settings_drive_the_arguments():
-    json.dumps(video.ENCODER_SETTINGS)  # it goes into cache keys: must be plain data
-    args = video._encode_args((64, 48), Fraction(24), Path("/tmp/x.mp4"))
+    json.dumps(media.ENCODER_SETTINGS)  # it goes into cache keys: must be plain data
+    args = media.encode_args((64, 48), Fraction(24), Path("/tmp/x.mp4"))
     joined = " ".join(args)
-    for name, value in video.ENCODER_SETTINGS.items():
+    for name, value in media.ENCODER_SETTINGS.items():
         if name in ("recipe", "bitexact"):
             continue
         assert str(value) in joined, name
     for flag in ("-fflags", "+bitexact", "-flags:v", "-map_metadata"):
         assert flag in args
-    assert args[args.index("-threads") + 1] == str(video.ENCODER_SETTINGS["threads"])
+    assert args[args.index("-threads") + 1] == str(media.ENCODER_SETTINGS["threads"])
 
 
 def test_invalid_arguments(tmp_path):
     with pytest.raises(ValueError, match="even"):
-        video.ClipWriter(tmp_path / "a.mp4", (63, 48), 24)
+        media.ClipWriter(tmp_path / "a.mp4", (63, 48), 24)
     with pytest.raises(ValueError, match="positive"):
-        video.ClipWriter(tmp_path / "a.mp4", (64, 48), 0)
+        media.ClipWriter(tmp_path / "a.mp4", (64, 48), 0)
     with pytest.raises(ValueError, match=r"\.mp4"):
-        video.ClipWriter(tmp_path / "a.mkv", (64, 48), 24)
+        media.ClipWriter(tmp_path / "a.mkv", (64, 48), 24)
     assert files_in(tmp_path) == set()
 
 
 def test_zero_frames_is_an_error(tmp_path):
     path = tmp_path / "empty.mp4"
     with pytest.raises(ValueError, match="no frames"):
-        with video.ClipWriter(path, (64, 48), 24):
+        with media.ClipWriter(path, (64, 48), 24):
             pass
     assert files_in(tmp_path) == set()
 
@@ -136,7 +136,7 @@ def make_clips(folder: Path, counts=(1, 5, 3), size=(64, 48), fps=24) -> list[Pa
     clips = []
     for i, n in enumerate(counts):
         path = folder / f"clip{i}.mp4"
-        video.write_clip([gradient_frames(n, *size, phase=i / 3)], path, size, fps)
+        media.write_clip([gradient_frames(n, *size, phase=i / 3)], path, size, fps)
         clips.append(path)
     return clips
 
@@ -144,18 +144,18 @@ def make_clips(folder: Path, counts=(1, 5, 3), size=(64, 48), fps=24) -> list[Pa
 def test_concat_copies_packets(tmp_path):
     clips = make_clips(tmp_path)
     output = tmp_path / "out" / "video.mp4"
-    video.concat(clips, output)
+    media.concat(clips, output)
 
-    info = video.probe(output)
+    info = media.probe(output)
     assert (info.frames, info.width, info.height, info.fps) == (9, 64, 48, 24.0)
     # No re-encode: the output's packets are the clips' packets, byte for byte.
     assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
     # Timestamps run on without gaps or repeats across the joins.
-    packets = video.read_packets(output).packets
+    packets = media.read_packets(output).packets
     assert [p.dts for p in packets] == [i * packets[0].duration for i in range(9)]
     # And it decodes to the clips' frames, in order.
-    joined = np.stack(list(video.read_frames(output)))
-    parts = np.concatenate([np.stack(list(video.read_frames(c))) for c in clips])
+    joined = np.stack(list(media.read_frames(output)))
+    parts = np.concatenate([np.stack(list(media.read_frames(c))) for c in clips])
     assert np.array_equal(joined, parts)
     # Only the output was published: no list file or temp left beside it.
     assert files_in(output.parent) == {"video.mp4"}
@@ -165,8 +165,8 @@ def test_concat_copies_packets(tmp_path):
 def test_concat_other_containers(tmp_path, suffix):
     clips = make_clips(tmp_path, counts=(2, 3))
     output = tmp_path / f"video{suffix}"
-    video.concat(clips, output)
-    info = video.probe(output)
+    media.concat(clips, output)
+    info = media.probe(output)
     assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, "h264")
     assert info.fps == pytest.approx(24.0)
     assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
@@ -176,11 +176,11 @@ def test_concat_other_containers(tmp_path, suffix):
 def test_concat_reencodes_gif_and_webm(tmp_path, suffix, codec):
     clips = make_clips(tmp_path, counts=(2, 3))
     output = tmp_path / f"video{suffix}"
-    video.concat(clips, output)
-    info = video.probe(output)
+    media.concat(clips, output)
+    info = media.probe(output)
     assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, codec)
-    frames = list(video.read_frames(output))
-    original = list(video.read_frames(clips[1]))
+    frames = list(media.read_frames(output))
+    original = list(media.read_frames(clips[1]))
     assert len(frames) == 5
     # Close to the clips (the GIF's 256 dithered colours cost some levels on steep gradients).
     assert np.abs(frames[2].astype(int) - original[0].astype(int)).mean() < 20
@@ -189,17 +189,17 @@ def test_concat_reencodes_gif_and_webm(tmp_path, suffix, codec):
 
 def test_concat_refuses_bad_input(tmp_path):
     with pytest.raises(ValueError):
-        video.concat([], tmp_path / "out.mp4")
+        media.concat([], tmp_path / "out.mp4")
     clips = make_clips(tmp_path, counts=(2,))
     with pytest.raises(ValueError, match="unsupported"):
-        video.concat(clips, tmp_path / "out.avi")
+        media.concat(clips, tmp_path / "out.avi")
     with pytest.raises(FileNotFoundError):
-        video.concat([tmp_path / "missing.mp4"], tmp_path / "out.mp4")
+        media.concat([tmp_path / "missing.mp4"], tmp_path / "out.mp4")
     # Clips of another size cannot be stream-copied together: refused before ffmpeg runs.
     other = tmp_path / "other.mp4"
-    video.write_clip([gradient_frames(2, 32, 32)], other, (32, 32), 24)
+    media.write_clip([gradient_frames(2, 32, 32)], other, (32, 32), 24)
     with pytest.raises(RenderError, match="without re-encoding"):
-        video.concat([clips[0], other], tmp_path / "out.mp4")
+        media.concat([clips[0], other], tmp_path / "out.mp4")
     assert not (tmp_path / "out.mp4").exists()
     assert files_in(tmp_path) == {"clip0.mp4", "other.mp4"}
 
@@ -208,8 +208,8 @@ def test_concat_replaces_output_atomically(tmp_path):
     clips = make_clips(tmp_path, counts=(2, 2))
     output = tmp_path / "video.mp4"
     output.write_bytes(b"old")
-    video.concat(clips, output)
-    assert video.probe(output).frames == 4
+    media.concat(clips, output)
+    assert media.probe(output).frames == 4
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -220,10 +220,10 @@ def test_byte_identical_renders(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     for run in ("a", "b"):
-        video.write_clip([frames[:4]], tmp_path / run / "c0.mp4", (64, 48), 24)
-        video.write_clip([frames[4:]], tmp_path / run / "c1.mp4", (64, 48), 24)
+        media.write_clip([frames[:4]], tmp_path / run / "c0.mp4", (64, 48), 24)
+        media.write_clip([frames[4:]], tmp_path / run / "c1.mp4", (64, 48), 24)
         clips = [tmp_path / run / "c0.mp4", tmp_path / run / "c1.mp4"]
-        video.concat(clips, tmp_path / run / "out.mp4")
+        media.concat(clips, tmp_path / run / "out.mp4")
     for name in ("c0.mp4", "c1.mp4", "out.mp4"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
@@ -232,9 +232,9 @@ CHILD_ONE_CPU = textwrap.dedent(
     """
     import os, sys
     import numpy as np
-    from seqc import video
+    from seqc import media
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    video.write_clip([np.load(sys.argv[1])], sys.argv[2], (64, 48), 24)
+    media.write_clip([np.load(sys.argv[1])], sys.argv[2], (64, 48), 24)
     """
 )
 
@@ -243,7 +243,7 @@ CHILD_ONE_CPU = textwrap.dedent(
 def test_bytes_do_not_depend_on_cpu_count(tmp_path):
     frames = gradient_frames(6)
     np.save(tmp_path / "frames.npy", frames)
-    video.write_clip([frames], tmp_path / "here.mp4", (64, 48), 24)
+    media.write_clip([frames], tmp_path / "here.mp4", (64, 48), 24)
     subprocess.run(
         [sys.executable, "-c", CHILD_ONE_CPU, str(tmp_path / "frames.npy"),
          str(tmp_path / "one_cpu.mp4")],
@@ -267,19 +267,19 @@ def test_hostile_names_are_plain_files(tmp_path, monkeypatch):
     names = ["-y.mp4", "concat:a.mp4|b.mp4", "file:x.mp4", "it's.mp4"]
     clips = []
     for i, name in enumerate(names):
-        video.write_clip([gradient_frames(2, phase=i)], Path(name), (64, 48), 24)
+        media.write_clip([gradient_frames(2, phase=i)], Path(name), (64, 48), 24)
         clips.append(Path(name))
     outputs = ["-y-out.mp4", "concat:out.mp4|x.mp4", "file:out.mp4"]
     for name in outputs:
-        video.concat(clips, Path(name))
-        assert video.probe(Path(name)).frames == 8
+        media.concat(clips, Path(name))
+        assert media.probe(Path(name)).frames == 8
 
     assert files_in(work) == set(decoys) | set(names) | set(outputs)
     for name, data in decoys.items():
         assert (work / name).read_bytes() == data
     for name in names:
-        assert video.probe(work / name).frames == 2
-    assert len(list(video.read_frames(Path("concat:a.mp4|b.mp4")))) == 2
+        assert media.probe(work / name).frames == 2
+    assert len(list(media.read_frames(Path("concat:a.mp4|b.mp4")))) == 2
 
 
 # ----------------------------------------------------------------------------- failures
@@ -288,7 +288,7 @@ def test_hostile_names_are_plain_files(tmp_path, monkeypatch):
 def test_exception_in_block_cleans_up(tmp_path):
     path = tmp_path / "clip.mp4"
     with pytest.raises(KeyError):
-        with video.ClipWriter(path, (64, 48), 24) as writer:
+        with media.ClipWriter(path, (64, 48), 24) as writer:
             writer.write(gradient_frames(3))
             pid = writer.pid
             raise KeyError("boom")
@@ -308,7 +308,7 @@ def test_exception_in_block_cleans_up(tmp_path):
 def test_wrong_frames_raise_and_clean_up(tmp_path, bad):
     path = tmp_path / "clip.mp4"
     with pytest.raises(ValueError):
-        with video.ClipWriter(path, (64, 48), 24) as writer:
+        with media.ClipWriter(path, (64, 48), 24) as writer:
             writer.write(gradient_frames(2))
             pid = writer.pid
             writer.write(bad)
@@ -320,7 +320,7 @@ def test_ffmpeg_killed_while_writing(tmp_path):
     path = tmp_path / "clip.mp4"
     frame = gradient_frames(1)
     with pytest.raises(RenderError) as info:
-        with video.ClipWriter(path, (64, 48), 24) as writer:
+        with media.ClipWriter(path, (64, 48), 24) as writer:
             writer.write(frame)
             os.kill(writer.pid, signal.SIGKILL)
             for _ in range(500):
@@ -333,7 +333,7 @@ def test_ffmpeg_killed_while_writing(tmp_path):
 def test_ffmpeg_killed_before_close(tmp_path):
     path = tmp_path / "clip.mp4"
     with pytest.raises(RenderError, match="SIGKILL"):
-        with video.ClipWriter(path, (64, 48), 24) as writer:
+        with media.ClipWriter(path, (64, 48), 24) as writer:
             writer.write(gradient_frames(2))
             os.kill(writer.pid, signal.SIGKILL)
             time.sleep(0.1)
@@ -344,7 +344,7 @@ CHILD_CTRL_C = textwrap.dedent(
     """
     import os, signal, sys, time
     import numpy as np
-    from seqc.video import ClipWriter
+    from seqc.media import ClipWriter
     signal.signal(signal.SIGINT, signal.default_int_handler)
     frame = np.zeros((48, 64, 3), np.uint8)
     writer = ClipWriter(sys.argv[1], (64, 48), 24)
@@ -398,7 +398,7 @@ def test_ctrl_c_stops_ffmpeg_and_removes_the_file(tmp_path):
 def test_ffmpeg_error_is_one_clear_line(tmp_path):
     path = tmp_path / "missing-folder" / "clip.mp4"
     with pytest.raises(RenderError) as info:
-        with video.ClipWriter(path, (64, 48), 24) as writer:
+        with media.ClipWriter(path, (64, 48), 24) as writer:
             for _ in range(100):
                 writer.write(gradient_frames(1))
                 time.sleep(0.002)
@@ -410,23 +410,23 @@ def test_ffmpeg_error_is_one_clear_line(tmp_path):
 
 def test_fps_types(tmp_path):
     path = tmp_path / "clip.mp4"
-    video.write_clip([gradient_frames(2)], path, (64, 48), np.float32(25.0))
-    assert video.probe(path).fps == 25.0
+    media.write_clip([gradient_frames(2)], path, (64, 48), np.float32(25.0))
+    assert media.probe(path).fps == 25.0
     for bad in (float("nan"), float("inf"), -1, "24", True):
         with pytest.raises(ValueError):
-            video.ClipWriter(path, (64, 48), bad)
+            media.ClipWriter(path, (64, 48), bad)
 
 
 def test_probe_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
-        video.probe(tmp_path / "missing.mp4")
+        media.probe(tmp_path / "missing.mp4")
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video at all")
     with pytest.raises(RenderError) as info:
-        video.probe(junk)
+        media.probe(junk)
     assert "\n" not in str(info.value)
     with pytest.raises(FileNotFoundError):
-        video.read_frames(tmp_path / "missing.mp4")
+        media.read_frames(tmp_path / "missing.mp4")
 
 
 # ----------------------------------------------------------------------------- PNG sequence
@@ -435,7 +435,7 @@ def test_probe_errors(tmp_path):
 def test_write_png_sequence(tmp_path):
     frames = gradient_frames(4, 32, 16)
     folder = tmp_path / "frames"
-    count = video.write_png_sequence([frames[:3], frames[3]], folder, start=5)
+    count = media.write_png_sequence([frames[:3], frames[3]], folder, start=5)
     assert count == 4
     assert files_in(folder) == {f"frame_{i:06d}.png" for i in range(5, 9)}
     for i in range(4):
@@ -448,7 +448,7 @@ def test_write_png_sequence(tmp_path):
 
 
 def test_import_does_not_load_torch():
-    code = "import sys, seqc.video; print('torch' in sys.modules)"
+    code = "import sys, seqc.media; print('torch' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )

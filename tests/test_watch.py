@@ -41,10 +41,12 @@ from watchutil import (
     wait_until,
 )
 
-from seqc.cache import Cache
-from seqc.render import RenderOptions
-from seqc.video import count_frames
-from seqc.watch import LiveView, LogView, Watcher, is_editor_temp
+from seqc.media import count_frames
+from seqc.render.render import RenderOptions
+from seqc.store import Cache
+from seqc.watch.events import is_editor_temp
+from seqc.watch.views import LiveView, LogView
+from seqc.watch.watcher import Watcher
 
 DEBOUNCE = 0.3
 QUIET = 3 * DEBOUNCE + 0.6  # long enough that a render, had one been triggered, would have started
@@ -165,9 +167,9 @@ def test_live_view_shows_what_is_watched_the_state_and_the_last_render(tmp_path,
 
     from rich.console import Console
 
-    from seqc.commands import load_and_plan
     from seqc.errors import Problem
-    from seqc.render import RenderResult
+    from seqc.render.render import RenderResult
+    from seqc.ui.load import load_and_plan
 
     folder = make_project(tmp_path / "project")
     (folder / "story.yaml").write_text(storyboard(tiny_vae, [("dawn", "noon", 2), ("noon", "dusk", 2)]))
@@ -187,7 +189,7 @@ def test_live_view_shows_what_is_watched_the_state_and_the_last_render(tmp_path,
     view.invalid(folder / "story.yaml", [Problem("story.yaml", 3, 5, "segments", "bad")], kept=True)
     assert "story.yaml:3:5: segments: bad" in draw(view)
     view.loaded()
-    view.rendered(RenderResult(output=folder / "out.mp4", frames=5, segments=2, rendered=1, cached=1,
+    view.rendered(RenderResult(clips={}, output=folder / "out.mp4", frames=5, segments=2, rendered=1, cached=1,
                                seconds=0.5, rendered_segments=[1]))
     text = draw(view)
     assert "idle" in text and "1 of 2 segments re-rendered, 1 cached, 0.50 s" in text
@@ -490,3 +492,16 @@ def test_inotify_limit_falls_back_to_polling(tmp_path):
         watcher.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_referenced_images_reads_with_the_hardened_loader(tmp_path):
+    """A storyboard `validate` refuses cleanly (3,000 levels of nesting) gives no images, not a
+    RecursionError; a storyboard with bad values still names the images it can read."""
+    from seqc.watch.events import referenced_images
+
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 3000 + "]" * 3000 + "\n")
+    assert referenced_images(deep) == set()
+    aliased = tmp_path / "aliased.yaml"
+    aliased.write_text("keyframes:\n  a: {image: a.png}\n  b: &x {image: b.png}\n  c: *x\nsegments: .inf\n")
+    assert referenced_images(aliased) == {tmp_path / "a.png", tmp_path / "b.png"}

@@ -24,10 +24,10 @@ PROBLEM_RE = re.compile(r"^story\.yaml:\d+:\d+: ")  # FILE:LINE:COL, as `seqc va
 
 
 def png_bytes(name: str, seed: int = 0, size: tuple[int, int] = (64, 64)) -> bytes:
-    """A painted keyframe (seqc.paint) as PNG bytes; another seed gives another picture."""
+    """A painted keyframe (tools.paint) as PNG bytes; another seed gives another picture."""
     import io
 
-    from seqc.paint import paint
+    from tools.paint import paint
 
     buffer = io.BytesIO()
     paint(name, size, seed=seed).save(buffer, format="PNG")

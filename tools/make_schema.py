@@ -2,7 +2,8 @@
 
 Run `python tools/make_schema.py` after changing a field; `--check` only compares (tests run it),
 so both copies are always current.
-Kept as code so names shared with the easing module (the enum) cannot drift.
+Kept as code so the names it shares with the modules that implement them (easings, methods,
+pacings, fits, schedulers) cannot drift.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seqc.backends.pipeline import SCHEDULER_NAMES  # noqa: E402  (torch-free at import)
-from seqc.curves import CUBIC_BEZIER_PATTERN, NAMED_EASINGS, STEPS_PATTERN  # noqa: E402
+from seqc.backends.pipeline_info import SCHEDULER_NAMES  # noqa: E402
+from seqc.motion.curves import CUBIC_BEZIER_PATTERN, NAMED_EASINGS, STEPS_PATTERN  # noqa: E402
+from seqc.motion.methods import METHODS  # noqa: E402
+from seqc.render.frames import PACINGS  # noqa: E402
+from seqc.render.pixels import FITS  # noqa: E402
 
-METHODS = ["lerp", "slerp", "spline", "crossfade", "cut"]
-PACINGS = ["linear", "even"]
-FITS = ["cover", "contain", "stretch"]
 SCHEMA_ID = "https://seqc.dev/schemas/storyboard.schema.json"
 
 
@@ -55,16 +56,14 @@ def timing_props() -> dict:
         ),
         "method": prop(
             "Method",
-            "Path between the keyframes: lerp and slerp move through the model's latent space; spline is a "
-            "smooth (Catmull-Rom) path through neighbouring keyframes; crossfade blends the decoded pictures; "
-            "cut holds the start keyframe.",
-            type="string", enum=METHODS,
+            "Path between the keyframes: " + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()) + ".",
+            type="string", enum=list(METHODS),
         ),
         "pacing": prop(
             "Pacing",
             "linear (default): t moves by the easing alone. even: t is re-parameterised so every frame changes "
             "the picture by the same amount, then the easing applies (costs 9 probe decodes per segment).",
-            type="string", enum=PACINGS,
+            type="string", enum=list(PACINGS),
         ),
     }
 
@@ -101,7 +100,7 @@ def build() -> dict:
     fit = prop(
         "Fit",
         "How an image is fitted to the output size: cover (crop), contain (letterbox) or stretch.",
-        type="string", enum=FITS,
+        type="string", enum=list(FITS),
     )
     keyframe = {
         "title": "Keyframe",

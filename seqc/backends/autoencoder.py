@@ -1,14 +1,19 @@
 """Any diffusers autoencoder (AutoencoderKL, AutoencoderTiny, ...) as an image <-> latent codec.
 
 Loaded offline with `from_pretrained(use_safetensors=True, local_files_only=True)` exactly as
-a user's own model folder is, the built-in model included. Latents are returned scaled
-((z - shift) * scale, from the config) so interpolation happens in the space diffusion models
-use, and as float32 numpy arrays so the cache never needs torch.
+a user's own model folder is, the built-in model included; or wrapped around a VAE that is
+already loaded (`AutoencoderBackend.from_module`: a Stable Diffusion pipeline's, so its images
+and frames go through this same conversion). Latents are returned scaled, so interpolation
+happens in the space diffusion models use, and as float32 numpy arrays so the cache never needs
+torch. The scaling comes from the config: `(z - latents_mean) * scaling_factor / latents_std`
+per channel where the config has `latents_mean` and `latents_std` (SDXL-style VAEs), and
+`(z - shift_factor) * scaling_factor` otherwise; decoding inverts it.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,16 +40,36 @@ class AutoencoderBackend:
         cls = getattr(diffusers, class_name)
 
         # 2. Device and precision.
-        self.device = pick_device(device)
-        self.dtype = pick_dtype(dtype, self.device)
+        torch_device = pick_device(device)
+        torch_dtype = pick_dtype(dtype, torch_device)
 
         # 3. Load offline, safetensors only.
         try:
-            model = cls.from_pretrained(ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype)
+            model = cls.from_pretrained(ref.path, use_safetensors=True, local_files_only=True, torch_dtype=torch_dtype)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"model '{ref.name}': cannot load {ref.path}: {exc}") from None
+        self.ref: ModelRef | None = ref
+        self._adopt(model, torch_device, torch_dtype, ref.name)
+
+    @classmethod
+    def from_module(cls, model: Any, device: torch.device | str, dtype: torch.dtype,
+                    name: str) -> AutoencoderBackend:
+        """Wrap an autoencoder that is already loaded (a pipeline's `vae`), in place: no copy, no reload.
+
+        `dtype` is the precision the module's weights are in (pixels are cast to it); the module
+        is moved to `device`, set to eval mode and made channels-last where `__init__` would.
+        """
+        backend = cls.__new__(cls)
+        backend.ref = None
+        backend._adopt(model, torch.device(device), dtype, name)
+        return backend
+
+    def _adopt(self, model: Any, device: torch.device, dtype: torch.dtype, name: str) -> None:
+        """Take `model` as this backend's autoencoder: placement, memory layout and latent scaling."""
+        self.name = name
+        self.device = device
+        self.dtype = dtype
         self.model = model.to(self.device).eval().requires_grad_(False)
-        self.ref = ref
 
         # 4. Memory layout: channels-last (NHWC) convolutions run faster on CPUs (oneDNN) and on
         # CUDA (tensor cores), and an NHWC decoder output is already the frames' H, W, 3 order,
@@ -53,9 +78,32 @@ class AutoencoderBackend:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
-        # 5. The latent space's scale and shift.
-        self.scaling = float(getattr(self.model.config, "scaling_factor", 1.0) or 1.0)
-        self.shift = float(getattr(self.model.config, "shift_factor", 0.0) or 0.0)
+        # 5. The latent space's scale and shift, or per-channel mean and deviation where the config has them.
+        config = self.model.config
+        self.scaling = float(getattr(config, "scaling_factor", 1.0) or 1.0)
+        self.shift = float(getattr(config, "shift_factor", 0.0) or 0.0)
+        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
+        self.latents_mean: torch.Tensor | None = None
+        self.latents_std: torch.Tensor | None = None
+        if mean is not None and std is not None:
+            self.latents_mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
+            self.latents_std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
+
+    # -- the latent space ----------------------------------------------------------------------
+
+    def scale(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw float32 latents [B, C, h, w] -> the scaled space (the one diffusion models work in)."""
+        if self.latents_mean is not None and self.latents_std is not None:
+            return (z - self.latents_mean) * self.scaling / self.latents_std
+        return (z - self.shift) * self.scaling
+
+    def unscale(self, z: torch.Tensor) -> torch.Tensor:
+        """The inverse of `scale`: scaled float32 latents -> what the decoder takes."""
+        if self.latents_mean is not None and self.latents_std is not None:
+            return z * self.latents_std / self.scaling + self.latents_mean
+        return z / self.scaling + self.shift
+
+    # -- pixels <-> latents --------------------------------------------------------------------
 
     def _to_tensor(self, images: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
@@ -72,14 +120,22 @@ class AutoencoderBackend:
             z = out.latent_dist.mode()
         else:
             z = out.latents
-        z = (z.float() - self.shift) * self.scaling
-        return z[0].cpu().numpy().astype(np.float32)
+        return self.scale(z.float())[0].cpu().numpy().astype(np.float32)
 
     @torch.inference_mode()
     def decode(self, latents: np.ndarray) -> np.ndarray:
         """float32 latents [B, C, h, w] -> uint8 frames [B, H, W, 3]."""
         z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(self.device)
-        z = (z / self.scaling + self.shift).to(self.dtype)
+        return self.decode_tensor(z)
+
+    @torch.inference_mode()
+    def decode_tensor(self, z: torch.Tensor) -> np.ndarray:
+        """Scaled latents as a torch tensor [B, C, h, w] (any float dtype) -> uint8 frames [B, H, W, 3].
+
+        What `decode` does after its numpy -> torch step; a caller whose latents are already on
+        the device (a pipeline's denoised latents) skips the round trip through numpy.
+        """
+        z = self.unscale(z.to(self.device).float()).to(self.dtype)
         if self.channels_last:
             z = z.contiguous(memory_format=torch.channels_last)
         return self._to_frames(self.model.decode(z).sample)

@@ -14,16 +14,23 @@ Everything that crosses this module's boundary is numpy: conditioning arrays (ca
 
 Two levels:
 
-- `read_pipeline_info(ref)` reads the folder's JSON only (no torch): the family, whether it is a
-  Turbo model, its native size and generation defaults. The planner can use it for cache keys.
-- `PipelineBackend` loads the model (imports torch and diffusers) and renders.
+- `seqc.backends.pipeline_info` reads the folder's JSON only (no torch): the family, whether it
+  is a Turbo model, its native size and generation defaults, the scheduler names. The planner
+  imports that module, never this one.
+- `PipelineBackend`, here, loads the model (this module imports torch, and diffusers on loading)
+  and renders.
+
+Pixels and latents: the pipeline's VAE is wrapped by `AutoencoderBackend.from_module`
+(`vae_codec`), so an image keyframe's latent, a latent decoded as it is and the denoised latents
+of `generate` all go through the autoencoder backend's one conversion (scaling, memory layout,
+rounding to uint8).
 
 Generation (`PipelineBackend.generate`):
 
 - text-to-image goes through the pipeline's own `__call__` with `latents=` (the unscaled noise:
   the pipeline multiplies it by `scheduler.init_noise_sigma`), `prompt_embeds=` and friends, and
-  `output_type="latent"`; the frames are decoded by `decode`, the same code that decodes image
-  latents, so every path ends in identical pixel conversion.
+  `output_type="latent"`; the frames are decoded by `vae_codec.decode_tensor`, the code that
+  `decode` ends in for image latents, so every path ends in identical pixel conversion.
 - image-to-image (an image keyframe's latent, `strength` > 0) needs the *given* noise, which the
   diffusers img2img pipelines cannot take (they draw it from a generator), and the text-to-image
   `__call__` cannot start part-way for every scheduler (PNDM, DDIM and Euler-ancestral take no
@@ -49,136 +56,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import torch
 
+from seqc.backends.autoencoder import AutoencoderBackend
+from seqc.backends.pipeline_info import (
+    SCHEDULERS,
+    check_scheduler_name,
+    check_size,
+    read_pipeline_info,
+)
+from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
 from seqc.models import ModelRef
 
-# model_index.json's `_class_name` -> family.
-PIPELINE_FAMILIES = {
-    "StableDiffusionPipeline": "sd",
-    "StableDiffusionXLPipeline": "sdxl",
-}
-
-# Scheduler names a storyboard may use -> (diffusers class, overrides of the pipeline's config).
-SCHEDULERS: dict[str, tuple[str, dict]] = {
-    "euler": ("EulerDiscreteScheduler", {}),
-    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "ddim": ("DDIMScheduler", {}),
-    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
-    "dpm++_karras": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True}),
-    "unipc": ("UniPCMultistepScheduler", {}),
-    "heun": ("HeunDiscreteScheduler", {}),
-    "lcm": ("LCMScheduler", {}),
-    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
-}
-SCHEDULER_NAMES = ("default", *SCHEDULERS)
-
-# Generation defaults by family, and for distilled Turbo models of either family.
-FAMILY_DEFAULTS = {
-    "sd": {"steps": 25, "guidance": 7.5},
-    "sdxl": {"steps": 25, "guidance": 5.0},
-}
-TURBO_DEFAULTS = {"steps": 2, "guidance": 0.0}
-
-# Stable Diffusion pipelines check that width and height are multiples of 8.
-SIZE_MULTIPLE = 8
-
-
-# ---------------------------------------------------------------------------------------------
-# What a pipeline folder is, from its JSON files alone (no torch)
-
-
-@dataclass(frozen=True)
-class PipelineInfo:
-    """A pipeline folder's family, Turbo flag, latent layout and native size, read without torch."""
-
-    class_name: str  # model_index.json's _class_name
-    family: str  # "sd" or "sdxl"
-    turbo: bool
-    latent_channels: int  # the UNet's input channels
-    vae_scale_factor: int  # pixels per latent pixel along each side
-    native_size: tuple[int, int]  # (width, height) the UNet was configured for
-    scheduler_class: str  # the folder's own scheduler
-
-    def defaults(self) -> dict:
-        """Sensible generation defaults: steps, guidance, scheduler name and the native size."""
-        base = TURBO_DEFAULTS if self.turbo else FAMILY_DEFAULTS[self.family]
-        return {**base, "scheduler": "default", "size": self.native_size}
-
-
-def _read_json(path: Path, name: str) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"model '{name}': cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"model '{name}': {path} is not a JSON object")
-    return data
-
-
-def is_turbo(ref: ModelRef, *configs: dict) -> bool:
-    """Whether the model is a distilled Turbo model (few steps, no guidance).
-
-    The rule: "turbo" (any case) appears in the model's name as the storyboard writes it (a hub
-    id such as `stabilityai/sdxl-turbo`, or a folder path), in the folder's own name, or in a
-    config's `_name_or_path`. Turbo models cannot be told from their configs otherwise: their
-    UNet and scheduler configs look like any other SD model's.
-    """
-    texts = [ref.name, ref.path.name] + [str(c.get("_name_or_path", "")) for c in configs]
-    return any("turbo" in text.lower() for text in texts)
-
-
-def read_pipeline_info(ref: ModelRef) -> PipelineInfo:
-    """Read a pipeline folder's model_index.json and component configs; refuse unsupported classes."""
-    # 1. The pipeline class names the family.
-    index = _read_json(ref.path / "model_index.json", ref.name)
-    class_name = str(index.get("_class_name", ""))
-    if class_name not in PIPELINE_FAMILIES:
-        raise ModelError(f"model '{ref.name}' is a '{class_name or 'unknown'}' pipeline; seqc renders prompts with "
-                         f"{', '.join(PIPELINE_FAMILIES)} (Stable Diffusion 1.x/2.x, SDXL, their Turbo models)")
-    family = PIPELINE_FAMILIES[class_name]
-
-    # 2. The latent layout: UNet channels and sample size, VAE down-sampling factor.
-    for component in ("unet", "vae", "scheduler"):
-        if not isinstance(index.get(component), list):
-            raise ModelError(f"model '{ref.name}': model_index.json names no '{component}' component")
-    unet = _read_json(ref.path / "unet" / "config.json", ref.name)
-    vae = _read_json(ref.path / "vae" / "config.json", ref.name)
-    scheduler_file = ref.path / "scheduler" / "scheduler_config.json"
-    scheduler = _read_json(scheduler_file, ref.name) if scheduler_file.is_file() else {}
-    vae_scale_factor = 2 ** (len(vae.get("block_out_channels", [0])) - 1)
-    sample = unet.get("sample_size", 64)
-    height, width = (sample, sample) if isinstance(sample, int) else (sample[0], sample[1])
-
-    # 3. Turbo or not, from the names (see is_turbo).
-    return PipelineInfo(
-        class_name=class_name, family=family, turbo=is_turbo(ref, index, unet),
-        latent_channels=int(unet.get("in_channels", 4)), vae_scale_factor=vae_scale_factor,
-        native_size=(int(width) * vae_scale_factor, int(height) * vae_scale_factor),
-        scheduler_class=str(scheduler.get("_class_name", "")),
-    )
-
-
-def check_size(size: tuple[int, int], name: str) -> None:
-    """Refuse an output size the pipeline cannot make (width and height must be multiples of 8)."""
-    width, height = size
-    if width % SIZE_MULTIPLE or height % SIZE_MULTIPLE or width <= 0 or height <= 0:
-        raise ModelError(f"output size {width}x{height}: the pipeline '{name}' needs a width and height "
-                         f"that are multiples of {SIZE_MULTIPLE}")
-
-
-def check_scheduler_name(name: str) -> None:
-    """Refuse a scheduler name that is not "default" or one of SCHEDULERS."""
-    if name not in SCHEDULER_NAMES:
-        raise ModelError(f"unknown scheduler '{name}'; use one of {', '.join(SCHEDULER_NAMES)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# The loaded pipeline
+__all__ = ["PipelineBackend"]
 
 
 class PipelineBackend:
@@ -198,10 +91,7 @@ class PipelineBackend:
                              "(pip install transformers)")
 
         import diffusers
-        import torch
         import transformers
-
-        from seqc.backends.torchutil import pick_device, pick_dtype
 
         # 2. Quiet: the libraries' notes (accelerate, deprecations, progress bars) are not the user's concern.
         diffusers.utils.logging.set_verbosity_error()
@@ -231,6 +121,8 @@ class PipelineBackend:
         if self.family == "sdxl" and self.dtype == torch.float16 and upcast:
             pipe.vae.to(torch.float32)
         self.pipe = pipe
+        # The VAE's pixel <-> latent conversion is the autoencoder backend's, around this VAE (not a copy).
+        self.vae_codec = AutoencoderBackend.from_module(pipe.vae, self.device, pipe.vae.dtype, ref.name)
         self.default_scheduler = pipe.scheduler
         self.vae_scale_factor = int(pipe.vae_scale_factor)
         self.latent_channels = int(pipe.unet.config.in_channels)
@@ -284,8 +176,6 @@ class PipelineBackend:
         `force_zeros_for_empty_prompt`) uses zeros. Prompts over the text encoder's limit (77
         tokens for CLIP) are truncated, as the pipelines do.
         """
-        import torch
-
         negative = negative_prompt or None
         with torch.inference_mode():
             if self.family == "sdxl":
@@ -313,8 +203,6 @@ class PipelineBackend:
         the ones a diffusers pipeline draws for `generator=torch.Generator().manual_seed(seed)`
         at batch size 1 in float32, and the same on every device.
         """
-        import torch
-
         shape = self.latent_shape(size)
         try:
             generator = torch.Generator("cpu").manual_seed(int(seed))
@@ -324,38 +212,11 @@ class PipelineBackend:
 
     # -- the VAE -------------------------------------------------------------------------------
 
-    def _scale_latents(self, z):
-        """Raw VAE latents -> the scaled space the UNet works in (as the pipelines do)."""
-        config = self.pipe.vae.config
-        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
-        if mean is not None and std is not None:
-            mean_t = z.new_tensor(mean).view(1, -1, 1, 1)
-            std_t = z.new_tensor(std).view(1, -1, 1, 1)
-            return (z - mean_t) * config.scaling_factor / std_t
-        return z * config.scaling_factor
-
-    def _unscale_latents(self, z):
-        """The inverse of `_scale_latents`."""
-        config = self.pipe.vae.config
-        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
-        if mean is not None and std is not None:
-            mean_t = z.new_tensor(mean).view(1, -1, 1, 1)
-            std_t = z.new_tensor(std).view(1, -1, 1, 1)
-            return z * std_t / config.scaling_factor + mean_t
-        return z / config.scaling_factor
-
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """uint8 pixels [H, W, 3] -> the VAE's scaled latent [C, H/f, W/f], float32 (the mode, not a sample)."""
-        import torch
-
         height, width = image.shape[:2]
         self.latent_shape((width, height))
-        vae = self.pipe.vae
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
-            x = x.permute(2, 0, 1)[None].to(vae.dtype) / 127.5 - 1.0
-            z = vae.encode(x).latent_dist.mode()
-            return self._scale_latents(z.float())[0].cpu().numpy().astype(np.float32)
+        return self.vae_codec.encode(image)
 
     def encode(self, image: np.ndarray) -> np.ndarray:
         """The same as `encode_image`: the name the renderer uses for every backend."""
@@ -363,20 +224,7 @@ class PipelineBackend:
 
     def decode(self, latents: np.ndarray) -> np.ndarray:
         """Scaled latents [B, C, h, w] -> uint8 frames [B, H, W, 3] through the pipeline's VAE."""
-        import torch
-
-        with torch.inference_mode():
-            z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(self.device)
-            return self._decode_tensor(z)
-
-    def _decode_tensor(self, z) -> np.ndarray:
-        import torch
-
-        vae = self.pipe.vae
-        z = self._unscale_latents(z.float()).to(vae.dtype)
-        x = vae.decode(z, return_dict=False)[0]
-        x = ((x.float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
-        return x.permute(0, 2, 3, 1).cpu().numpy()
+        return self.vae_codec.decode(latents)
 
     # -- generation ----------------------------------------------------------------------------
 
@@ -398,8 +246,6 @@ class PipelineBackend:
         seed: seeds the per-frame CPU generators of stochastic schedulers (the same for every
         frame; keep it constant across a storyboard so keyframes match at segment joins).
         """
-        import torch
-
         # 1. Check the inputs.
         batch = self._check_generate(noise, conditioning, steps, guidance, size, image_latents, strength)
         width, height = size
@@ -429,8 +275,8 @@ class PipelineBackend:
                 start = start.to(self.device, dtype)
                 latents = self._img2img_latents(start, noise_t, cond, steps, guidance, size, strength, generators)
 
-            # 5. Decode (the same conversion as `decode`).
-            return self._decode_tensor(latents)
+            # 5. Decode on the device (the same conversion as `decode`, without a trip through numpy).
+            return self.vae_codec.decode_tensor(latents)
 
     def _check_generate(self, noise, conditioning, steps, guidance, size, image_latents, strength) -> int:
         """Validate generate()'s arguments; return the batch size."""
@@ -459,8 +305,6 @@ class PipelineBackend:
     def _img2img_latents(self, start, noise, cond: dict, steps: int, guidance: float, size: tuple[int, int],
                          strength: float, generators: list):
         """Noise `start` to `strength` with `noise` and denoise the rest, as the diffusers img2img pipelines do."""
-        import torch
-
         pipe, scheduler = self.pipe, self.pipe.scheduler
         batch = start.shape[0]
         width, height = size

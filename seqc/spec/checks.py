@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from pathlib import Path
 
-from seqc.curves import EasingError, parse_easing
 from seqc.errors import ModelError, Problem
 from seqc.models import ModelRef, resolve_model
+from seqc.motion.curves import EasingError, parse_easing
+from seqc.motion.methods import METHODS
 from seqc.spec import model as m
 from seqc.spec.images import ImageMemo, check_image
+from seqc.spec.paths import local_path, output_problem, resolved
 from seqc.spec.schema import suggest
 from seqc.spec.yamlload import Document, format_path
 
 MAX_TOTAL_FRAMES = 1_000_000
 MAX_TOTAL_PIXELS = 100_000_000_000  # frames x width x height: about 1.5M frames at 256x256
-OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv", ".gif", ".webm")  # the formats seqc.video writes
 GENERATIVE_MODELS = "a Stable Diffusion family text-to-image pipeline, a folder with model_index.json or a hub id"
 
 
@@ -50,38 +50,13 @@ class _Collector:
         self.warnings.append(Problem(self.doc.file, line, col, format_path(path), message, hint, "warning"))
 
 
-def _local_path(base: Path, text: str) -> tuple[Path | None, str]:
-    """`base / text` with `~` expanded (not resolved), or (None, why it cannot be a path)."""
-    if "\x00" in text:
-        return None, "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return None, "is not valid Unicode text (it has a lone surrogate escape)"
-    path = Path(text)
-    if text.startswith("~"):
-        try:
-            path = path.expanduser()
-        except RuntimeError:
-            return None, f"starts with '{text.split('/', 1)[0]}', a home folder that does not exist"
-    return (base / path).absolute(), ""
-
-
-def _resolved(path: Path) -> Path:
-    """The real path, or the absolute one when it cannot be resolved (a symlink loop)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return Path(os.path.abspath(path))
-
-
 def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef | None]:
     """Resolve `model:` to a local folder; a problem if it cannot be."""
     name = data.get("model", m.DEFAULT_MODEL)
     if not isinstance(name, str) or not out.ok(("model",)):
         return str(name), None
     if name != m.DEFAULT_MODEL:
-        _, why = _local_path(base, name)
+        _, why = local_path(base, name)
         if why:
             out.error(("model",), f"model '{name}' {why}")
             return name, None
@@ -117,7 +92,7 @@ def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path, model_name
     text = kf["image"]
     if not isinstance(text, str) or not out.ok(kpath + ("image",)):
         return False
-    image, why = _local_path(base, text)
+    image, why = local_path(base, text)
     if image is None:
         out.error(kpath + ("image",), f"image path {why}")
         return False
@@ -186,16 +161,11 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         fps = fps / 2
         stem, dot, ext = out_text.rpartition(".")
         out_text = f"{stem}.draft.{ext}" if dot and "/" not in ext else f"{out_text}.draft"
-    out_path, why = _local_path(base, out_text)
+    out_path, why = local_path(base, out_text)
     if out_path is None:
         out.error(("output", "path"), f"output path {why}")
     else:
-        out_path = _resolved(out_path)
-        if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
-            out.error(("output", "path"), f"unsupported output type '{out_path.suffix or '(none)'}'",
-                      f"use one of {', '.join(OUTPUT_SUFFIXES)}")
-        if out_path == _resolved(path):
-            out.error(("output", "path"), "the output would overwrite the storyboard itself")
+        out_path = resolved(out_path)
     output = m.Output(out_path or base, (int(size[0]), int(size[1])), float(fps))
 
     # 2. Model.
@@ -210,9 +180,6 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         if image is False:
             continue
         generative = model_ref is not None and model_ref.can_generate
-        if image is not None:
-            if out_path is not None and _resolved(image) == out_path:
-                out.error(("output", "path"), f"the output would overwrite keyframe '{name}'s image")
         if not generative:
             for field in ("seed", "negative_prompt", *GENERATION_FIELDS):
                 if field in kf:
@@ -226,6 +193,12 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
             seed=None if seed is None else int(seed), fit=kf.get("fit", defaults.get("fit", m.DEFAULT_FIT)),
             line=line, column=col, negative_prompt=kf.get("negative_prompt", defaults.get("negative_prompt", "")),
         )
+
+    if out_path is not None:
+        images = {name: kf.image for name, kf in keyframes.items() if kf.image is not None}
+        problem = output_problem(out_path, path, images)
+        if problem is not None:
+            out.error(("output", "path"), *problem)
 
     # 4. Segments: names, timing, easing, and gaps in the timeline; `loop` adds the closing one.
     raw_segments = list(enumerate(data["segments"]))
@@ -332,7 +305,10 @@ def _pipeline_defaults(model_ref: ModelRef | None, size: tuple, out: _Collector)
     """The model family's generation defaults (steps, guidance), or None for an autoencoder."""
     if model_ref is None or not model_ref.can_generate:
         return None
-    from seqc.backends.pipeline import check_size, read_pipeline_info  # torch-free: reads JSON only
+    from seqc.backends.pipeline_info import (  # torch-free: reads JSON only
+        check_size,
+        read_pipeline_info,
+    )
 
     try:
         info = read_pipeline_info(model_ref)
@@ -374,11 +350,12 @@ def _check_pipeline_segment(seg: dict, keyframes: dict, out: _Collector, spath: 
 
 
 def _with_neighbours(segments: list[m.Segment], loop: bool) -> list[m.Segment]:
-    """Give each spline segment the keyframes before and after it, where the timeline is joined there."""
+    """Give each segment whose method uses neighbours (a spline) the keyframes before and after it,
+    where the timeline is joined there."""
     result = []
     count = len(segments)
     for i, seg in enumerate(segments):
-        if seg.method != "spline":
+        if not METHODS[seg.method].uses_neighbours:
             result.append(seg)
             continue
         prev = segments[i - 1] if i > 0 or loop else None

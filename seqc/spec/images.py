@@ -25,7 +25,6 @@ IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 # What a pass means: a memo entry made under other limits or formats does not count.
 CHECK_RULES = f"v1 {MAX_IMAGE_BYTES} {MAX_IMAGE_PIXELS} {','.join(IMAGE_FORMATS)}"
 
-_memo: dict[tuple, tuple[str, str]] = {}
 
 
 class ImageMemo(Protocol):
@@ -54,8 +53,8 @@ def _file_kind(mode: int) -> str:
 def check_image(path: Path, memo: ImageMemo | None = None) -> tuple[str, str]:
     """Return ('', '') if `path` is a readable image within limits, else (message, hint).
 
-    Results are memoised by (path, size, mtime, inode) in this process (watch mode), and
-    passes also in `memo` when given (across runs), so unchanged files are decoded once.
+    Passes are remembered in `memo` when given (the cache's file memo: in this process and
+    across runs, by stat), so an unchanged file is decoded once.
     """
     # 1. The file itself: exists, regular, not huge. stat follows symlinks; a loop raises ELOOP.
     try:
@@ -68,15 +67,10 @@ def check_image(path: Path, memo: ImageMemo | None = None) -> tuple[str, str]:
         return f"{path} is {_file_kind(st.st_mode)}, not an image file", ""
     if st.st_size > MAX_IMAGE_BYTES:
         return f"{path} is {st.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,}-byte limit", ""
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    if key in _memo:
-        result = _memo[key]
-    elif memo is not None and memo.image_checked(path, st, CHECK_RULES):
+    if memo is not None and memo.image_checked(path, st, CHECK_RULES):
         return "", ""
-    else:
-        # 2. The header: an image Pillow knows, with a sane pixel count. 3. Every pixel decoded.
-        result = _check_pixels(path)
-        _memo[key] = result
+    # 2. The header: an image Pillow knows, with a sane pixel count. 3. Every pixel decoded.
+    result = _check_pixels(path)
     if memo is not None and result == ("", ""):
         memo.remember_image_check(path, st, CHECK_RULES)
     return result

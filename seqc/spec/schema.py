@@ -150,7 +150,7 @@ def _type_hint(value: object, wanted: list) -> str:
 
 
 def _easing_problem(value: object, at, path: tuple) -> Problem:
-    from seqc.curves import NAMED_EASINGS, EasingError, parse_easing
+    from seqc.motion.curves import NAMED_EASINGS, EasingError, parse_easing
 
     if isinstance(value, str):
         try:

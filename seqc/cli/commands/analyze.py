@@ -1,0 +1,46 @@
+"""`seqc analyze FILE`: per segment, latent distance and frame-to-frame change, with a verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from seqc.inspect.analyze import analyze, plot
+from seqc.outputs.produce import rendered
+from seqc.render.metrics import sparkline
+from seqc.render.render import RenderOptions, Reporter
+from seqc.ui import console
+from seqc.ui.load import load_and_plan, open_cache
+from seqc.ui.progress import ProgressReporter
+
+
+def run(file: str, cache_dir: str | None, options: RenderOptions, *, plot_path: Path | None = None,
+        as_json: bool = False, draft: bool = False, quiet: bool = False) -> int:
+    """Fill the cache, read the clips, print the report (or JSON); `plot_path` draws the curves."""
+    cache = open_cache(cache_dir)
+    plan = load_and_plan(file, cache, quiet=quiet, draft=draft)
+    reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
+    with rendered(plan, cache, options, reporter) as result:
+        reports = analyze(plan, result.clips, cache)
+    if plot_path is not None:
+        plot(reports, plot_path, title=f"{Path(file).name}: frame-to-frame change by video frame")
+    if as_json:
+        console.print_json({"segments": [r.as_dict() for r in reports],
+                            "jarring": [r.index for r in reports if r.jarring]})
+        return 0
+    top = max((r.max for r in reports), default=1.0)
+    table = Table(title=f"{escape(file)}: frame-to-frame change (0-255 levels, frames shrunk to 64 px)")
+    for column in ("#", "from -> to", "frames", "latent rms", "angle", "median", "max (at)", "cv", "change", "verdict"):
+        table.add_column(column, justify="right" if column in ("#", "frames", "latent rms", "angle", "median", "cv")
+                         else "left")
+    for r in reports:
+        style = "red" if r.jarring else "green"
+        table.add_row(str(r.index), escape(f"{r.source} -> {r.target}"), str(r.frames), f"{r.latent_rms:.3f}",
+                      f"{r.latent_angle:.1f}°", f"{r.median:.2f}", f"{r.max:.2f} ({r.argmax})", f"{r.cv:.2f}",
+                      sparkline(r.changes, 24, top), f"[{style}]{escape(r.verdict)}[/{style}]")
+    console.out.print(table)
+    if plot_path is not None:
+        console.info(f"plot: {plot_path}")
+    return 0

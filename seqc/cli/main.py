@@ -1,0 +1,125 @@
+"""`seqc`: parse the arguments, call the command's `run` with typed arguments, map errors to exit codes.
+
+Exit codes: 0 ok, 1 render failure, 2 invalid input, 130 interrupted. This is the one error
+handler: a user's mistake is one line (a storyboard's problems one line each), never a
+traceback unless --debug. Command modules are imported only when called, so `seqc plan` and a
+no-op `seqc render` never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from seqc.cli.parser import build_parser
+from seqc.errors import EXIT_INTERRUPTED, EXIT_RENDER, SeqcError, SpecError
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _render_options(args: argparse.Namespace):
+    from seqc.render.render import RenderOptions
+
+    return RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+
+
+def dispatch(args: argparse.Namespace, debug: bool) -> int:
+    """Call the chosen command with its arguments, typed."""
+    command = args.command
+    if command == "validate":
+        from seqc.cli.commands import validate
+
+        return validate.run(args.files, fmt=args.format)
+    if command == "schema":
+        from seqc.cli.commands import schema
+
+        return schema.run()
+    if command == "init":
+        from seqc.cli.commands import init
+
+        return init.run(Path(args.dir), force=args.force)
+    if command == "plan":
+        from seqc.cli.commands import plan
+
+        return plan.run(args.file, args.cache_dir, draft=args.draft, as_json=args.json, explain=args.explain,
+                        every=args.all)
+    if command == "render":
+        from seqc.cli.commands import render
+
+        return render.run(args.file, args.cache_dir, _render_options(args), draft=args.draft,
+                          output=_path(args.output), frames=_path(args.frames), no_cache=args.no_cache,
+                          quiet=args.quiet, as_json=args.json)
+    if command == "watch":
+        from seqc.cli.commands import watch
+
+        return watch.run(args.file, args.cache_dir, _render_options(args), debounce=args.debounce, poll=args.poll,
+                         draft=args.draft, output=_path(args.output), frames=_path(args.frames),
+                         no_cache=args.no_cache, quiet=args.quiet, debug=debug)
+    if command == "diff":
+        from seqc.cli.commands import diff
+
+        return diff.run(args.old, args.new, args.against, args.cache_dir, as_json=args.json)
+    if command == "preview":
+        from seqc.cli.commands import preview
+
+        return preview.run(args.file, Path(args.output), args.columns, args.cache_dir, _render_options(args),
+                           draft=args.draft, quiet=args.quiet)
+    if command == "analyze":
+        from seqc.cli.commands import analyze
+
+        return analyze.run(args.file, args.cache_dir, _render_options(args), plot_path=_path(args.plot),
+                           as_json=args.json, draft=args.draft, quiet=args.quiet)
+    from seqc.cli.commands import cache
+
+    action = args.cache_command
+    if action == "ls":
+        return cache.ls(args.cache_dir, as_json=args.json)
+    if action == "verify":
+        return cache.verify(args.cache_dir)
+    if action == "gc":
+        return cache.gc(args.cache_dir, max_size=args.max_size, keep=args.keep)
+    return cache.clear(args.cache_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; map every error to an exit code with one clear line, no traceback."""
+    args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("SEQC_DEBUG") == "1"
+    try:
+        return int(dispatch(args, debug) or 0)
+    except SpecError as exc:
+        from seqc.ui import console
+
+        if vars(args).get("format") == "json" or vars(args).get("json"):
+            console.print_json({"error": "invalid storyboard", "problems": [p.as_dict() for p in exc.problems]})
+        console.print_problems(exc.problems)
+        if debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except SeqcError as exc:
+        from seqc.ui import console
+
+        console.err.print(f"[red]seqc: error:[/red] {console.escape(str(exc))}")
+        if debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("seqc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `seqc plan --json | head`: the reader left; that is not a failure
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a full disk, a permission problem: one line, exit 1
+        from seqc.ui import console
+
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        console.err.print(f"[red]seqc: error:[/red] {console.escape((exc.strerror or str(exc)) + where)}")
+        if debug:
+            traceback.print_exc()
+        return EXIT_RENDER

@@ -1,0 +1,171 @@
+"""The argument parser of every command, with the option checks as argparse `type=` functions.
+
+A bad option value is refused here, before anything loads: one line naming the option, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from seqc import __version__
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: 0 or more seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def byte_size(text: str) -> int:
+    """An argparse type: a size such as 500M or 2GiB, in bytes."""
+    from seqc.store import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_cache_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="cache folder (default: $SEQC_CACHE_DIR, else ./cache)")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    _add_cache_dir(p)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where the model runs (default: auto = cuda, then mps, then cpu)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                   help="model precision (default: float16 on cuda, float32 elsewhere)")
+    p.add_argument("--batch-size", type=at_least(1), default=None, metavar="B",
+                   help="frames decoded at once (default: 8 on a GPU, 1 on the CPU, where batching is slower)")
+    p.add_argument("--draft", action="store_true",
+                   help="half size and half fps for fast iteration (cached apart; output NAME.draft.EXT)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    _add_model_options(p)
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output file: .mp4, .mov, .mkv, .gif or .webm (overrides the storyboard's output.path)")
+    p.add_argument("--frames", metavar="DIR", help="write every frame as a PNG into DIR instead of a video")
+    p.add_argument("--no-cache", action="store_true",
+                   help="render everything again, ignoring and not writing the cache (how other tools work)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="seqc",
+        description="Compile a YAML storyboard of keyframes into a video by latent-space interpolation.",
+        epilog="Start with `seqc init demo`, then `seqc render demo/storyboard.yaml`.",
+    )
+    parser.add_argument("--version", action="version", version=f"seqc {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check storyboards and report every problem with its line:column",
+                       description="Check storyboards against the schema and their meaning; exit 2 if any is invalid.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
+
+    p = sub.add_parser("schema", help="print the storyboard JSON Schema",
+                       description="Print the JSON Schema (draft 2020-12) that storyboards are validated against.")
+
+    p = sub.add_parser("init", help="scaffold a storyboard with keyframe images",
+                       description="Create DIR/storyboard.yaml and painted keyframe images that render at once.")
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite an existing storyboard.yaml")
+
+    p = sub.add_parser("plan", help="show which segments would render and why",
+                       description="Compile the storyboard into a render plan; print each segment's status and reason.")
+    p.add_argument("file", metavar="FILE")
+    _add_cache_dir(p)
+    p.add_argument("--draft", action="store_true", help="plan the draft render (half size and fps)")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--explain", action="store_true", help="also list each missing segment's changed key inputs")
+    p.add_argument("--all", action="store_true",
+                   help="one row per segment (by default a run of more than 5 segments with the same "
+                        "status and reason is one row)")
+
+    p = sub.add_parser("render", help="render a storyboard to a video",
+                       description="Render only the segments not in the cache, then concatenate the output.")
+    p.add_argument("file", metavar="FILE")
+    _add_render_options(p)
+    p.add_argument("--json", action="store_true", help="print one final JSON line with the result")
+
+    p = sub.add_parser("watch", help="render, then re-render on every save",
+                       description="Render once, then watch the storyboard and its keyframe files and re-render "
+                                   "only what changed on every save. Ctrl-C stops (exit 130).")
+    p.add_argument("file", metavar="FILE")
+    _add_render_options(p)
+    p.add_argument("--debounce", type=seconds, default=0.3, metavar="SECONDS",
+                   help="wait this long after the last change before rendering (default 0.3)")
+    p.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify/FSEvents")
+
+    p = sub.add_parser("diff", help="which segments differ between two storyboards, and why",
+                       description="Compare two storyboards (or one with its git revision) by the same key inputs "
+                                   "the planner uses: which segments differ, what changed, how many frames would "
+                                   "re-render.")
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW", nargs="?")
+    p.add_argument("--against", metavar="REV", help="compare FILE with itself as it was at a git revision")
+    _add_cache_dir(p)
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    p = sub.add_parser("preview", help="write a contact sheet: a row of sampled frames per segment",
+                       description="Render what is missing into the cache, then write a contact sheet (PNG or JPEG) "
+                                   "with one labelled row per segment; keyframes are outlined.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="SHEET", help="the image to write (.png or .jpg)")
+    p.add_argument("--columns", type=at_least(2), default=8, help="frames per row (default 8)")
+    _add_model_options(p)
+
+    p = sub.add_parser("analyze", help="how smoothly each segment changes, with a verdict",
+                       description="Per segment: latent distance between its keyframes, frame-to-frame change "
+                                   "(median, max and where), and a verdict for segments whose largest jump "
+                                   "stands out. Renders what is missing first.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--plot", metavar="PNG", help="draw the change curves, one line per segment")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_model_options(p)
+
+    p = sub.add_parser("cache", help="inspect and maintain the cache",
+                       description="List, verify, garbage-collect or clear the content-addressed cache.")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    c = csub.add_parser("ls", help="list entries", description="List cache entries.")
+    _add_cache_dir(c)
+    c.add_argument("--json", action="store_true")
+    c = csub.add_parser("verify", help="check every entry's digest; exit 1 if any is bad",
+                        description="Check every entry against its stored size and sha256.")
+    _add_cache_dir(c)
+    c = csub.add_parser("gc", help="remove dead temp files, bad entries and, with --max-size, old entries",
+                        description="Garbage-collect: dead processes' temp files, invalid entries, and least "
+                                    "recently used entries beyond --max-size (never those a running render uses).")
+    _add_cache_dir(c)
+    c.add_argument("--max-size", type=byte_size, metavar="SIZE", help="shrink the cache to at most SIZE (e.g. 500M, 2G)")
+    c.add_argument("--keep", metavar="FILE", nargs="*", default=[],
+                   help="storyboards whose entries must be kept")
+    c = csub.add_parser("clear", help="delete every entry", description="Delete every cache entry.")
+    _add_cache_dir(c)
+
+    return parser

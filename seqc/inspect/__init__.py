@@ -1,0 +1,1 @@
+"""Looking at a storyboard's result: the contact sheet, the smoothness report, and diffs between versions."""

@@ -1,0 +1,123 @@
+"""The one place that starts ffmpeg: find the binary, run it, and report its failures in one line.
+
+ffmpeg is imageio-ffmpeg's bundled binary, so no system ffmpeg is needed. Rules kept here:
+
+- ffmpeg gets argument lists, never a shell, and always `-nostdin -hide_banner`.
+- Every path handed to ffmpeg is absolute and prefixed with `file:` (`ff_path`), so a file named
+  `-y.mp4`, `concat:a.mp4|b.mp4` or `file:x.mp4` is only ever a file (never an option or a protocol).
+- ffmpeg runs in its own process group (POSIX: its own session). A Ctrl-C in a terminal goes
+  to the foreground process group, so only Python sees it: the KeyboardInterrupt unwinds
+  through `ClipWriter`/`subprocess.run`, which kill ffmpeg, wait for it and delete the partial
+  file. If Python itself dies without unwinding (SIGKILL), ffmpeg reads EOF on its stdin and
+  exits; what it wrote is a temp file named with the dead pid, which the store's
+  `remove_dead_temps` deletes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from seqc.errors import RenderError
+
+_ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary seqc uses: imageio-ffmpeg's bundled one (or IMAGEIO_FFMPEG_EXE)."""
+    import imageio_ffmpeg
+
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise RenderError(f"cannot find ffmpeg: {exc}") from None
+
+
+def ffmpeg_version() -> str:
+    """ffmpeg's version line, e.g. "ffmpeg version n9.0.2-...".
+
+    Not part of `ENCODER_SETTINGS` (which stays a fixed, pure-data dict); a caller that wants
+    clips re-rendered after an ffmpeg upgrade can add this to its keys.
+    """
+    result = run(["-version"], "report its version")
+    return result.stdout.decode(errors="replace").splitlines()[0].strip()
+
+
+def ff_path(path: Path | str) -> str:
+    """An absolute `file:` URL for ffmpeg, so no file name is read as an option or protocol."""
+    return "file:" + os.path.abspath(os.fspath(path))
+
+
+def popen_kwargs() -> dict:
+    """Start ffmpeg in its own process group so a terminal's Ctrl-C reaches only Python."""
+    if sys.platform.startswith("win"):
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
+def tail(stderr: bytes | str) -> str:
+    """ffmpeg's stderr squeezed onto one line: its first two and last two non-empty lines.
+
+    ffmpeg's threads print the cause first ("high profile doesn't support lossless") and
+    generic "Terminating thread" lines last, so both ends are kept.
+    """
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    lines = [_ADDRESS.sub("", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "(no output from ffmpeg)"
+    if len(lines) > 4:
+        lines = [*lines[:2], "...", *lines[-2:]]
+    return " | ".join(lines)
+
+
+def exit_text(returncode: int) -> str:
+    """'exit 1' or 'killed by SIGKILL' for a process's return code."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit {returncode}"
+
+
+def run(args: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with `args`, capture its output, and raise RenderError if it fails.
+
+    On any exception (KeyboardInterrupt included) `subprocess.run` kills ffmpeg and waits.
+    """
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
+    result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, **popen_kwargs())
+    if result.returncode != 0:
+        raise RenderError(
+            f"ffmpeg could not {what} ({exit_text(result.returncode)}): {tail(result.stderr)}"
+        )
+    return result
+
+
+def hold_interrupts():
+    """Record SIGINT/SIGTERM instead of acting on them (main thread only); return what to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    return previous, caught
+
+
+def release_interrupts(state) -> None:
+    """Restore the handlers saved by `_hold_interrupts`, then act on a signal that came meanwhile."""
+    if state is None:
+        return
+    previous, caught = state
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    if caught:
+        if caught[0] == signal.SIGINT and previous[signal.SIGINT] is signal.default_int_handler:
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), caught[0])  # deliver it again, now to the restored handler

@@ -1,0 +1,139 @@
+"""Read a video's packets without decoding: frame counts, stream parameters, fps (`framemd5`)."""
+
+from __future__ import annotations
+
+import collections
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from seqc.errors import RenderError
+from seqc.media.ffmpeg import ff_path, run
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What `probe` reports about a video's first video stream."""
+
+    frames: int  # number of video packets (one per frame)
+    width: int
+    height: int
+    fps: float
+    codec: str  # ffmpeg's codec name, e.g. "h264"
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One compressed video packet (one frame), as ffmpeg's framemd5 muxer lists it."""
+
+    dts: int
+    pts: int
+    duration: int
+    size: int
+    md5: str
+
+
+@dataclass(frozen=True)
+class StreamPackets:
+    """The packets of a file's first video stream, with the stream parameters beside them.
+
+    `extradata_md5` is the hash of the codec's out-of-band setup (H.264 SPS/PPS): clips can be
+    stream-copied into one file only if theirs are equal.
+    """
+
+    codec: str
+    width: int
+    height: int
+    time_base: Fraction
+    extradata_md5: str
+    packets: tuple[Packet, ...]
+    header_fps: float | None  # the rate ffmpeg prints for the stream (rounded), if any
+
+
+# ----------------------------------------------------------------------------- packets & probe
+
+_HEADER_FPS = re.compile(r"Video: .*?, (\d+(?:\.\d+)?)(k?) fps")
+
+
+def read_packets(path: Path) -> StreamPackets:
+    """List the packets of the first video stream without decoding (`-c copy -f framemd5`).
+
+    This is how seqc counts frames: one packet is one frame in MP4/MOV/MKV, and copying
+    packets is fast and exact (no decoder that might drop or duplicate frames). The per-packet
+    md5s also prove that `concat` copied the clips' packets unchanged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such video: {path}")
+    result = run(
+        ["-loglevel", "info", "-nostats", "-i", ff_path(path),
+         "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "pipe:1"],
+        f"read the packets of {path}",
+    )  # fmt: skip
+    header: dict[str, str] = {}
+    packets = []
+    for line in result.stdout.decode(errors="replace").splitlines():
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep:
+                header[key.strip()] = value.strip()
+            if line.startswith("#extradata"):
+                header["extradata"] = line.rsplit(",", 1)[-1].strip()
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) != 6:
+            continue
+        _, dts, pts, duration, size, md5 = fields
+        packets.append(Packet(int(dts), int(pts), int(duration), int(size), md5))
+    try:
+        width, height = (int(v) for v in header["dimensions 0"].split("x"))
+        time_base = Fraction(header["tb 0"])
+        codec = header["codec_id 0"]
+    except (KeyError, ValueError):
+        raise RenderError(
+            f"cannot read the video stream of {path}: unexpected ffmpeg output"
+        ) from None
+    match = _HEADER_FPS.search(result.stderr.decode(errors="replace"))
+    header_fps = None
+    if match:
+        header_fps = float(match.group(1)) * (1000 if match.group(2) else 1)
+    return StreamPackets(
+        codec=codec,
+        width=width,
+        height=height,
+        time_base=time_base,
+        extradata_md5=header.get("extradata", ""),
+        packets=tuple(packets),
+        header_fps=header_fps,
+    )
+
+
+def count_frames(path: Path) -> int:
+    """Number of frames (video packets) in a video, without decoding."""
+    return len(read_packets(path).packets)
+
+
+def probe(path: Path) -> VideoInfo:
+    """Frame count, size, fps and codec of a video's first video stream, read by ffmpeg.
+
+    frames: the number of video packets (see `read_packets`). width, height, codec: from the
+    stream parameters. fps: exact from the most common packet duration and the time base
+    (30000/1001 comes back as 29.97003); when that disagrees with the rate ffmpeg prints by
+    more than 0.01 (e.g. MKV's millisecond time base), the printed rate wins.
+    """
+    info = read_packets(path)
+    durations = [p.duration for p in info.packets if p.duration > 0]
+    fps = None
+    if durations:
+        duration = collections.Counter(durations).most_common(1)[0][0]
+        fps = float(1 / (duration * info.time_base))
+    if info.header_fps is not None and (fps is None or abs(fps - info.header_fps) > 0.01):
+        fps = info.header_fps
+    return VideoInfo(
+        frames=len(info.packets),
+        width=info.width,
+        height=info.height,
+        fps=fps or 0.0,
+        codec=info.codec,
+    )

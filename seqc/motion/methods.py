@@ -1,0 +1,75 @@
+"""The method registry: each interpolation method's name, how its path is computed, and what it needs.
+
+One entry per method. The renderer takes the path from here, the storyboard checks and the
+planner ask whether a method uses its neighbouring keyframes, and `tools/make_schema.py` writes
+the schema's enum and help from the same entries, so a new method is one entry plus its test.
+An unknown name is an error, never a silent lerp.
+
+A path is `path(before, start, end, after, t) -> [T, *start.shape]` for a 1-D array of eased
+times t in [0, 1], exactly `start` at t = 0 and `end` at t = 1. `before` and `after` are the
+neighbouring keyframes (or None at an end of the timeline); only methods with
+`uses_neighbours` look at them. A latent method's path runs on latents (and, under a pipeline
+model, on prompt conditionings). A method that `blends_pixels` runs on the two decoded endpoint
+frames instead (float32 [H, W, 3] in 0-255) and returns rounded pixel values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from seqc.motion.interp import catmull_rom, lerp, slerp
+
+PathFn = Callable[[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One interpolation method."""
+
+    name: str
+    summary: str  # one clause for the schema's help text
+    path: PathFn
+    blends_pixels: bool = False  # the path blends the decoded endpoint frames, not latents
+    uses_neighbours: bool = False  # the keyframes before and after shape the path (so they are in its key)
+
+
+def _lerp(before, start, end, after, t):
+    return lerp(start, end, t)
+
+
+def _slerp(before, start, end, after, t):
+    return slerp(start, end, t)
+
+
+def _spline(before, start, end, after, t):
+    return catmull_rom(start if before is None else before, start, end, end if after is None else after, t)
+
+
+def _crossfade(before, start, end, after, t):
+    w = np.asarray(t).astype(np.float32)[:, None, None, None]
+    return np.clip(np.rint(start[None] * (1.0 - w) + end[None] * w), 0, 255)
+
+
+def _cut(before, start, end, after, t):
+    return _crossfade(before, start, end, after, (np.asarray(t) >= 1.0).astype(np.float32))
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("lerp", "a straight line through the model's latent space", _lerp),
+    Method("slerp", "the great circle through the latent space (keeps the latents' norm)", _slerp),
+    Method("spline", "a smooth Catmull-Rom curve through the neighbouring keyframes' latents", _spline,
+           uses_neighbours=True),
+    Method("crossfade", "blends the two decoded pictures", _crossfade, blends_pixels=True),
+    Method("cut", "holds the start keyframe, then cuts to the end one", _cut, blends_pixels=True),
+)}
+
+
+def get_method(name: str) -> Method:
+    """The registry entry for a method name; ValueError naming the known ones otherwise."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown interpolation method {name!r}; expected one of {', '.join(METHODS)}") from None

@@ -1,0 +1,76 @@
+"""Fill the cache, then read the clips, under one lease: `produce` writes an output (a video file or
+PNG frames) for `seqc render` and `seqc watch`; `rendered` lets preview and analyze read the clips."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqc.outputs.frames import write_frames
+from seqc.outputs.video import write_video
+from seqc.plan import Plan
+from seqc.render.render import RenderOptions, RenderResult, Reporter, render
+from seqc.store import Cache
+
+
+@dataclass(frozen=True)
+class VideoOutput:
+    """Write the video file (the storyboard's `output.path`, or `-o`)."""
+
+    path: Path
+
+    def write(self, plan: Plan, clips: Mapping[str, Path]) -> dict | None:
+        return write_video(plan, clips, self.path)
+
+
+@dataclass(frozen=True)
+class FramesOutput:
+    """Write every frame as a PNG into a folder (`--frames DIR`)."""
+
+    folder: Path
+
+    def write(self, plan: Plan, clips: Mapping[str, Path]) -> dict | None:
+        write_frames(plan, clips, self.folder)
+        return None  # the video file's record stays as it was
+
+
+Output = VideoOutput | FramesOutput
+
+
+def produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, reporter: Reporter | None = None,
+            should_stop: Callable[[], bool] | None = None) -> RenderResult:
+    """Render what is missing into the cache, write the output from the cached clips, and remember
+    what this render used (so the next plan can say why a segment changed)."""
+    started = time.monotonic()
+    with cache.lease(plan.leased_keys()):
+        # 1. Fill the cache.
+        result = render(plan, cache, options, reporter, should_stop)
+        # 2. Write the output from the cached clips (still leased).
+        output_record = output.write(plan, result.clips)
+        # 3. Remember what this render used; a no-op render writes nothing.
+        remember(cache, plan, output_record)
+    return dataclasses.replace(result, seconds=time.monotonic() - started,
+                               output=output.path.absolute() if isinstance(output, VideoOutput) else None)
+
+
+@contextlib.contextmanager
+def rendered(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter | None = None
+             ) -> Iterator[RenderResult]:
+    """Fill the cache, and keep the plan's clips leased while the caller reads them (preview, analyze)."""
+    with cache.lease(plan.leased_keys()):
+        result = render(plan, cache, options, reporter)
+        yield result
+        remember(cache, plan, None)
+
+
+def remember(cache: Cache, plan: Plan, output_record: dict | None) -> None:
+    """Write the run record (segments used, and the output's record unless None: keep the last)."""
+    previous = plan.previous
+    record = {**plan.record(), "output": previous.get("output", {}) if output_record is None else output_record}
+    if previous != record:
+        cache.write_run(plan.run_id, record)
+    cache.save_memo()

@@ -1,0 +1,96 @@
+"""Why a segment re-renders: compare its key inputs with the last render's record of it.
+
+The reasons come from the same inputs as the keys, so `plan`, `render` and `diff` always agree
+(Ninja's `-d explain`, shown by default).
+"""
+
+from __future__ import annotations
+
+from seqc.spec import Segment
+from seqc.store import CACHED, INVALID
+
+
+def _previous_for(segment: Segment, old_segments: list) -> dict | None:
+    """The last render's record of this segment: same keyframe names first, else same position."""
+    for old in old_segments:
+        if isinstance(old, dict) and old.get("from") == segment.source and old.get("to") == segment.target:
+            return old
+    if segment.index < len(old_segments) and isinstance(old_segments[segment.index], dict):
+        return old_segments[segment.index]
+    return None
+
+
+# Most fundamental first: the first change is the reason shown; the rest go to --explain.
+_LABELS = {
+    "key_version": "seqc's cache format changed",
+    "model": "model changed",
+    "size": "size changed",
+    "fps": "fps changed",
+    "frames": "duration changed",
+    "include_end": "end frame changed (the segment became or stopped being the last)",
+    "method": "method changed",
+    "easing": "easing changed",
+    "encoder": "encoder settings changed",
+    "pacing": "pacing changed",
+    "neighbours": "a neighbouring keyframe of the spline changed",
+}
+_SHOW_VALUES = ("frames", "easing", "method", "fps")
+
+
+_KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
+                    ("negative_prompt", "negative prompt"), ("seed", "seed"))
+_GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+
+
+def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old_segments: list) -> tuple[str, list[str]]:
+    """A short human reason for a segment's status, plus the full list of changed inputs."""
+    if status == CACHED:
+        return "cached", []
+    if status == INVALID:
+        return "cache entry corrupt", ["cache entry corrupt"]
+    old = _previous_for(segment, old_segments)
+    if old is None:
+        return "new", ["new"]
+    old_inputs = old.get("inputs", {})
+    old_keyframes = old.get("keyframes", {})
+    changes: list[str] = []
+    new_nb, old_nb = inputs.get("neighbours"), old_inputs.get("neighbours")
+    for field_name, label in _LABELS.items():
+        if field_name == "neighbours" and new_nb and old_nb:
+            for side, name in (("before", segment.before), ("after", segment.after)):
+                if new_nb.get(side) != old_nb.get(side):
+                    changes.append(f"neighbouring keyframe '{name}' changed (the spline passes through it)")
+            continue
+        if inputs.get(field_name) != old_inputs.get(field_name):
+            if field_name in _SHOW_VALUES and field_name in old_inputs:
+                unit = " frames" if field_name == "frames" else ""
+                label = f"{label} ({old_inputs[field_name]}{unit} -> {inputs[field_name]}{unit})"
+            changes.append(label)
+    # Generation settings of a pipeline model, one by one.
+    new_gen, old_gen = inputs.get("generation") or {}, old_inputs.get("generation") or {}
+    for name in _GENERATION_FIELDS:
+        if new_gen.get(name) != old_gen.get(name):
+            changes.append(f"{name} changed ({old_gen.get(name)} -> {new_gen.get(name)})")
+    # Endpoint keyframes: say which keyframe and what about it changed.
+    for end, name in (("start", segment.source), ("end", segment.target)):
+        if inputs[end] == old_inputs.get(end):
+            continue
+        old_name = old.get("from" if end == "start" else "to")
+        if old_name != name:
+            changes.append(f"{'from' if end == 'start' else 'to'} keyframe changed ('{old_name}' -> '{name}')")
+            continue
+        new_desc, old_desc = descriptors.get(name, {}), old_keyframes.get(name, {})
+        what = [label for field_name, label in _KEYFRAME_FIELDS if new_desc.get(field_name) != old_desc.get(field_name)]
+        if what:
+            changes.append(f"keyframe '{name}' {' and '.join(what)} changed")
+        else:
+            changes.append(f"keyframe '{name}' preprocessing changed")
+    changes = list(dict.fromkeys(changes))  # a hold names its keyframe once
+    if not changes:
+        return "cache entry missing (deleted or collected)", ["cache entry missing"]
+    # The model and the size change every latent, and fps changes frame counts: keep the root cause.
+    if any(c.startswith(("model changed", "size changed")) for c in changes):
+        changes = [c for c in changes if "preprocessing" not in c]
+    if any(c.startswith("fps changed") for c in changes):
+        changes = [c for c in changes if not c.startswith("duration changed")]
+    return changes[0] if len(changes) == 1 else f"{changes[0]} (+{len(changes) - 1} more)", changes

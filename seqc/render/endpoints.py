@@ -1,0 +1,93 @@
+"""The keyframes' side of a render: cached latents and conditionings, or encode them and cache them.
+
+Images to encode are decoded before any model loads, so a broken file fails (exit 2) before the
+slow part starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqc.errors import Problem, SpecError
+from seqc.plan import Plan, SegmentJob
+from seqc.render.frames import Endpoint
+from seqc.render.pixels import ImageReadError, load_fitted
+from seqc.store import Cache
+
+
+def _save_arrays(cache: Cache, kind: str, key: str, inputs: dict, arrays: dict[str, np.ndarray]) -> None:
+    from safetensors.numpy import save
+
+    data = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    cache.put_bytes(kind, key, save(data), inputs)
+
+
+def load_arrays(cache: Cache, kind: str, key: str) -> dict[str, np.ndarray] | None:
+    """A cached latent or conditioning (safetensors), or None on a miss."""
+    from safetensors.numpy import load
+
+    path = cache.get(kind, key)
+    if path is None:
+        return None
+    try:
+        return load(path.read_bytes())
+    except Exception:  # noqa: BLE001 - a digest-valid file that does not parse is a stale format
+        return None
+
+
+def _read_keyframe_pixels(plan: Plan, names: list[str]) -> dict[str, np.ndarray]:
+    """Decode every keyframe image that must be encoded (bad files: one SpecError listing them)."""
+    story = plan.storyboard
+    pixels, problems = {}, []
+    for name in names:
+        kf = story.keyframes[name]
+        try:
+            pixels[name] = load_fitted(kf.image, story.output.size, kf.fit)
+        except ImageReadError as exc:
+            problems.append(Problem(str(story.path), kf.line, kf.column, f"keyframes.{name}.image", str(exc),
+                                    "the file may be truncated or corrupt"))
+    if problems:
+        raise SpecError(problems)
+    return pixels
+
+
+def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[dict[str, Endpoint], dict]:
+    """The endpoints the missing segments need, from the cache where it has them.
+
+    Returns the endpoints by keyframe name and the fitted pixels of the images still to encode.
+    """
+    needed: list[str] = []
+    for job in todo:
+        for name in (job.segment.before, job.segment.source, job.segment.target, job.segment.after):
+            if name is not None and name not in needed:
+                needed.append(name)
+    endpoints = {name: Endpoint() for name in needed}
+    for name in needed:
+        if name in plan.latents:
+            cached = load_arrays(cache, "latents", plan.latents[name].key)
+            endpoints[name].latent = None if cached is None else cached["latent"]
+        if name in plan.embeds:
+            endpoints[name].cond = load_arrays(cache, "embeds", plan.embeds[name].key)
+    to_encode = [n for n in needed if n in plan.latents and endpoints[n].latent is None]
+    return endpoints, _read_keyframe_pixels(plan, to_encode)
+
+
+def encode_missing(plan: Plan, cache: Cache, backend, endpoints: dict[str, Endpoint], pixels: dict,
+                   stage) -> None:
+    """Encode what was not cached (image latents, prompt conditionings) and cache it; make each
+    prompt keyframe's noise. `stage(text)` reports each step."""
+    story = plan.storyboard
+    for name, image in pixels.items():
+        stage(f"encoding keyframe '{name}'")
+        lat = plan.latents[name]
+        endpoints[name].latent = backend.encode(image)
+        _save_arrays(cache, "latents", lat.key, lat.inputs, {"latent": endpoints[name].latent})
+    for name, endpoint in endpoints.items():
+        if name not in plan.embeds:
+            continue
+        if endpoint.cond is None:
+            stage(f"encoding the prompt of keyframe '{name}'")
+            embed = plan.embeds[name]
+            endpoint.cond = backend.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
+            _save_arrays(cache, "embeds", embed.key, embed.inputs, endpoint.cond)
+        endpoint.noise = backend.initial_noise(int(story.keyframes[name].seed or 0), story.output.size)

@@ -1,0 +1,133 @@
+"""The frames of one segment: eased times, the method's path between the endpoints, the decode.
+
+Frames stream out a batch at a time, so memory does not grow with a segment's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from seqc.motion.curves import parse_easing
+from seqc.motion.interp import slerp
+from seqc.motion.methods import METHODS, PathFn, get_method
+from seqc.plan import PACING_PROBES, SegmentJob
+from seqc.render import metrics
+
+PACINGS = ("linear", "even")  # even: every frame changes the picture by the same amount
+
+
+class Superseded(Exception):
+    """Raised inside a render when `should_stop()` says a newer storyboard has arrived (watch mode)."""
+
+
+@dataclass
+class Endpoint:
+    """What a segment starts or ends on: an image latent, and for pipelines a conditioning and a noise."""
+
+    latent: np.ndarray | None = None  # the (scaled) latent of an image keyframe
+    cond: dict[str, np.ndarray] | None = None  # prompt conditioning (pipelines)
+    noise: np.ndarray | None = None  # starting noise from the keyframe's seed (pipelines)
+
+
+@dataclass
+class Ends:
+    """The endpoints of one segment, and for a spline the keyframes before and after it."""
+
+    start: Endpoint
+    end: Endpoint
+    before: Endpoint | None = None
+    after: Endpoint | None = None
+
+
+def segment_times(job: SegmentJob) -> np.ndarray:
+    """The eased t of every frame the segment's clip holds: e(i / n) for i = 0..n-1 (and n if it ends the video)."""
+    seg = job.segment
+    t = np.arange(seg.rendered_frames, dtype=np.float64) / seg.frames
+    return parse_easing(seg.easing)(t)
+
+
+def _along(path: PathFn, ends: Ends, attr: str, key: str | None, t: np.ndarray) -> np.ndarray:
+    """One quantity (a latent, or one conditioning array) along the path at times t."""
+    def pick(endpoint: Endpoint | None) -> np.ndarray | None:
+        if endpoint is None:
+            return None
+        value = getattr(endpoint, attr)
+        return value if key is None else value[key]
+
+    return path(pick(ends.before), pick(ends.start), pick(ends.end), pick(ends.after), t)
+
+
+def _frames_at(backend, path: PathFn, gen: dict | None, ends: Ends, t: np.ndarray,
+               size: tuple[int, int] | None) -> np.ndarray:
+    """Frames at the eased times t: decode latents along the path, or denoise noise and prompts along it."""
+    if gen is None or not getattr(backend, "can_generate", False):
+        return backend.decode(_along(path, ends, "latent", None, t))
+    # A diffusion model: the noise is always slerped (lerp would shrink it), prompts follow the path.
+    noise = slerp(ends.start.noise, ends.end.noise, t)
+    cond = {k: _along(path, ends, "cond", k, t) for k in ends.start.cond}
+    if ends.start.latent is not None and ends.end.latent is not None:
+        latents = _along(path, ends, "latent", None, t)
+        if gen["strength"] <= 0:
+            return backend.decode(latents)
+        return backend.generate(noise, cond, gen["steps"], gen["guidance"], size, image_latents=latents,
+                                strength=gen["strength"])
+    return backend.generate(noise, cond, gen["steps"], gen["guidance"], size)
+
+
+def even_times(backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | None,
+               probes: int = PACING_PROBES) -> np.ndarray:
+    """Eased times re-parameterised so that every frame changes the picture by the same amount.
+
+    1. Render `probes + 1` frames at evenly spaced u along the path (one batch).
+    2. Measure the change between neighbouring probes (seqc.render.metrics: mean absolute
+       difference of 64-pixel thumbnails) and accumulate it: A(u) is the fraction of the whole
+       change done by u.
+    3. Frame i gets the easing applied to the even parameter: s = e(i / n), then t = A^-1(s)
+       (piecewise linear). A(0) = 0 and A(1) = 1, so the endpoints and the frame count are exact.
+    """
+    times = segment_times(job)  # e(i / n), what the even parameter should be
+    u = np.linspace(0.0, 1.0, probes + 1)
+    method = get_method(job.segment.method)
+    probe_frames = metrics.shrink(_frames_at(backend, method.path, job.segment.generation, ends, u, size))
+    steps = metrics.frame_distance(probe_frames[:-1], probe_frames[1:]).astype(np.float64)
+    total = float(steps.sum())
+    if total <= 1e-9:
+        return times  # nothing changes along the path: any pacing is even
+    # A tiny floor keeps A strictly increasing so its inverse is well defined on flat stretches.
+    steps = steps + total * 1e-6
+    progress = np.concatenate([[0.0], np.cumsum(steps)])
+    progress /= progress[-1]
+    t = np.interp(times, progress, u)
+    t[times <= 0.0] = 0.0
+    t[times >= 1.0] = 1.0
+    return t
+
+
+def segment_frames(backend, job: SegmentJob, start: Endpoint | np.ndarray, end: Endpoint | np.ndarray,
+                   batch_size: int, should_stop: Callable[[], bool] | None = None,
+                   size: tuple[int, int] | None = None, before: Endpoint | None = None,
+                   after: Endpoint | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method and pacing."""
+    ends = Ends(start if isinstance(start, Endpoint) else Endpoint(latent=start),
+                end if isinstance(end, Endpoint) else Endpoint(latent=end), before, after)
+    seg = job.segment
+    method = get_method(seg.method)
+    if not method.blends_pixels:
+        times = even_times(backend, job, ends, size) if seg.pacing == "even" else segment_times(job)
+        for i in range(0, len(times), batch_size):
+            if should_stop is not None and should_stop():
+                raise Superseded()
+            yield _frames_at(backend, method.path, seg.generation, ends, times[i:i + batch_size], size)
+        return
+    # A pixel blend works on the two endpoint frames (and is evenly paced already). At t = 0 and 1
+    # every path is exactly its endpoints, so they come from the lerp path at those two times.
+    endpoints = _frames_at(backend, METHODS["lerp"].path, seg.generation, ends, np.array([0.0, 1.0]), size)
+    first, last = (frame.astype(np.float32) for frame in endpoints)
+    times = segment_times(job)
+    for i in range(0, len(times), batch_size):
+        if should_stop is not None and should_stop():
+            raise Superseded()
+        yield method.path(None, first, last, None, times[i:i + batch_size]).astype(np.uint8)

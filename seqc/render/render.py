@@ -1,0 +1,155 @@
+"""Fill the cache for a Plan: latents for the keyframes that need them, then a clip per missing segment.
+
+`render()` only fills the cache; writing the video, a PNG sequence or a contact sheet are output
+steps that read the cached clips afterwards (seqc.outputs, seqc.inspect). Call it under a lease
+on `plan.leased_keys()`, so gc keeps every clip until those steps have read it. The model is
+loaded only when something is missing, so a no-op render stays instant and never imports torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seqc.media.clips import ClipWriter
+from seqc.plan import Plan, SegmentJob
+from seqc.render.endpoints import encode_missing, gather_endpoints
+from seqc.render.frames import Superseded, segment_frames
+from seqc.store import Cache, atomic
+
+__all__ = ["RenderOptions", "RenderResult", "Reporter", "Superseded", "render"]
+
+
+class Reporter:
+    """Progress callbacks of a render. This base shows nothing and hands warnings to `warn`."""
+
+    def __init__(self, warn: Callable[[str], None] | None = None):
+        self._warn = warn
+
+    def begin(self, plan: Plan, todo: list[SegmentJob], frames_to_render: int) -> None: ...
+    def stage(self, text: str) -> None: ...
+    def segment_begin(self, job: SegmentJob, frames: int) -> None: ...
+    def advance(self, frames: int) -> None: ...
+    def segment_end(self, job: SegmentJob) -> None: ...
+    def end(self) -> None: ...
+
+    def warn(self, message: str) -> None:
+        if self._warn is not None:
+            self._warn(message)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Where the model runs and how many frames it decodes at once."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int | None = None  # None: the backend's default (8 on a GPU, 1 on the CPU)
+
+    def __post_init__(self) -> None:
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+
+@dataclass
+class RenderResult:
+    """What a render did, as `seqc render --json` prints it, and where the plan's clips are."""
+
+    clips: dict[str, Path]  # clip key -> its content file in the cache, for every segment
+    frames: int
+    segments: int
+    rendered: int
+    cached: int
+    seconds: float
+    rendered_segments: list[int] = field(default_factory=list)
+    output: Path | None = None  # set by the output step that wrote a file
+
+    def as_dict(self) -> dict:
+        return {
+            "output": str(self.output) if self.output else None, "frames": self.frames,
+            "segments": self.segments, "rendered": self.rendered, "cached": self.cached,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, reporter: Reporter | None = None,
+           should_stop: Callable[[], bool] | None = None) -> RenderResult:
+    """Render what the plan says is missing into the cache; return where every clip of the plan is."""
+    options = options or RenderOptions()
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    story = plan.storyboard
+    # Temp files of killed renders (their pid is gone); a live process's are left alone.
+    atomic.remove_dead_temps(cache.root)
+
+    # 1. Which clips are really there: verify each cached clip's digest on read.
+    clips: dict[str, Path] = {}
+    todo: list[SegmentJob] = []
+    for job in plan.jobs:
+        if job.key in clips or any(t.key == job.key for t in todo):
+            continue
+        path = cache.get("clips", job.key)
+        if path is None:
+            todo.append(job)
+        else:
+            clips[job.key] = path
+    reporter.begin(plan, todo, sum(job.segment.rendered_frames for job in todo))
+
+    # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
+    #    or images to encode (decoded now: a broken file fails before any model loads).
+    endpoints, pixels = gather_endpoints(plan, cache, todo)
+
+    # 3. The model, only if something must be rendered.
+    backend = None
+    batch_size = options.batch_size or 1
+    if todo:
+        from seqc.backends import default_batch_size, load_backend
+
+        reporter.stage(f"loading model '{story.model}'")
+        backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
+        batch_size = options.batch_size or default_batch_size(backend)
+
+    # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
+    encode_missing(plan, cache, backend, endpoints, pixels, reporter.stage)
+
+    # 5. Render each missing segment into a clip and publish it.
+    for job in todo:
+        if should_stop is not None and should_stop():
+            raise Superseded()
+        seg = job.segment
+        reporter.segment_begin(job, seg.rendered_frames)
+        if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
+            backend.set_scheduler(seg.scheduler)
+        batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
+                                 batch_size, should_stop, story.output.size,
+                                 endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
+        clips[job.key] = _write_clip(cache, job, batches, story.output.size, story.output.fps, reporter)
+        reporter.segment_end(job)
+    reporter.end()
+
+    rendered_keys = {job.key for job in todo}
+    indices = [job.segment.index for job in plan.jobs if job.key in rendered_keys]
+    return RenderResult(
+        clips=clips, frames=plan.total_frames, segments=len(plan.jobs), rendered=len(indices),
+        cached=len(plan.jobs) - len(indices), seconds=time.monotonic() - started, rendered_segments=indices,
+    )
+
+
+def _write_clip(cache: Cache, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
+                fps: float, reporter: Reporter) -> Path:
+    """Stream a segment's frames into a temp clip beside its cache entry, then publish it atomically."""
+    tmp = cache.temp_path("clips", job.key)
+    try:
+        with ClipWriter(tmp, size, fps) as writer:
+            for batch in batches:
+                writer.write(batch)
+                reporter.advance(len(batch))
+        return cache.put("clips", job.key, tmp, job.inputs)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

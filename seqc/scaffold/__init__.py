@@ -1,0 +1,57 @@
+"""`seqc init DIR`: a storyboard with painted keyframes that validates and renders at once.
+
+The keyframes are shipped as package data (`seqc/scaffold/keyframes/*.png`) and copied;
+they were painted once by the developer tools in `tools/paint` at 256x256, seed 0
+(`tests/test_paint.py` checks that they still match what the painters draw).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from seqc.errors import InputError
+from seqc.spec import schema_text
+from seqc.store.atomic import atomic_write_bytes
+
+KEYFRAMES = ("dawn", "noon", "dusk", "night")
+
+TEMPLATE = """\
+# yaml-language-server: $schema=./storyboard.schema.json
+# Made by `seqc init`. Edit freely; `seqc validate storyboard.yaml` checks it,
+# `seqc render storyboard.yaml` renders it, `seqc watch storyboard.yaml` re-renders on every save.
+version: 1
+output: {path: out/video.mp4, size: [256, 256], fps: 24}
+model: builtin            # or a local diffusers autoencoder folder, e.g. ./my-vae
+defaults: {duration: 2, easing: ease-in-out, method: slerp}
+keyframes:
+  dawn:  {image: keyframes/dawn.png}
+  noon:  {image: keyframes/noon.png}
+  dusk:  {image: keyframes/dusk.png}
+  night: {image: keyframes/night.png}
+segments:
+  - {from: dawn, to: noon}
+  - {from: noon, to: dusk, easing: ease-in-out-cubic}
+  - {from: dusk, to: night, duration: 3}
+  - {from: night, to: night, duration: 1}   # a hold
+"""
+
+
+def keyframe_bytes(name: str) -> bytes:
+    """The shipped PNG of keyframe `name` (one of `KEYFRAMES`)."""
+    return files(__name__).joinpath("keyframes", f"{name}.png").read_bytes()
+
+
+def scaffold(folder: Path, force: bool = False) -> Path:
+    """Write folder/storyboard.yaml, its schema and keyframes; refuse to overwrite unless forced."""
+    story = folder / "storyboard.yaml"
+    if story.exists() and not force:
+        raise InputError(f"{story} already exists (use --force to overwrite it)")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in KEYFRAMES:
+        atomic_write_bytes(folder / "keyframes" / f"{name}.png", keyframe_bytes(name))
+    (folder / "storyboard.schema.json").write_text(schema_text())
+    story.write_text(TEMPLATE)
+    return story

@@ -1,0 +1,56 @@
+"""Paths a storyboard names: relative to its folder, and the one check of where a video may be written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from seqc.media.formats import OUTPUT_FORMATS
+
+
+def local_path(base: Path, text: str) -> tuple[Path | None, str]:
+    """`base / text` with `~` expanded (not resolved), or (None, why it cannot be a path)."""
+    if "\x00" in text:
+        return None, "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None, "is not valid Unicode text (it has a lone surrogate escape)"
+    path = Path(text)
+    if text.startswith("~"):
+        try:
+            path = path.expanduser()
+        except RuntimeError:
+            return None, f"starts with '{text.split('/', 1)[0]}', a home folder that does not exist"
+    return (base / path).absolute(), ""
+
+
+def resolved(path: Path) -> Path:
+    """The real path, or the absolute one when it cannot be resolved (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+def output_problem(target: Path, storyboard: Path, images: Mapping[str, Path],
+                   cache_root: Path | None = None) -> tuple[str, str] | None:
+    """What is wrong with writing the video to `target`, as (message, hint), or None if nothing.
+
+    The one rule for the storyboard's `output.path` and for `-o`: a format seqc writes, and never
+    the storyboard, a keyframe image, a folder, or a file inside the cache (when it is given).
+    """
+    target = resolved(target)
+    if target == resolved(storyboard):
+        return "the output would overwrite the storyboard itself", ""
+    for name, image in images.items():
+        if resolved(image) == target:
+            return f"the output would overwrite keyframe '{name}'s image", ""
+    if target.suffix.lower() not in OUTPUT_FORMATS:
+        return (f"unsupported output type '{target.suffix or '(none)'}'", f"use one of {', '.join(OUTPUT_FORMATS)}")
+    if cache_root is not None and target.is_relative_to(resolved(cache_root)):
+        return f"the output may not be inside the cache folder ({cache_root})", ""
+    if target.is_dir():
+        return f"the output {target} is a folder", ""
+    return None

@@ -1,0 +1,326 @@
+"""Cache entries: latents and clips stored by key, verified on every read.
+
+Layout under the root folder (keys are sha256 hex strings, `ab` is a key's first two chars):
+
+    latents/ab/<key>.safetensors  + <key>.json    content + sidecar (size, sha256, inputs)
+    embeds/ab/<key>.safetensors   + <key>.json    prompt conditionings (pipelines)
+    clips/ab/<key>.mp4            + <key>.json
+
+Crash safety: content and sidecar are each written to a pid-stamped temp file and renamed into
+place; content goes first and the sidecar last, and an old sidecar is removed before new content
+moves in, so a crash at any point leaves an entry that `status()` calls "invalid", never one that
+looks valid. Deletion removes the sidecar first for the same reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from seqc.store import atomic
+from seqc.store.files import HEX64_RE, json_bytes, sha256_file
+from seqc.store.kinds import CACHED, INVALID, KINDS, MISSING, SIDECAR_EXT, check_key, check_kind
+
+_SIDECAR_MISSING = "sidecar missing (content without sidecar: an unfinished write)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One cache entry as seen by a cheap scan (no hashing)."""
+
+    kind: str
+    key: str
+    path: Path  # the content file (may not exist for an orphan sidecar)
+    size: int  # content bytes on disk (0 if the content file is missing)
+    mtime: float  # last use: the sidecar's mtime (the content's if there is no sidecar)
+    status: str  # "cached" or "invalid"
+    sidecar_size: int = 0
+
+    @property
+    def disk_size(self) -> int:
+        """Bytes this entry takes: content plus sidecar."""
+        return self.size + self.sidecar_size
+
+
+class EntryStore:
+    """Mixin of the Cache: entries by (kind, key), each a content file plus a JSON sidecar."""
+
+    root: Path
+    warn: Callable[[str], None]
+    _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def path(self, kind: str, key: str) -> Path:
+        """The content file of an entry: `<root>/<kind>/<ab>/<key><ext>`."""
+        check_kind(kind)
+        check_key(key)
+        return self.root / kind / key[:2] / f"{key}{KINDS[kind]}"
+
+    def sidecar(self, kind: str, key: str) -> Path:
+        """The JSON sidecar of an entry: `<root>/<kind>/<ab>/<key>.json`."""
+        check_kind(kind)
+        check_key(key)
+        return self.root / kind / key[:2] / f"{key}{SIDECAR_EXT}"
+
+    def temp_path(self, kind: str, key: str) -> Path:
+        """A pid-stamped temp path in the entry's folder (created) for a writer to fill, then `put`."""
+        final = self.path(kind, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return atomic.temp_path_for(final)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _load_sidecar(self, kind: str, key: str) -> tuple[dict | None, str]:
+        """The sidecar's fields and "", or None and what is wrong with it."""
+        path = self.sidecar(kind, key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None, _SIDECAR_MISSING
+        except OSError as exc:
+            return None, f"sidecar unreadable: {exc.strerror or exc}"
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None, "sidecar is not valid JSON"
+        if not isinstance(data, dict):
+            return None, "sidecar is not a JSON object"
+        if data.get("key") != key or data.get("kind") != kind:
+            return None, "sidecar names another entry"
+        size = data.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return None, f"sidecar has a bad size {size!r}"
+        digest = data.get("sha256")
+        if not isinstance(digest, str) or not HEX64_RE.fullmatch(digest):
+            return None, f"sidecar has a bad sha256 {digest!r}"
+        if not isinstance(data.get("inputs", {}), dict):
+            return None, "sidecar inputs are not a JSON object"
+        return data, ""
+
+    def _inspect(self, kind: str, key: str) -> tuple[str, str, dict | None]:
+        """Cheap check, no hashing: (status, what is wrong, sidecar fields)."""
+        try:
+            content_size: int | None = os.stat(self.path(kind, key)).st_size
+        except FileNotFoundError:
+            content_size = None
+        meta, problem = self._load_sidecar(kind, key)
+        if meta is None:
+            if content_size is None and problem == _SIDECAR_MISSING:
+                return MISSING, "", None
+            if content_size is None:
+                problem += "; content file missing"
+            return INVALID, problem, None
+        if content_size is None:
+            return INVALID, "content file missing (sidecar without content)", meta
+        if content_size != meta["size"]:
+            return INVALID, f"content is {content_size} bytes, sidecar says {meta['size']}", meta
+        return CACHED, "", meta
+
+    def _check(self, kind: str, key: str) -> tuple[str, str]:
+        """Full check: the cheap one plus the content's sha256 against the sidecar's."""
+        status, problem, meta = self._inspect(kind, key)
+        if status != CACHED or meta is None:
+            return status, problem
+        try:
+            digest, size = sha256_file(self.path(kind, key))
+        except FileNotFoundError:
+            return INVALID, "content file missing (sidecar without content)"
+        except OSError as exc:
+            return INVALID, f"content unreadable: {exc.strerror or exc}"
+        if size != meta["size"]:
+            return INVALID, f"content is {size} bytes, sidecar says {meta['size']}"
+        if digest != meta["sha256"]:
+            return INVALID, (
+                f"content sha256 is {digest[:16]}..., sidecar says {meta['sha256'][:16]}... "
+                "(corrupted on disk)"
+            )
+        return CACHED, ""
+
+    def status(self, kind: str, key: str) -> str:
+        """Cheap status for the planner, without hashing: "cached", "missing" or "invalid"."""
+        return self._inspect(kind, key)[0]
+
+    def read_inputs(self, kind: str, key: str) -> dict | None:
+        """The named inputs stored in an entry's sidecar (to explain a re-render), or None."""
+        meta, _ = self._load_sidecar(kind, key)
+        if meta is None:
+            return None
+        inputs = meta.get("inputs", {})
+        return inputs if isinstance(inputs, dict) else None
+
+    def get(self, kind: str, key: str) -> Path | None:
+        """The content path of a verified entry, or None on a miss.
+
+        Size and sha256 are checked against the sidecar; a bad entry is warned about, deleted
+        and reported as a miss. A hit touches the sidecar so gc's LRU order sees the use.
+        Hold a lease on the key while using the path, or gc may delete it.
+        """
+        status, problem = self._check(kind, key)
+        if status == INVALID:
+            # Re-check under the publish lock: another process may be between its two renames.
+            with self._publish_lock():
+                status, problem = self._check(kind, key)
+                if status == INVALID:
+                    self._delete_entry(kind, key)
+            if status == INVALID:
+                self.warn(
+                    f"cache entry {kind}/{key} was bad ({problem}); deleted it, it will be re-rendered"
+                )
+                return None
+        if status == MISSING:
+            return None
+        self._touch(kind, key)
+        return self.path(kind, key)
+
+    def _touch(self, kind: str, key: str) -> None:
+        with contextlib.suppress(OSError):
+            os.utime(self.sidecar(kind, key))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def put(self, kind: str, key: str, tmp: Path, inputs: Mapping) -> Path:
+        """Publish a finished temp file as an entry and return the content path.
+
+        The cache takes ownership of `tmp`: it is moved into place or deleted, also on error.
+        If a valid entry already exists (another process won the race), `tmp` is discarded
+        and the existing entry is kept.
+        """
+        final = self.path(kind, key)
+        tmp = Path(os.path.abspath(tmp))
+        moved: Path | None = None
+        try:
+            # 1. The sidecar body, built first so a value JSON cannot hold fails before anything moves.
+            meta = {"key": key, "kind": kind, "inputs": dict(inputs)}
+            json_bytes(meta)
+            # 2. os.replace must stay inside one folder (one filesystem): bring tmp there if needed.
+            if tmp.parent != final.parent:
+                moved = self.temp_path(kind, key)
+                shutil.copyfile(tmp, moved)
+                tmp.unlink()
+                tmp, moved = moved, None
+            # 3. Flush and digest the content, outside the lock: this is the slow part.
+            digest, size = sha256_file(tmp, fsync=True)
+            meta.update(size=size, sha256=digest, created=time.time())
+            sidecar_bytes = json_bytes(meta)
+            # 4. Under the lock: keep a valid existing entry, else sidecar out, content in, sidecar in.
+            with self._publish_lock():
+                if self._check(kind, key)[0] == CACHED:
+                    tmp.unlink()
+                    self._touch(kind, key)
+                    return final
+                with contextlib.suppress(FileNotFoundError):
+                    self.sidecar(kind, key).unlink()
+                os.replace(tmp, final)
+                atomic.fsync_dir(final.parent)
+                self._write_sidecar(kind, key, sidecar_bytes)
+            return final
+        except BaseException:
+            for path in (tmp, moved):
+                if path is not None and path != final:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+            raise
+
+    def _write_sidecar(self, kind: str, key: str, data: bytes) -> None:
+        """Write an entry's sidecar atomically (the last step of a publish)."""
+        atomic.atomic_write_bytes(self.sidecar(kind, key), data)
+
+    def put_bytes(self, kind: str, key: str, data: bytes, inputs: Mapping) -> Path:
+        """Publish `data` as an entry (through a temp file, like `put`) and return the content path."""
+        tmp = self.temp_path(kind, key)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        return self.put(kind, key, tmp, inputs)
+
+    def _delete_entry(self, kind: str, key: str) -> None:
+        """Delete sidecar, then content (a half-deleted entry looks invalid). Hold the publish lock."""
+        for path in (self.sidecar(kind, key), self.path(kind, key)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def _keys(self, kind: str) -> list[str]:
+        """Keys with a content file or a sidecar in a kind's folders (temp files skipped)."""
+        base = self.root / kind
+        suffixes = (KINDS[kind], SIDECAR_EXT)
+        keys: set[str] = set()
+        try:
+            subs = sorted(base.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        for sub in subs:
+            if len(sub.name) != 2:
+                continue
+            try:
+                names = [p.name for p in sub.iterdir()]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for name in names:
+                if name.startswith("."):
+                    continue
+                for suffix in suffixes:
+                    stem = name[: -len(suffix)]
+                    if name.endswith(suffix) and HEX64_RE.fullmatch(stem) and stem[:2] == sub.name:
+                        keys.add(stem)
+        return sorted(keys)
+
+    def _entry(self, kind: str, key: str) -> Entry | None:
+        """An Entry from a cheap look at the files, or None if the entry is gone."""
+        status, _, _ = self._inspect(kind, key)
+        if status == MISSING:
+            return None
+        content = self.path(kind, key)
+        size, sidecar_size, mtime = 0, 0, 0.0
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(content)
+            size, mtime = st.st_size, st.st_mtime
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(self.sidecar(kind, key))
+            sidecar_size, mtime = st.st_size, st.st_mtime
+        return Entry(kind, key, content, size, mtime, status, sidecar_size)
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, with its cheap status (orphan content or sidecars show as "invalid")."""
+        for kind in KINDS:
+            for key in self._keys(kind):
+                entry = self._entry(kind, key)
+                if entry is not None:
+                    yield entry
+
+    def total_size(self) -> int:
+        """Bytes taken by all entries (content plus sidecars)."""
+        return sum(entry.disk_size for entry in self.entries())
+
+    def verify(self, repair: bool = False) -> list[tuple[Entry, str]]:
+        """Fully check every entry (size and sha256); return the bad ones with what is wrong.
+
+        Orphan content files and sidecars are reported too. With `repair`, bad entries are
+        deleted. A bad-looking entry is re-checked under the publish lock before it is reported.
+        """
+        bad = []
+        for entry in self.entries():
+            status, _ = self._check(entry.kind, entry.key)
+            if status != INVALID:
+                continue
+            with self._publish_lock():
+                status, problem = self._check(entry.kind, entry.key)
+                if status == INVALID:
+                    bad.append((entry, problem))
+                    if repair:
+                        self._delete_entry(entry.kind, entry.key)
+        return bad
+

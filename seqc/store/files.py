@@ -1,0 +1,56 @@
+"""Small file helpers the store's modules share: digests, JSON bytes, stat signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+CHUNK = 1 << 20
+HEX64_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def sha256_file(path: Path, fsync: bool = False) -> tuple[str, int]:
+    """sha256 hex digest and size of a file's bytes, optionally fsyncing it on the way."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+        if fsync:
+            os.fsync(fh.fileno())
+    return digest.hexdigest(), size
+
+
+def json_bytes(data: object) -> bytes:
+    """The store's JSON files: sorted keys, one space of indent, a final newline."""
+    return (json.dumps(data, sort_keys=True, indent=1) + "\n").encode("utf-8")
+
+
+def read_json(path: Path) -> object | None:
+    """A JSON file's value, or None if it is missing, unreadable or not JSON."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def file_signature(st: os.stat_result) -> dict:
+    """What says a file is unchanged without reading it: size, mtime, ctime and inode."""
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+    }
+
+
+def same_signature(record: dict | None, st: os.stat_result) -> bool:
+    """Whether a memo record was made for a file with exactly this stat signature."""
+    return record is not None and all(record.get(k) == v for k, v in file_signature(st).items())

@@ -1,0 +1,66 @@
+"""The store's two flock locks (`fcntl.flock`, so the kernel drops a lock when its process dies).
+
+- `.publish.lock`, blocking, held only for short critical sections: publishing an entry
+  (re-check, sidecar out, content in, sidecar in), deleting one, writing a lease's key list,
+  merging the file-hash memo. Whoever finds a bad entry re-checks it under this lock before
+  deleting it, so a reader never deletes an entry that another process is halfway through
+  publishing. Re-entrant within a thread.
+- `.gc.lock`, non-blocking, held for a whole `gc()` or `clear()`: a second one fails at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from seqc.errors import CacheError
+
+
+class Locks:
+    """Mixin of the Cache: its root folder's publish and gc locks."""
+
+    root: Path
+    _local: threading.local
+
+    @contextlib.contextmanager
+    def _publish_lock(self) -> Iterator[None]:
+        """Hold `.publish.lock` (blocking, re-entrant within a thread) for a short critical section."""
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+        finally:
+            os.close(fd)  # closing drops the flock
+
+    @contextlib.contextmanager
+    def _gc_lock(self) -> Iterator[None]:
+        """Hold `.gc.lock` without waiting: a second gc fails at once with CacheError."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".gc.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CacheError(
+                    f"another `seqc cache gc` is running (lock: {path}); try again when it finishes"
+                ) from None
+            yield
+        finally:
+            os.close(fd)

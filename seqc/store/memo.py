@@ -1,0 +1,145 @@
+"""The file memo (`files.json`): file hashes and passed image checks, remembered by stat.
+
+Large keyframe images and model weights are hashed once, and a keyframe image that passed
+its checks (seqc.spec.images) is not decoded again while its stat signature is unchanged: a
+plan of a thousand keyframes reads no image. It is the one memo of both, in two layers: what
+this process learnt (kept in memory, so watch mode re-checks nothing) and what earlier runs
+saved. A file changed in the last couple of seconds is not saved yet, since a same-size
+rewrite within one clock tick would keep its mtime (git's "racy" problem).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from seqc.store import atomic
+from seqc.store.files import (
+    HEX64_RE,
+    file_signature,
+    json_bytes,
+    read_json,
+    same_signature,
+    sha256_file,
+)
+
+MEMO_NAME = "files.json"
+MEMO_VERSION = 1
+# A file modified less than this long ago may still change within the same mtime tick.
+RACY_SECONDS = 2.0
+
+
+class FileMemo:
+    """Mixin of the Cache: `hash_file`, the image-check memo (seqc.spec.images.ImageMemo), `save_memo`."""
+
+    root: Path
+    _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
+    # Seconds a file must rest after its last change before its hash is memoised.
+    racy_seconds = RACY_SECONDS
+
+    def _init_memo(self) -> None:
+        self._memo: dict[str, dict] | None = None  # the records on disk, read on first use
+        self._memo_new: dict[str, dict] = {}  # records to merge into files.json
+        # Images that passed their checks in this process: path -> (signature, rules). Copied
+        # into the file's record when one is made (only a settled file gets a record).
+        self._images_checked: dict[str, tuple[dict, str]] = {}
+
+    @property
+    def _memo_path(self) -> Path:
+        return self.root / MEMO_NAME
+
+    def _records(self) -> dict[str, dict]:
+        if self._memo is None:
+            self._memo = self._read_memo_file()
+        return self._memo
+
+    def _read_memo_file(self) -> dict[str, dict]:
+        """The memo on disk; a missing or corrupt one reads as empty."""
+        data = read_json(self._memo_path)
+        if not isinstance(data, dict) or data.get("version") != MEMO_VERSION:
+            return {}
+        files = data.get("files")
+        if not isinstance(files, dict):
+            return {}
+        return {path: rec for path, rec in files.items() if isinstance(rec, dict)}
+
+    def _digest_file(self, path: Path) -> str:
+        """Read and hash a file (the slow path `hash_file` avoids; a hook for tests)."""
+        return sha256_file(path)[0]
+
+    def hash_file(self, path: Path | str) -> str:
+        """sha256 of a file's bytes, memoised by (absolute path, size, mtime, ctime, inode).
+
+        Call `save_memo()` to keep new hashes for later runs.
+        """
+        path = Path(os.path.abspath(path))
+        records = self._records()
+        before = os.stat(path)
+        record = records.get(str(path))
+        if same_signature(record, before):
+            digest = record.get("sha256")  # type: ignore[union-attr]
+            if isinstance(digest, str) and HEX64_RE.fullmatch(digest):
+                return digest
+        digest = self._digest_file(path)
+        after = file_signature(os.stat(path))
+        settled = time.time_ns() - max(after["mtime_ns"], after["ctime_ns"]) > self.racy_seconds * 1e9
+        if after == file_signature(before) and settled:
+            record = dict(after, sha256=digest)
+            checked = self._images_checked.get(str(path))
+            if checked is not None and checked[0] == after:
+                record["image_check"] = checked[1]
+            records[str(path)] = record
+            self._memo_new[str(path)] = record
+        return digest
+
+    def image_checked(self, path: Path, st: os.stat_result, rules: str) -> bool:
+        """True if this file, with this very stat signature, passed the image checks named by
+        `rules`: in this process, or in a run whose memo was saved."""
+        key = os.path.abspath(path)
+        if self._images_checked.get(key) == (file_signature(st), rules):
+            return True
+        record = self._records().get(key)
+        return same_signature(record, st) and record.get("image_check") == rules  # type: ignore[union-attr]
+
+    def remember_image_check(self, path: Path, st: os.stat_result, rules: str) -> None:
+        """Note that a file passed the image checks: on its memo record if that matches the file
+        (a record made by an earlier run), else when `hash_file` makes one (and only if settled)."""
+        key = os.path.abspath(path)
+        self._images_checked[key] = (file_signature(st), rules)
+        records = self._records()
+        record = records.get(key)
+        if same_signature(record, st) and record.get("image_check") != rules:  # type: ignore[union-attr]
+            record = dict(record, image_check=rules)  # type: ignore[arg-type]
+            records[key] = record
+            self._memo_new[key] = record
+
+    def save_memo(self) -> None:
+        """Merge this object's new records into `files.json` (atomically; no-op if none)."""
+        if not self._memo_new:
+            return
+        with self._publish_lock():
+            files = self._read_memo_file()
+            files.update(self._memo_new)
+            atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": files}))
+        self._memo_new.clear()
+
+    def _prune_memo(self) -> int:
+        """Drop memo records of files that are gone or changed; return how many (for gc)."""
+        with self._publish_lock():
+            files = self._read_memo_file()
+            kept = {}
+            for path, record in files.items():
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                if same_signature(record, st):
+                    kept[path] = record
+            pruned = len(files) - len(kept)
+            if pruned:
+                atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": kept}))
+        self._memo = None
+        return pruned

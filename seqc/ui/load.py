@@ -1,0 +1,22 @@
+"""What the commands and the watcher do first: open the cache, load the storyboard (printing its
+warnings on the terminal), plan."""
+
+from __future__ import annotations
+
+from seqc.plan import Plan, compile_plan
+from seqc.spec import load_storyboard
+from seqc.store import Cache, default_cache_dir
+from seqc.ui import console
+
+
+def open_cache(cache_dir: str | None) -> Cache:
+    """The cache folder chosen by --cache-dir, $SEQC_CACHE_DIR or ./cache."""
+    return Cache(default_cache_dir(cache_dir), warn=console.warn)
+
+
+def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False) -> Plan:
+    """Validate a storyboard (printing its warnings unless quiet) and compile its plan."""
+    story = load_storyboard(file, draft=draft, images=cache)
+    if not quiet:
+        console.print_problems(list(story.warnings))
+    return compile_plan(story, cache)

@@ -1,0 +1,88 @@
+"""The one progress reporter of renders, for `seqc render` and `seqc watch`: rich bars for the
+whole render and the current segment, with frames/s."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from seqc.render.render import Reporter
+from seqc.ui import console
+
+
+def render_bars() -> Progress:
+    """The bars `seqc render` shows on stderr: description, bar, count, %, rate, elapsed, ETA."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console.err, transient=False,
+    )
+
+
+class ProgressReporter(Reporter):
+    """Bars for the whole render and the current segment.
+
+    With no `progress` given it draws its own bars (started and stopped with the render); the
+    watch view passes the Progress it shows inside its live panel instead. `status(text)`, if
+    given, also receives each stage ("loading model", "rendering segment 3").
+    """
+
+    def __init__(self, progress: Progress | None = None, warn: Callable[[str], None] = console.warn,
+                 status: Callable[[str], None] | None = None):
+        super().__init__(warn)
+        self.own = progress is None
+        self.progress = progress if progress is not None else render_bars()
+        self.status = status
+        self.total: TaskID | None = None
+        self.current: TaskID | None = None
+        self.started = time.monotonic()
+        self.done = 0
+
+    def begin(self, plan, todo, frames_to_render):
+        for task in list(self.progress.task_ids):
+            self.progress.remove_task(task)
+        self.total = self.current = None
+        if not todo:
+            return
+        if self.own:
+            self.progress.start()
+        self.total = self.progress.add_task(f"render {len(todo)} of {len(plan.jobs)} segments",
+                                            total=frames_to_render, rate="")
+        self.started, self.done = time.monotonic(), 0
+
+    def stage(self, text):
+        if self.total is not None:
+            self.progress.update(self.total, description=escape(text))
+        if self.status is not None:
+            self.status(text)
+
+    def segment_begin(self, job, frames):
+        if self.current is not None:
+            self.progress.remove_task(self.current)
+        seg = job.segment
+        self.current = self.progress.add_task(escape(f"  segment {seg.index}: {seg.source} -> {seg.target}"),
+                                              total=frames, rate="")
+        self.stage(f"rendering segment {seg.index}")
+
+    def advance(self, frames):
+        self.done += frames
+        rate = f"{self.done / max(time.monotonic() - self.started, 1e-6):.1f} frames/s"
+        for task in (self.total, self.current):
+            if task is not None:
+                self.progress.update(task, advance=frames, rate=rate)
+
+    def end(self):
+        if self.own and self.total is not None:
+            self.progress.stop()

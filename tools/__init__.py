@@ -1,0 +1,1 @@
+"""Developer tools for seqc: not part of the installed package."""
