@@ -92,3 +92,24 @@ def plan_json(story: Path, cache: Path) -> dict:
     """`seqc plan --json`."""
     proc = run_seqc("plan", str(story), "--cache-dir", str(cache), "--json")
     return json.loads(proc.stdout)
+
+
+SEASONS = ("summer", "autumn", "winter", "spring", "night")
+
+
+def paint_seasons(folder: Path) -> Path:
+    """A folder with kf/<name>.png (64x64, painted by tools.paint) for each of SEASONS."""
+    from tools.paint import save_set
+
+    save_set(folder / "kf", list(SEASONS), (64, 64), 0)
+    return folder
+
+
+def write_story(folder: Path, name: str, body: str) -> Path:
+    """`<name>.yaml` in `folder`: every SEASONS keyframe, 64x64 at 8 fps into out/<name>.mp4, the
+    built-in model, then `body` (segments and the rest)."""
+    keyframes = "\n".join(f"  {n}: {{image: kf/{n}.png}}" for n in SEASONS)
+    story = folder / f"{name}.yaml"
+    story.write_text(f"version: 1\noutput: {{path: out/{name}.mp4, size: [64, 64], fps: 8}}\n"
+                     f"keyframes:\n{keyframes}\n{body}")
+    return story

@@ -1,4 +1,4 @@
-"""Helpers for tests/test_watch.py: storyboards, keyframes, editor-style saves, and a
+"""Helpers for tests/watch/test_watch.py: storyboards, keyframes, editor-style saves, and a
 `seqc watch --quiet` subprocess whose log lines can be awaited with timeouts.
 """
 

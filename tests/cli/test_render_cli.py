@@ -1,0 +1,292 @@
+"""End to end: `seqc render` and `seqc plan` in subprocesses on real files, real ffmpeg, a real (tiny) model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from renderkit import (
+    five_keyframe_storyboard,
+    make_tiny_vae,
+    plan_json,
+    render_json,
+    run_seqc,
+    write_image,
+)
+
+from seqc import media
+from seqc.spec.images import CHECK_RULES
+
+FPS = 12
+# frames per segment at fps 12 with duration 1 (segment 1 has frames: 10); the last adds its end frame
+PLANNED = 12 + 10 + 12 + 12 + 1
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    return make_tiny_vae(tmp_path_factory.mktemp("model") / "vae")
+
+
+@pytest.fixture(scope="module")
+def first_render(tmp_path_factory, model):
+    """One full render shared by the tests that only read it: (folder, story, cache, result)."""
+    folder = tmp_path_factory.mktemp("project")
+    story = five_keyframe_storyboard(folder, model, fps=FPS)
+    cache = folder / "cache"
+    result = render_json(story, cache)
+    return folder, story, cache, result
+
+
+def fresh_copy(first_render, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private copy of the rendered project (storyboard, images, cache) for a test that edits it."""
+    folder, _, _, _ = first_render
+    target = tmp_path / "project"
+    shutil.copytree(folder, target, symlinks=True)
+    story, cache = target / "storyboard.yaml", target / "cache"
+    # The last-render record is per storyboard path: a no-op render in the new place writes it.
+    assert render_json(story, cache)["rendered"] == 0
+    return target, story, cache
+
+
+def rendered(result: dict) -> int:
+    return result["rendered"]
+
+
+def test_full_render_has_planned_frames_size_and_fps(first_render):
+    folder, story, cache, result = first_render
+    assert result["segments"] == 4
+    assert result["rendered"] == 4 and result["cached"] == 0
+    assert result["frames"] == PLANNED
+    info = media.probe(Path(result["output"]))
+    assert (info.frames, info.width, info.height) == (PLANNED, 64, 64)
+    assert info.fps == pytest.approx(FPS)
+    decoded = list(media.read_frames(Path(result["output"])))
+    assert len(decoded) == PLANNED
+    assert decoded[0].shape == (64, 64, 3)
+
+
+def test_plan_json_matches_the_render(first_render):
+    folder, story, cache, result = first_render
+    plan = plan_json(story, cache)
+    assert plan["total_frames"] == PLANNED
+    assert [s["status"] for s in plan["segments"]] == ["cached"] * 4
+    assert [s["frames"] for s in plan["segments"]] == [12, 10, 12, 13]
+    for seg in plan["segments"]:
+        assert set(seg) >= {"index", "from", "to", "frames", "key", "status", "reason"}
+        assert len(seg["key"]) == 64
+
+
+def test_noop_render_renders_nothing_and_never_imports_torch(first_render):
+    folder, story, cache, result = first_render
+    code = (
+        "import sys\n"
+        "from seqc.cli.main import main\n"
+        f"rc = main(['render', {str(story)!r}, '--cache-dir', {str(cache)!r}, '--json'])\n"
+        "print('MODULES', 'torch' in sys.modules, 'diffusers' in sys.modules, file=sys.stderr)\n"
+        "raise SystemExit(rc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["rendered"] == 0
+    assert "MODULES False False" in proc.stderr
+
+
+def test_plan_never_imports_torch(first_render):
+    folder, story, cache, result = first_render
+    code = (
+        "import sys\n"
+        "from seqc.cli.main import main\n"
+        f"rc = main(['plan', {str(story)!r}, '--cache-dir', {str(cache)!r}])\n"
+        "print('MODULES', 'torch' in sys.modules, 'diffusers' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "MODULES False False" in proc.stderr, proc.stderr
+
+
+def test_plan_folds_long_runs_of_alike_segments_and_all_lists_every_one(model, tmp_path):
+    for i in range(10):
+        write_image(tmp_path / "kf" / f"k{i}.png", seed=i)
+    keyframes = "".join(f"  k{i}: {{image: kf/k{i}.png}}\n" for i in range(10))
+    segments = "".join(f"  - {{from: k{i}, to: k{i + 1}}}\n" for i in range(9))
+    story = tmp_path / "long.yaml"
+    story.write_text(f"version: 1\noutput: {{size: [32, 32], fps: 8}}\nmodel: {model}\n"
+                     f"keyframes:\n{keyframes}segments:\n{segments}")
+    written = time.time()
+    cache = tmp_path / "cache"
+    folded = run_seqc("plan", str(story), "--cache-dir", str(cache)).stdout
+    assert "0-8" in folded and "k0 -> ... -> k9" in folded and "(9 segments)" in folded
+    assert "9 of 9 segments to render" in folded
+    # Once the images have rested past the racy window, a plan records their checks in the memo
+    # (later plans then skip decoding them: tests/spec/test_images.py shows the skip).
+    time.sleep(max(0.0, written + 2.2 - time.time()))
+    every = run_seqc("plan", str(story), "--cache-dir", str(cache), "--all").stdout
+    assert "(9 segments)" not in every
+    assert all(f"k{i} -> k{i + 1}" in every for i in range(9))
+    records = json.loads((cache / "files.json").read_text())["files"]
+    checked = sorted(Path(p).name for p, r in records.items() if r.get("image_check") == CHECK_RULES)
+    assert checked == [f"k{i}.png" for i in range(10)]
+
+
+def test_replacing_the_third_keyframe_rerenders_exactly_its_two_segments(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    write_image(folder / "kf" / "k2.png", seed=99)
+    plan = plan_json(story, cache)
+    missing = [s for s in plan["segments"] if s["status"] != "cached"]
+    assert [s["index"] for s in missing] == [1, 2]
+    assert all("keyframe 'k2' image changed" in s["reason"] for s in missing)
+    result = render_json(story, cache)
+    assert rendered(result) == 2 and result["cached"] == 2
+    assert media.probe(Path(result["output"])).frames == PLANNED
+
+
+def test_changing_one_duration_rerenders_one_segment(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    story.write_text(story.read_text().replace("{from: k1, to: k2, frames: 10}", "{from: k1, to: k2, frames: 7}"))
+    plan = plan_json(story, cache)
+    missing = [s for s in plan["segments"] if s["status"] != "cached"]
+    assert [s["index"] for s in missing] == [1]
+    assert "duration changed" in missing[0]["reason"]
+    result = render_json(story, cache)
+    assert rendered(result) == 1
+    assert media.probe(Path(result["output"])).frames == PLANNED - 3
+
+
+def test_renaming_reordering_and_comments_rerender_nothing(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    text = story.read_text()
+    # rename keyframe k1 (its id, not its file) everywhere it is used
+    text = text.replace("  k1: {", "  hills: {").replace("to: k1}", "to: hills}").replace("from: k1,", "from: hills,")
+    lines = text.splitlines()
+    kf_start = lines.index("keyframes:")
+    block = lines[kf_start + 1:kf_start + 6]
+    lines[kf_start + 1:kf_start + 6] = list(reversed(block))  # reorder keyframes
+    text = "\n".join(lines) + "\n# a comment at the end\n"
+    text = text.replace("version: 1", "# leading comment\nversion: 1  # trailing comment")
+    text = text.replace("defaults: {duration: 1, easing: ease-in-out, method: slerp}",
+                        "defaults: {method: slerp, easing: ease-in-out, duration: 1}")
+    story.write_text(text)
+    plan = plan_json(story, cache)
+    assert [s["status"] for s in plan["segments"]] == ["cached"] * 4
+    assert rendered(render_json(story, cache)) == 0
+
+
+def test_changing_fps_rerenders_everything(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    story.write_text(story.read_text().replace(f"fps: {FPS}", "fps: 10"))
+    plan = plan_json(story, cache)
+    assert all("fps changed" in s["reason"] for s in plan["segments"])
+    result = render_json(story, cache)
+    assert rendered(result) == 4
+    info = media.probe(Path(result["output"]))
+    assert info.fps == pytest.approx(10)
+    assert info.frames == 10 + 10 + 10 + 10 + 1
+
+
+def test_truncated_clip_is_detected_and_only_that_segment_rerenders(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    key = plan_json(story, cache)["segments"][2]["key"]
+    clip = cache / "clips" / key[:2] / f"{key}.mp4"
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) // 2])
+    verify = run_seqc("cache", "verify", "--cache-dir", str(cache), check=False)
+    assert verify.returncode == 1
+    assert key in verify.stderr
+    proc = run_seqc("render", str(folder / "storyboard.yaml"), "--cache-dir", str(cache), "--json")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["rendered"] == 1
+    assert "warning" in proc.stderr.lower() and key[:12] in proc.stderr
+    assert media.probe(Path(result["output"])).frames == PLANNED
+    assert run_seqc("cache", "verify", "--cache-dir", str(cache)).returncode == 0
+
+
+def test_flipped_bytes_in_a_clip_are_caught_by_the_digest(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    key = plan_json(story, cache)["segments"][0]["key"]
+    clip = cache / "clips" / key[:2] / f"{key}.mp4"
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    clip.write_bytes(bytes(data))
+    assert plan_json(story, cache)["segments"][0]["status"] == "cached"  # same size: only the digest can tell
+    result = render_json(story, cache)
+    assert result["rendered"] == 1
+    assert media.probe(Path(result["output"])).frames == PLANNED
+
+
+def test_two_clean_renders_are_byte_identical(first_render, tmp_path, model):
+    folder, story, cache, result = first_render
+    second = render_json(story, tmp_path / "other-cache", "-o", str(tmp_path / "again.mp4"))
+    assert second["rendered"] == 4
+    assert Path(result["output"]).read_bytes() == (tmp_path / "again.mp4").read_bytes()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file under a folder: size, mtime and bytes (what "left alone" must keep)."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_no_cache_renders_everything_and_leaves_the_cache_alone(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    time.sleep(2.1)  # past the memo's racy window: a plan against the real cache would now record hashes
+    before = snapshot(cache)
+    result = render_json(story, cache, "--no-cache", "-o", str(tmp_path / "fresh.mp4"))
+    assert result["rendered"] == 4
+    assert media.probe(tmp_path / "fresh.mp4").frames == PLANNED
+    assert snapshot(cache) == before
+
+
+def test_frames_option_writes_the_cached_frames_as_pngs(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    out = tmp_path / "frames"
+    out.mkdir()
+    stale = out / f"frame_{PLANNED + 5:06d}.png"  # left by an earlier, longer export
+    stale.write_bytes(b"old")
+    (out / "notes.txt").write_text("mine")
+    result = json.loads(run_seqc("render", str(story), "--cache-dir", str(cache), "--frames", str(out),
+                                 "--json").stdout)
+    assert result["rendered"] == 0 and result["cached"] == 4  # the cached clips are used, not re-rendered
+    files = sorted(out.glob("*.png"))
+    assert len(files) == PLANNED and not stale.exists() and (out / "notes.txt").read_text() == "mine"
+    assert files[0].name == "frame_000000.png" and files[-1].name == f"frame_{PLANNED - 1:06d}.png"
+    # The PNGs are the video's frames, in order.
+    from PIL import Image
+
+    video = list(media.read_frames(folder / "out" / "video.mp4"))
+    for index in (0, 12, PLANNED - 1):
+        with Image.open(out / f"frame_{index:06d}.png") as im:
+            assert (np.asarray(im.convert("RGB")) == video[index]).all()
+
+
+def test_output_inside_the_cache_is_refused(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    proc = run_seqc("render", str(story), "--cache-dir", str(cache), "-o", str(cache / "x.mp4"), check=False)
+    assert proc.returncode == 2
+    assert "inside the cache" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (cache / "x.mp4").exists()
+
+
+def test_cache_ls_and_gc(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    listing = json.loads(run_seqc("cache", "ls", "--cache-dir", str(cache), "--json").stdout)
+    kinds = sorted({e["kind"] for e in listing})
+    assert kinds == ["clips", "latents"]
+    assert len([e for e in listing if e["kind"] == "clips"]) == 4
+    assert len([e for e in listing if e["kind"] == "latents"]) == 5
+    run_seqc("cache", "gc", "--cache-dir", str(cache), "--max-size", "1K", "--keep", str(story))
+    assert plan_json(story, cache)["segments"][0]["status"] == "cached"  # kept: the storyboard references it
+    run_seqc("cache", "gc", "--cache-dir", str(cache), "--max-size", "1K")
+    assert all(s["status"] == "missing" for s in plan_json(story, cache)["segments"])
+    proc = run_seqc("cache", "gc", "--cache-dir", str(cache), "--max-size", "lots", check=False)
+    assert proc.returncode == 2 and "--max-size" in proc.stderr
+
+
+def test_cache_dir_from_environment(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    proc = run_seqc("plan", str(story), "--json", env={"SEQC_CACHE_DIR": str(cache)})
+    assert all(s["status"] == "cached" for s in json.loads(proc.stdout)["segments"])

@@ -1,0 +1,82 @@
+"""Joining clips (seqc/media/concat.py): a packet copy for mp4/mov/mkv, a re-encode for gif/webm,
+refusals before ffmpeg runs, and the output replaced atomically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mediakit import files_in, gradient_frames, make_clips, packet_list
+
+from seqc import media
+from seqc.errors import RenderError
+
+
+def test_concat_copies_packets(tmp_path):
+    clips = make_clips(tmp_path)
+    output = tmp_path / "out" / "video.mp4"
+    media.concat(clips, output)
+
+    info = media.probe(output)
+    assert (info.frames, info.width, info.height, info.fps) == (9, 64, 48, 24.0)
+    # No re-encode: the output's packets are the clips' packets, byte for byte.
+    assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
+    # Timestamps run on without gaps or repeats across the joins.
+    packets = media.read_packets(output).packets
+    assert [p.dts for p in packets] == [i * packets[0].duration for i in range(9)]
+    # And it decodes to the clips' frames, in order.
+    joined = np.stack(list(media.read_frames(output)))
+    parts = np.concatenate([np.stack(list(media.read_frames(c))) for c in clips])
+    assert np.array_equal(joined, parts)
+    # Only the output was published: no list file or temp left beside it.
+    assert files_in(output.parent) == {"video.mp4"}
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".mkv"])
+def test_concat_other_containers(tmp_path, suffix):
+    clips = make_clips(tmp_path, counts=(2, 3))
+    output = tmp_path / f"video{suffix}"
+    media.concat(clips, output)
+    info = media.probe(output)
+    assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, "h264")
+    assert info.fps == pytest.approx(24.0)
+    assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".gif", "gif"), (".webm", "vp9")])
+def test_concat_reencodes_gif_and_webm(tmp_path, suffix, codec):
+    clips = make_clips(tmp_path, counts=(2, 3))
+    output = tmp_path / f"video{suffix}"
+    media.concat(clips, output)
+    info = media.probe(output)
+    assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, codec)
+    frames = list(media.read_frames(output))
+    original = list(media.read_frames(clips[1]))
+    assert len(frames) == 5
+    # Close to the clips (the GIF's 256 dithered colours cost some levels on steep gradients).
+    assert np.abs(frames[2].astype(int) - original[0].astype(int)).mean() < 20
+    assert files_in(tmp_path) == {"clip0.mp4", "clip1.mp4", f"video{suffix}"}
+
+
+def test_concat_refuses_bad_input(tmp_path):
+    with pytest.raises(ValueError):
+        media.concat([], tmp_path / "out.mp4")
+    clips = make_clips(tmp_path, counts=(2,))
+    with pytest.raises(ValueError, match="unsupported"):
+        media.concat(clips, tmp_path / "out.avi")
+    with pytest.raises(FileNotFoundError):
+        media.concat([tmp_path / "missing.mp4"], tmp_path / "out.mp4")
+    # Clips of another size cannot be stream-copied together: refused before ffmpeg runs.
+    other = tmp_path / "other.mp4"
+    media.write_clip([gradient_frames(2, 32, 32)], other, (32, 32), 24)
+    with pytest.raises(RenderError, match="without re-encoding"):
+        media.concat([clips[0], other], tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+    assert files_in(tmp_path) == {"clip0.mp4", "other.mp4"}
+
+
+def test_concat_replaces_output_atomically(tmp_path):
+    clips = make_clips(tmp_path, counts=(2, 2))
+    output = tmp_path / "video.mp4"
+    output.write_bytes(b"old")
+    media.concat(clips, output)
+    assert media.probe(output).frames == 4

@@ -1,0 +1,104 @@
+"""Cache keys (seqc/plan/keys.py): canonical JSON of named inputs; a golden test pins the keys of a
+fixture storyboard."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from seqc.plan import compile_plan, keys
+from seqc.spec import load_storyboard
+from seqc.store import Cache
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
+
+# Changing any of these means a key changed: bump keys.KEY_VERSION and update them together.
+GOLDEN_KEYS = {
+    "model": "73f6b516e057cdb8ece07cd363dfe5d631f1f6c789e88a35bed1beab1d2083cf",
+    "latent:a": "72a8a9d8d7016a9c3c34edafca9cba95ff7ee6836b9a6981ac5c4e020a80e429",
+    "latent:b": "b782d8a38195bc32420d182963a0d9e6adeedc7f8001c827944085f336ab3da4",
+    "clip:0": "4c1b361ef2cb888531c48b3037b939c4c77c313a328034a107d83d590e97438d",
+    "clip:1": "11c14541bb46f7f791336610b0fb296c01398198b17d82084d11f3211f2862bc",
+    "clip:2": "3216e2e031be5c6ba75cf9d36aacbe26ece5a7d4d2aa32bd9dc4ae6b863a74c9",
+}
+GOLDEN_KEY_VERSION = 1
+
+
+def plan_keys(story_path: Path, cache_dir: Path) -> dict:
+    plan = compile_plan(load_storyboard(story_path), Cache(cache_dir))
+    found = {"model": plan.model}
+    found.update({f"latent:{n}": lat.key for n, lat in plan.latents.items()})
+    found.update({f"clip:{j.segment.index}": j.key for j in plan.jobs})
+    return found
+
+
+def test_golden_keys_are_pinned(tmp_path):
+    assert keys.KEY_VERSION == GOLDEN_KEY_VERSION, "KEY_VERSION changed: update GOLDEN_KEYS and this number"
+    assert plan_keys(GOLDEN / "storyboard.yaml", tmp_path) == GOLDEN_KEYS
+
+
+def test_keys_do_not_depend_on_where_the_project_lives(tmp_path):
+    moved = tmp_path / "elsewhere" / "project"
+    shutil.copytree(GOLDEN, moved)
+    assert plan_keys(moved / "storyboard.yaml", tmp_path / "cache") == GOLDEN_KEYS
+
+
+def test_keys_ignore_names_comments_order_and_output_path(tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(GOLDEN, project)
+    story = project / "storyboard.yaml"
+    text = story.read_text()
+    text = text.replace("  a: {image: a.png}\n  b: {image: b.png}\n", "  bee: {image: b.png}  # renamed\n  ay: {image: a.png}\n")
+    text = text.replace("from: a,", "from: ay,").replace("to: a,", "to: ay,").replace("from: b,", "from: bee,")
+    text = text.replace("to: b}", "to: bee}").replace("to: b,", "to: bee,")
+    text = text.replace("out/golden.mp4", "elsewhere/renamed.mp4")
+    story.write_text("# a new comment\n" + text)
+    found = plan_keys(story, tmp_path / "cache")
+    assert [found[f"clip:{i}"] for i in range(3)] == [GOLDEN_KEYS[f"clip:{i}"] for i in range(3)]
+
+
+def test_image_bytes_not_paths_make_the_latent_key(tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(GOLDEN, project)
+    (project / "a.png").rename(project / "renamed.png")
+    story = project / "storyboard.yaml"
+    story.write_text(story.read_text().replace("image: a.png", "image: renamed.png"))
+    assert plan_keys(story, tmp_path / "cache")["latent:a"] == GOLDEN_KEYS["latent:a"]
+    shutil.copy(project / "b.png", project / "renamed.png")
+    assert plan_keys(story, tmp_path / "cache2")["latent:a"] == GOLDEN_KEYS["latent:b"]
+
+
+def test_model_fingerprint_ignores_name_or_path_but_not_weights(tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(GOLDEN, project)
+    config = project / "model" / "config.json"
+    config.write_text(config.read_text().replace('"_class_name"', '"_name_or_path": "/somewhere/else",\n  "_class_name"'))
+    assert plan_keys(project / "storyboard.yaml", tmp_path / "c1")["model"] == GOLDEN_KEYS["model"]
+    weights = project / "model" / "diffusion_pytorch_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    assert plan_keys(project / "storyboard.yaml", tmp_path / "c2")["model"] != GOLDEN_KEYS["model"]
+
+
+def test_canonical_json_sorts_keys_and_rounds_floats():
+    a = keys.canonical_json({"b": 1, "a": [0.1 + 0.2, 2.0]})
+    b = keys.canonical_json({"a": [0.3, 2.0], "b": 1})
+    assert a == b == '{"a":[0.3,2.0],"b":1}'
+    assert keys.digest({"x": 1}) != keys.digest({"x": 2})
+    assert keys.digest({"x": 1.0}) != keys.digest({"x": "1.0"})
+
+
+def test_non_finite_and_unknown_values_are_refused():
+    with pytest.raises(ValueError):
+        keys.digest({"x": float("nan")})
+    with pytest.raises(TypeError):
+        keys.digest({"x": object()})
+
+
+def test_key_version_is_part_of_every_key(monkeypatch):
+    before = keys.digest({"x": 1})
+    monkeypatch.setattr(keys, "KEY_VERSION", keys.KEY_VERSION + 1)
+    assert keys.digest({"x": 1}) != before

@@ -1,0 +1,140 @@
+"""The meaning checks (seqc/spec/checks.py): the model, warnings, names, prompts, output size and fps,
+the budgets, timing and easing, and keyframes, each problem with its position, message and hint."""
+
+from __future__ import annotations
+
+import pytest
+from speckit import load, one, refuse, storyboard
+
+from seqc.errors import SpecError
+from seqc.models import builtin_path
+from seqc.spec.checks import MAX_TOTAL_FRAMES, MAX_TOTAL_PIXELS
+
+HAS_BUILTIN = (builtin_path() / "config.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# The model and coerced values
+
+
+def test_seed_is_an_int_and_version_1_0_is_1(story_dir):
+    board = load(story_dir, storyboard("  - {from: a, to: b}\n", output="{size: [64, 64]}").replace(
+        "version: 1", "version: 1.0").replace("b: {image: b.png}", "b: {image: b.png, seed: 7.0}"))
+    assert board.version == 1 and type(board.version) is int
+    assert board.keyframes["b"].seed == 7 and type(board.keyframes["b"].seed) is int
+    (warning,) = board.warnings
+    assert "`seed` has no effect" in warning.message and warning.path == "keyframes.b.seed"
+
+
+@pytest.mark.skipif(not HAS_BUILTIN, reason="the built-in model's weights are not there yet")
+def test_default_model_is_builtin(story_dir):
+    board = load(story_dir, "version: 1\nkeyframes: {a: {image: a.png}}\nsegments: [{from: a, to: a}]\n")
+    assert board.model == "builtin" and board.model_ref.source == "builtin"
+
+
+def test_default_model_missing_is_one_clear_problem(story_dir, tmp_path, monkeypatch):
+    import seqc.models
+
+    # As a broken install looks: the package without the model's files.
+    monkeypatch.setattr(seqc.models, "builtin_path", lambda: tmp_path / "no-builtin")
+    p = one(story_dir, "# c\nversion: 1\nkeyframes: {a: {image: a.png}}\nsegments: [{from: a, to: a}]\n")
+    assert (p.line, p.column, p.path) == (2, 1, "model")
+    assert "built-in model's files are missing" in p.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings
+
+
+def test_gap_and_unused_keyframe_are_warnings(story_dir):
+    board = load(story_dir, storyboard(
+        "  - {from: a, to: b}\n  - {from: a, to: b}\n",
+        keyframes="  a: {image: a.png}\n  b: {image: b.png}\n  c: {image: c.png}\n"))
+    assert [(w.severity, w.line, w.column, w.path) for w in board.warnings] == [
+        ("warning", 7, 6, "keyframes.c"), ("warning", 10, 12, "segments[1].from")]
+    assert "keyframe 'c' is not used" in board.warnings[0].message
+    assert "previous segment ended at 'b'" in board.warnings[1].message
+    assert "add a segment from 'b' to 'a'" in board.warnings[1].hint
+    assert board.warnings[1].format().startswith(f"{story_dir / 's.yaml'}:10:12: warning: segments[1].from: ")
+
+
+def test_warnings_come_with_errors(story_dir):
+    with pytest.raises(SpecError) as info:
+        load(story_dir, storyboard("  - {from: a, to: b, frames: 2, duration: 1}\n  - {from: a, to: a}\n"))
+    assert [(p.severity, p.line) for p in info.value.problems] == [("error", 8), ("warning", 9)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Semantic errors
+
+
+def test_names_must_exist_with_suggestions(story_dir):
+    errors = refuse(story_dir, storyboard("  - {from: a, to: bb}\n  - {from: zzz, to: a}\n"))
+    assert [(p.line, p.column, p.path, p.message, p.hint) for p in errors] == [
+        (8, 19, "segments[0].to", "no keyframe named 'bb'", "did you mean 'b'?"),
+        (9, 12, "segments[1].from", "no keyframe named 'zzz'", "keyframes: a, b"),
+    ]
+
+
+def test_prompt_keyframe_needs_a_generative_model(story_dir):
+    p = one(story_dir, storyboard("  - {from: a, to: n}\n",
+                                  keyframes="  a: {image: a.png}\n  n: {prompt: a lake, seed: 3}\n"))
+    assert (p.line, p.column, p.path) == (6, 15, "keyframes.n.prompt")
+    assert "'./vae' is an autoencoder" in p.message
+    assert "Stable Diffusion" in p.hint and "model_index.json" in p.hint
+
+
+@pytest.mark.parametrize("output, where, fragment", [
+    ("{size: [60, 64]}", (2, 17), "60 is not a multiple of 8 (use 64)"),
+    ("{size: [64, 4104]}", (2, 21), "size must be at most 4096, got 4104"),
+    ("{size: [0, 64]}", (2, 17), "size must be at least 8, got 0"),
+    ("{size: [64]}", (2, 16), "size needs at least 2 item(s), got 1"),
+    ("{fps: 0}", (2, 15), "fps must be more than 0, got 0"),
+    ("{fps: -1}", (2, 15), "fps must be more than 0, got -1"),
+    ("{fps: 240.5}", (2, 15), "fps must be at most 240, got 240.5"),
+    ("{path: out/x.avi}", (2, 16), "unsupported output type '.avi'"),
+    ("{path: out/video}", (2, 16), "unsupported output type '(none)'"),
+])
+def test_output_checks(story_dir, output, where, fragment):
+    p = one(story_dir, storyboard("  - {from: a, to: b}\n", output=output))
+    assert (p.line, p.column) == where
+    assert fragment in p.message + " (" + p.hint + ")"
+
+
+def test_size_and_fps_limits_inclusive(story_dir):
+    board = load(story_dir, storyboard("  - {from: a, to: b, frames: 1}\n", output="{size: [4096, 8], fps: 240}"))
+    assert board.output.size == (4096, 8) and board.output.fps == 240
+
+
+def test_budget_message_shows_the_figures(story_dir):
+    p = one(story_dir, storyboard("  - {from: a, to: b, duration: 60}\n", output="{size: [4096, 4096], fps: 240}"))
+    total = 60 * 240 + 1
+    assert (p.line, p.column, p.path) == (8, 3, "segments")
+    assert f"{total:,} frames x 4096x4096 = {total * 4096 * 4096:,} pixels" in p.message
+    assert f"budget of {MAX_TOTAL_PIXELS:,}" in p.message
+    p = one(story_dir, storyboard("  - {from: a, to: b, duration: 86400}\n", output="{size: [8, 8], fps: 24}"))
+    assert f"{86400 * 24 + 1:,} frames, over the budget of {MAX_TOTAL_FRAMES:,}" in p.message
+
+
+@pytest.mark.parametrize("segments, extra, where, fragment", [
+    ("  - {from: a, to: b, duration: 1, frames: 3}\n", "", (8, 43), "give `duration` or `frames`, not both"),
+    ("  - {from: a, to: b}\n", "defaults: {duration: 1, frames: 3}\n", (4, 33), "give `duration` or `frames`"),
+    ("  - {from: a, to: b, duration: 0.02}\n", "", (8, 32), "less than one frame"),
+    ("  - {from: a, to: b}\n", "defaults: {duration: 0.001}\n", (4, 22), "less than one frame"),
+    ("  - {from: a, to: b, easing: 'cubic-bezier(2, 0, 1, 1)'}\n", "", (8, 30), "x1 must be in [0, 1]"),
+    ("  - {from: a, to: b, easing: 'steps(1, jump-none)'}\n", "", (8, 30), "needs n >= 2"),
+    ("  - {from: a, to: b}\n", "defaults: {easing: 'steps(0)'}\n", (4, 20), "needs n >= 1"),
+])
+def test_timing_and_easing_checks(story_dir, segments, extra, where, fragment):
+    p = one(story_dir, storyboard(segments, extra=extra))
+    assert (p.line, p.column) == where, p.format()
+    assert fragment in p.message
+
+
+def test_keyframe_needs_one_of_image_or_prompt(story_dir):
+    errors = refuse(story_dir, storyboard("  - {from: a, to: b}\n",
+                                          keyframes="  a: {image: a.png, prompt: x}\n  b: {fit: cover}\n"))
+    assert [(p.line, p.column, p.message) for p in errors] == [
+        (5, 3, "a keyframe has either `image` or `prompt`, not both"),
+        (6, 3, "a keyframe needs exactly one of `image` or `prompt`"),
+    ]

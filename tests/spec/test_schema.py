@@ -1,0 +1,197 @@
+"""The storyboard JSON Schema (seqc/spec/schema.py): generated, current, valid draft 2020-12, documented,
+strict; the problems the schema step reports; and the examples."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from speckit import one, refuse, storyboard
+
+from seqc.models import builtin_path
+from seqc.motion.curves import NAMED_EASINGS
+from seqc.spec import load_text, schema, schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = ROOT / "schemas" / "storyboard.schema.json"
+PACKAGE_COPY = ROOT / "seqc" / "spec" / "storyboard.schema.json"
+EXAMPLES = sorted(ROOT.glob("examples/*/storyboard.yaml"))
+
+needs_builtin = pytest.mark.skipif(
+    not (builtin_path() / "config.json").is_file(),
+    reason="the built-in model's weights (seqc/backends/builtin/config.json) are not there yet",
+)
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def subschemas(node: object, path: str = "#"):
+    """Every schema object inside the schema, with a JSON-pointer-like path."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            if key in ("properties", "$defs"):
+                for name, child in value.items():
+                    yield from subschemas(child, f"{path}/{key}/{name}")
+            elif key in ("items", "additionalProperties", "propertyNames", "not"):
+                yield from subschemas(value, f"{path}/{key}")
+            elif key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+                for i, child in enumerate(value):
+                    yield from subschemas(child, f"{path}/{key}/{i}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated and current
+
+
+def test_both_copies_are_identical_and_current():
+    assert SCHEMA_FILE.read_bytes() == PACKAGE_COPY.read_bytes()
+    checked = run("tools/make_schema.py", "--check")
+    assert checked.returncode == 0, checked.stderr
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("make_schema", ROOT / "tools" / "make_schema.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_make_schema_writes_both_copies_and_check_notices_a_stale_one(tmp_path, monkeypatch, capsys):
+    tool = load_tool()
+    assert tool.render() == SCHEMA_FILE.read_text(encoding="utf-8")
+    targets = (tmp_path / "schemas" / "storyboard.schema.json", tmp_path / "pkg" / "storyboard.schema.json")
+    monkeypatch.setattr(tool, "TARGETS", targets)
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    assert tool.main(["--check"]) == 1  # missing copies are stale
+    assert tool.main([]) == 0
+    assert all(t.read_text(encoding="utf-8") == tool.render() for t in targets)
+    assert tool.main(["--check"]) == 0
+    targets[1].write_text("{}\n")
+    capsys.readouterr()
+    assert tool.main(["--check"]) == 1
+    assert "stale: pkg/storyboard.schema.json" in capsys.readouterr().err
+    assert targets[1].read_text() == "{}\n"  # --check writes nothing
+
+
+def test_packaged_schema_is_the_file():
+    assert schema_text() == SCHEMA_FILE.read_text(encoding="utf-8")
+    assert schema() == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def test_seqc_schema_prints_the_file():
+    printed = run("-m", "seqc", "schema")
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == json.loads(SCHEMA_FILE.read_text())
+    assert printed.stdout == SCHEMA_FILE.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Valid, documented, strict
+
+
+def test_schema_is_valid_draft_2020_12():
+    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema())
+
+
+def test_every_property_has_a_title_and_description():
+    missing = []
+    for path, node in subschemas(schema()):
+        for name, prop in node.get("properties", {}).items():
+            for word in ("title", "description"):
+                if not str(prop.get(word, "")).strip():
+                    missing.append(f"{path}/properties/{name}: {word}")
+    assert not missing, missing
+    assert sum(len(node.get("properties", {})) for _, node in subschemas(schema())) >= 20
+
+
+def test_objects_refuse_unknown_fields():
+    objects = [(path, node) for path, node in subschemas(schema()) if node.get("type") == "object"]
+    assert len(objects) >= 5
+    for path, node in objects:
+        assert node.get("title") and node.get("description"), path
+        if "properties" in node:
+            assert node.get("additionalProperties") is False, path
+        else:  # a map keyed by name (keyframes): names are constrained, values are strict objects
+            assert "pattern" in node["propertyNames"], path
+            assert node["additionalProperties"]["additionalProperties"] is False, path
+
+
+def test_easing_names_come_from_the_curves_module():
+    easing = schema()["properties"]["defaults"]["properties"]["easing"]
+    assert easing["anyOf"][0]["enum"] == list(NAMED_EASINGS)
+    validator = jsonschema.Draft202012Validator(easing)
+    for good in ["ease-in-out", "cubic-bezier(0.1, 0.7, 1, 0.1)", "steps(4, jump-start)", "steps(3)"]:
+        assert validator.is_valid(good), good
+    for bad in ["ease-inn", "cubic-bezier(0.1, 0.7)", "steps(x)", ""]:
+        assert not validator.is_valid(bad), bad
+
+
+# ---------------------------------------------------------------------------------------------
+# What the schema step reports
+
+
+@pytest.mark.parametrize("text, where, fragment", [
+    ("- 1\n", (1, 1), "the top level must be a mapping"),
+    ("version: 2\n", (1, 10), "unsupported version 2"),
+    ("version: '1'\n", (1, 10), "unsupported version '1'"),
+    ("version: true\n", (1, 10), "unsupported version true"),
+])
+def test_top_level_and_version(story_dir, text, where, fragment):
+    errors = refuse(story_dir, text + "model: ./vae\nkeyframes: {a: {image: a.png}}\nsegments: [{from: a, to: a}]\n"
+                    if not text.startswith("-") else text)
+    assert (errors[0].line, errors[0].column) == where
+    assert fragment in errors[0].message
+
+
+def test_problem_lines_are_single_and_escaped(story_dir):
+    p = one(story_dir, storyboard("  - {from: a, to: b}\n").replace(
+        "b: {image: b.png}", 'b: {image: b.png}\n  "x\\ny": {image: a.png}'))
+    assert re.match(r"keyframe name 'x\\ny' is not allowed", p.message)
+    assert "\n" not in p.format() and p.path == "keyframes.x\\ny"
+
+
+# ---------------------------------------------------------------------------------------------
+# The examples
+
+
+def test_there_are_examples():
+    assert len(EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize("story", EXAMPLES, ids=lambda p: p.parent.name)
+def test_example_starts_with_the_schema_line(story):
+    first = story.read_text().splitlines()[0]
+    match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
+    assert match, first
+    assert (story.parent / match[1]).resolve() == SCHEMA_FILE
+
+
+@pytest.mark.parametrize("story", EXAMPLES, ids=lambda p: p.parent.name)
+def test_example_is_valid_apart_from_the_model(story, tiny_vae):
+    """The examples use the built-in model; with any autoencoder they are valid, with no warning."""
+    text = story.read_text()
+    assert not re.search(r"^model:", text, re.M)
+    board = load_text(text.replace("\nversion: 1\n", f"\nversion: 1\nmodel: {tiny_vae}\n"), story)
+    assert board.warnings == ()
+    assert board.total_frames > 100
+    assert all(kf.image is not None and kf.image.is_file() for kf in board.keyframes.values())
+
+
+@needs_builtin
+def test_examples_validate_with_the_cli():
+    checked = run("-m", "seqc", "validate", *[str(p.relative_to(ROOT)) for p in EXAMPLES])
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr == ""
+    assert checked.stdout.count(": ok: ") == len(EXAMPLES)
