@@ -17,6 +17,7 @@ from pathlib import Path
 
 from seqc.errors import InputError
 from seqc.plan import CACHED, MISSING, Plan, compile_plan, explain
+from seqc.plan.explain import previous_records
 from seqc.spec import load_storyboard
 from seqc.store import Cache
 
@@ -59,14 +60,14 @@ class StoryDiff:
 
 def diff_plans(old: Plan, new: Plan) -> StoryDiff:
     """Compare two plans segment by segment, by key; explain each changed one against the old inputs."""
-    old_record = old.record()["segments"]
+    old_records = previous_records([job.segment for job in new.jobs], old.record()["segments"])
     old_keys = {job.key for job in old.jobs}
     new_keys = {job.key for job in new.jobs}
     segments = []
     for job in new.jobs:
         seg = job.segment
         status = CACHED if job.key in old_keys else MISSING
-        reason, changes = explain(seg, job.inputs, new.descriptors, status, old_record)
+        reason, changes = explain(seg, job.inputs, new.descriptors, status, old_records[seg.index])
         if status == CACHED:
             reason = "unchanged"
         segments.append(SegmentDiff(seg.index, seg.source, seg.target, seg.rendered_frames,

@@ -6,18 +6,35 @@ The reasons come from the same inputs as the keys, so `plan`, `render` and `diff
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from seqc.spec import Segment
 from seqc.store import CACHED, INVALID
 
 
-def _previous_for(segment: Segment, old_segments: list) -> dict | None:
-    """The last render's record of this segment: same keyframe names first, else same position."""
-    for old in old_segments:
-        if isinstance(old, dict) and old.get("from") == segment.source and old.get("to") == segment.target:
-            return old
-    if segment.index < len(old_segments) and isinstance(old_segments[segment.index], dict):
-        return old_segments[segment.index]
-    return None
+def previous_records(segments: Sequence[Segment], old_segments: list) -> list[dict | None]:
+    """The last render's record of each segment, matched by identity, never by a first name match.
+
+    With as many segments as last time, segment i is old segment i. Otherwise the k-th segment
+    from `a` to `b` is the old k-th segment from `a` to `b` (so a ping-pong or looping board that
+    joins the same pair twice compares each with its own), and a segment with none is new.
+    """
+    old = [record if isinstance(record, dict) else None for record in old_segments]
+    if len(old) == len(segments):
+        return old
+    by_pair: dict[tuple, list[dict]] = {}
+    for record in old:
+        if record is not None:
+            by_pair.setdefault((record.get("from"), record.get("to")), []).append(record)
+    seen: dict[tuple, int] = {}
+    matched: list[dict | None] = []
+    for segment in segments:
+        pair = (segment.source, segment.target)
+        k = seen.get(pair, 0)
+        seen[pair] = k + 1
+        candidates = by_pair.get(pair, [])
+        matched.append(candidates[k] if k < len(candidates) else None)
+    return matched
 
 
 # Most fundamental first: the first change is the reason shown; the rest go to --explain.
@@ -42,13 +59,14 @@ _KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
 _GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
 
 
-def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old_segments: list) -> tuple[str, list[str]]:
-    """A short human reason for a segment's status, plus the full list of changed inputs."""
+def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old: dict | None
+            ) -> tuple[str, list[str]]:
+    """A short human reason for a segment's status, plus the full list of changed inputs, against
+    `old`, the last render's record of this segment (`previous_records`), or None if it had none."""
     if status == CACHED:
         return "cached", []
     if status == INVALID:
         return "cache entry corrupt", ["cache entry corrupt"]
-    old = _previous_for(segment, old_segments)
     if old is None:
         return "new", ["new"]
     old_inputs = old.get("inputs", {})
@@ -58,7 +76,10 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old_
     for field_name, label in _LABELS.items():
         if field_name == "neighbours" and new_nb and old_nb:
             for side, name in (("before", segment.before), ("after", segment.after)):
-                if new_nb.get(side) != old_nb.get(side):
+                if new_nb.get(side) != old_nb.get(side) and name is None:
+                    end = "starts" if side == "before" else "ends"
+                    changes.append(f"the spline's neighbour {side} it changed (the timeline now {end} here)")
+                elif new_nb.get(side) != old_nb.get(side):
                     changes.append(f"neighbouring keyframe '{name}' changed (the spline passes through it)")
             continue
         if inputs.get(field_name) != old_inputs.get(field_name):

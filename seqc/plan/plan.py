@@ -14,7 +14,7 @@ from seqc.media.encode import ENCODER_SETTINGS
 from seqc.models import fingerprint_inputs
 from seqc.motion.methods import METHODS
 from seqc.plan import keys
-from seqc.plan.explain import explain
+from seqc.plan.explain import explain, previous_records
 from seqc.spec import Segment, Storyboard
 from seqc.store import CACHED, Cache
 
@@ -129,6 +129,7 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
     # 3. A clip key per segment, with its status and the reason.
     previous = cache.read_run(run_id_for(story)) or {}
     old_segments = previous.get("segments", []) if isinstance(previous, dict) else []
+    old_records = previous_records(story.segments, old_segments if isinstance(old_segments, list) else [])
     jobs = []
     for segment in story.segments:
         inputs = keys.clip_inputs(
@@ -144,7 +145,7 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
         key = keys.digest(inputs)
         status = cache.status("clips", key)
         inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
-        reason, changes = explain(segment, inputs, descriptors, status, old_segments)
+        reason, changes = explain(segment, inputs, descriptors, status, old_records[segment.index])
         jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes)))
     cache.save_memo()
     return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story), embeds, endpoints, descriptors,

@@ -20,9 +20,12 @@ def shrink(frames: np.ndarray, size: int = PROBE_SIZE) -> np.ndarray:
     frames = np.asarray(frames, dtype=np.float32)
     _, h, w, _ = frames.shape
     factor = max(1, int(np.ceil(max(h, w) / size)))
-    h2, w2 = h // factor, w // factor
-    frames = frames[:, : h2 * factor, : w2 * factor]
-    return frames.reshape(frames.shape[0], h2, factor, w2, factor, 3).mean(axis=(2, 4))
+    # One factor for both sides keeps the aspect; a side shorter than it (a 4096x8 strip) is
+    # averaged whole instead, so no thumbnail has a side of 0 pixels (whose mean is NaN).
+    fh, fw = min(factor, h), min(factor, w)
+    h2, w2 = h // fh, w // fw
+    frames = frames[:, : h2 * fh, : w2 * fw]
+    return frames.reshape(frames.shape[0], h2, fh, w2, fw, 3).mean(axis=(2, 4))
 
 
 def frame_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

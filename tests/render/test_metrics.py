@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from seqc.render import metrics
 from seqc.render.metrics import (
     PROBE_SIZE,
     changes,
@@ -75,3 +76,16 @@ def test_sparkline():
     assert sparkline(np.array([0.0, 9.0, 0.0, 0.0]), width=2) == "█▁"  # a spike is never averaged away
     assert sparkline(np.array([1.0, 3.0]), top=7) == "▂▄"  # scaled to `top`
     assert sparkline(np.array([7.0, 14.0]), top=7) == "██"  # clipped at the top
+
+
+def test_a_long_thin_frame_keeps_a_pixel_per_side_and_never_gives_nan():
+    """size: [4096, 8] is valid: its thumbnails are 64x1, and distances are finite."""
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (2, 8, 4096, 3)).astype(np.uint8)
+    small = metrics.shrink(frames)
+    assert small.shape == (2, 1, 64, 3)
+    distance = float(metrics.frame_distance(small[0], small[1]))
+    assert np.isfinite(distance) and distance > 0
+    tall = metrics.shrink(frames.transpose(0, 2, 1, 3))
+    assert tall.shape == (2, 64, 1, 3)
+    assert np.isfinite(metrics.changes([frames]).sum())
