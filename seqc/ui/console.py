@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from rich.console import Console
@@ -10,8 +11,20 @@ from rich.markup import escape  # re-exported for callers
 
 from seqc.errors import Problem
 
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-out = Console(highlight=False, soft_wrap=True, emoji=False)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`seqc plan | head -1`): stop quietly with status 0, as Unix tools do
+        (rich's default exits with 1)."""
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+        raise SystemExit(0)
+
+
+err = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = _Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_problems(problems: list[Problem]) -> None:

@@ -249,3 +249,37 @@ def test_ffmpeg_never_reads_hostile_file_names_as_options(forkserver, tiny_vae, 
     # argparse itself refuses `-o -y.mp4` (it reads -y.mp4 as an option): exit 2, nothing run.
     child = forkserver.run("render", str(story), "--cache-dir", str(cache), "-o", "-y.mp4", cwd=tmp_path)
     assert child.rc == 2
+
+
+@pytest.mark.slow
+def test_nothing_a_user_saves_stops_the_watcher(tmp_path, tiny_vae, bad_image_files):
+    """Every hostile storyboard of the corpus, saved in turn over a watched one: each is shown as
+    invalid (no traceback), the watcher lives on, and the good storyboard still renders after."""
+    from watchutil import WatchProcess
+
+    good = BASE.replace("B", "b.png")
+    story = make_case(tmp_path, "watched", good, tiny_vae, bad_image_files)
+    folder = story.parent
+    texts = dict(yaml_cases())
+    for name, target in IMAGE_CASES.items():
+        texts[f"image_{name}"] = BASE.replace("B", target if target.startswith("/") else f"made/{target}")
+    watcher = WatchProcess(folder, story="storyboard.yaml", debounce=0.1)
+    try:
+        watcher.wait_render(timeout=120)
+        for name, text in [*texts.items(), ("file_50mb", None)]:
+            mark = watcher.mark()
+            if text is None:
+                with open(story, "w") as fh:
+                    fh.write(good + ("# " + "x" * 1021 + "\n") * (50 * 1024))
+            else:
+                story.write_text(text)
+            watcher.wait_for(r"error: storyboard\.yaml is invalid", since=mark, timeout=60)
+            assert watcher.proc.poll() is None, f"{name}: the watcher exited\n{watcher.output_tail()}"
+        mark = watcher.mark()
+        story.write_text(good)
+        _, render = watcher.wait_render(since=mark, timeout=120)
+        assert "Traceback" not in watcher.output(), watcher.output_tail()
+        assert watcher.interrupt() == 130
+    finally:
+        watcher.close()
+    assert not (folder / "PWNED").exists()
