@@ -12,7 +12,6 @@ from rich.markup import escape  # re-exported for callers
 from seqc.errors import Problem
 
 
-
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         """The reader went away (`seqc plan | head -1`): stop quietly with status 0, as Unix tools do
