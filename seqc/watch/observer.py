@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from seqc.spec import Storyboard
@@ -32,6 +33,8 @@ class FolderWatches:
 
     story: Path
     polling: bool
+    mark_dirty: Callable[[str], None]  # the Watcher's
+    _fresh: list[Path]
     last_good: Storyboard | None
     _lock: threading.Lock
 
@@ -48,6 +51,15 @@ class FolderWatches:
         if files != self._files:
             self.set_files(files)
         self._refresh_watches()
+        if story is None:
+            # A folder first watched now, while the storyboard waits for a missing image, may
+            # already hold it (made between the failed load and the new watch, so no event came):
+            # look again instead of waiting for one.
+            story_forms = {os.path.abspath(self.story), os.path.realpath(self.story)}
+            for folder in self._fresh:
+                if any(os.path.dirname(p) == str(folder) and os.path.exists(p)
+                       for p in self._wanted - story_forms):
+                    self.mark_dirty(str(folder))
 
     def set_files(self, files: set[Path]) -> None:
         """Replace the watched files (the event thread reads `_wanted`/`_ancestors`, so swap them whole)."""
@@ -113,6 +125,7 @@ class FolderWatches:
         # Folders of the files as named and, for symlinks, of what they point to.
         needed = {nearest_folder(Path(path).parent) for path in self._wanted}
         replaced = []
+        self._fresh = []  # folders watched for the first time by this call
         # 1. Drop watches no longer needed, or whose folder was replaced by another of the same name.
         with self._lock:
             dead, self._dead = self._dead, set()
@@ -141,6 +154,7 @@ class FolderWatches:
                 continue
             self._warned.discard(folder)
             self._watches[folder] = (watch, ident)
+            self._fresh.append(folder)
         # 3. Say what is watched when that changes.
         summary = (len(self._files) - 1, len(self._watches), _observer_name(self._observer))
         if summary != self._watch_summary:

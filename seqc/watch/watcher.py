@@ -105,6 +105,7 @@ class Watcher(FolderWatches):
         self._handler = _EventHandler(self)
         self._observer = None
         self._watches: dict[Path, tuple[object, tuple[int, int] | None]] = {}
+        self._fresh: list[Path] = []
         # Watched folders whose own watch reported them deleted (inotify's watch dies with its
         # folder; a folder recreated at once may even get the same inode, so identity alone
         # cannot tell). Written by watchdog's thread under `_lock`.

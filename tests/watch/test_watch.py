@@ -477,3 +477,25 @@ def test_inotify_limit_falls_back_to_polling(tmp_path):
         watcher.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_an_image_made_before_its_new_folder_is_watched_still_renders(tmp_path):
+    """The storyboard names more/x.png before `more/` exists. If the folder and the image appear
+    between the failed load and the new watch on `more/` (no event can say so), the watcher looks
+    again instead of waiting for an event that never comes."""
+    story = tmp_path / "story.yaml"
+    story.write_text("version: 1\nkeyframes:\n  a: {image: more/x.png}\nsegments:\n  - {from: a, to: a}\n")
+    watcher = Watcher(story, Cache(tmp_path / "cache"), RenderOptions(), view=_RecordingView())
+    watcher._start_observer()
+    try:
+        watcher.set_files({story.absolute()})  # as before the failed load: only the storyboard
+        watcher._refresh_watches()
+        (tmp_path / "more").mkdir()
+        (tmp_path / "more" / "x.png").write_bytes(b"not yet looked at")
+        time.sleep(0.5)
+        watcher._take_change()  # whatever events came were for files nobody watched yet
+        assert not watcher._dirty.is_set()
+        watcher._watch_for(None)  # the storyboard is still invalid as loaded: watch what it names
+        assert watcher._dirty.is_set()
+    finally:
+        watcher._stop_observer()
