@@ -20,7 +20,7 @@ from seqc.media.ffmpeg import ff_path
 # that changes a clip's bytes is in here, and `encode_args` builds ffmpeg's arguments from
 # this dict alone. Bump "recipe" when `encode_args` changes in a way the fields don't show.
 ENCODER_SETTINGS: dict = {
-    "recipe": 1,
+    "recipe": 2,  # 2: the colour tags are set by a setparams filter (the -color_* options alone were dropped)
     "container": "mp4",
     "codec": "libx264",
     "pix_fmt": "yuv420p",
@@ -34,7 +34,9 @@ ENCODER_SETTINGS: dict = {
     "keyint": 250,
     # x264's output depends on its thread count; fixing it makes clips machine-independent.
     "threads": 2,
-    # RGB -> YUV with BT.709 coefficients, limited range, and the stream tagged to match.
+    # RGB -> YUV with BT.709 coefficients, limited range, and the stream tagged to match:
+    # primaries, transfer, matrix and range, or browsers guess (Chromium decodes untagged
+    # primaries and transfer as BT.601, visibly off).
     "color_matrix": "bt709",
     "color_range": "tv",
     "color_primaries": "bt709",
@@ -68,9 +70,13 @@ def encode_args(size: tuple[int, int], rate: Fraction, output: Path) -> list[str
     """ffmpeg arguments that read raw RGB frames from stdin and write one clip to `output`."""
     s = ENCODER_SETTINGS
     width, height = size
+    # The bundled ffmpeg writes only the matrix from -colorspace; setparams puts all four tags on
+    # the frames, and x264 writes them into the stream (and the muxers into the container).
     scale = (
         f"scale=out_color_matrix={s['color_matrix']}:out_range={s['color_range']}"
-        f":flags={s['scale_flags']},format={s['pix_fmt']}"
+        f":flags={s['scale_flags']},format={s['pix_fmt']},"
+        f"setparams=color_primaries={s['color_primaries']}:color_trc={s['color_trc']}"
+        f":colorspace={s['color_matrix']}:range={s['color_range']}"
     )
     args = [
         "-loglevel", "error",

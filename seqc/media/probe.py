@@ -21,6 +21,7 @@ class VideoInfo:
     height: int
     fps: float
     codec: str  # ffmpeg's codec name, e.g. "h264"
+    color: tuple[str, str, str, str] | None = None  # (range, matrix, primaries, transfer); None for RGB
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,24 @@ class StreamPackets:
     extradata_md5: str
     packets: tuple[Packet, ...]
     header_fps: float | None  # the rate ffmpeg prints for the stream (rounded), if any
+    color: tuple[str, str, str, str] | None = None  # (range, matrix, primaries, transfer), as ffmpeg prints them
 
 
 # ----------------------------------------------------------------------------- packets & probe
 
 _HEADER_FPS = re.compile(r"Video: .*?, (\d+(?:\.\d+)?)(k?) fps")
+# "yuv420p(tv, bt709, progressive)" when matrix, primaries and transfer agree, else
+# "yuv420p(tv, bt709/unknown/unknown, progressive)" (matrix/primaries/transfer).
+_HEADER_COLOR = re.compile(r"Video: [^\n]*?, [a-z0-9]+\((tv|pc|unknown)(?:, ([a-z0-9/_-]+))?")
+
+
+def _color(stderr: str) -> tuple[str, str, str, str] | None:
+    match = _HEADER_COLOR.search(stderr)
+    if match is None:
+        return None
+    spaces = (match.group(2) or "unknown").split("/")
+    matrix, primaries, transfer = spaces if len(spaces) == 3 else spaces * 3
+    return match.group(1), matrix, primaries, transfer
 
 
 def read_packets(path: Path) -> StreamPackets:
@@ -94,7 +108,8 @@ def read_packets(path: Path) -> StreamPackets:
         raise RenderError(
             f"cannot read the video stream of {path}: unexpected ffmpeg output"
         ) from None
-    match = _HEADER_FPS.search(result.stderr.decode(errors="replace"))
+    stderr = result.stderr.decode(errors="replace")
+    match = _HEADER_FPS.search(stderr)
     header_fps = None
     if match:
         header_fps = float(match.group(1)) * (1000 if match.group(2) else 1)
@@ -106,6 +121,7 @@ def read_packets(path: Path) -> StreamPackets:
         extradata_md5=header.get("extradata", ""),
         packets=tuple(packets),
         header_fps=header_fps,
+        color=_color(stderr),
     )
 
 
@@ -117,8 +133,8 @@ def count_frames(path: Path) -> int:
 def probe(path: Path) -> VideoInfo:
     """Frame count, size, fps and codec of a video's first video stream, read by ffmpeg.
 
-    frames: the number of video packets (see `read_packets`). width, height, codec: from the
-    stream parameters. fps: exact from the most common packet duration and the time base
+    frames: the number of video packets (see `read_packets`). width, height, codec, color: from
+    the stream parameters. fps: exact from the most common packet duration and the time base
     (30000/1001 comes back as 29.97003); when that disagrees with the rate ffmpeg prints by
     more than 0.01 (e.g. MKV's millisecond time base), the printed rate wins.
     """
@@ -136,4 +152,5 @@ def probe(path: Path) -> VideoInfo:
         height=info.height,
         fps=fps or 0.0,
         codec=info.codec,
+        color=info.color,
     )

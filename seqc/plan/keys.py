@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: clips are tagged with their colour primaries and transfer (encoder recipe 2)
 FLOAT_DIGITS = 10  # floats are rounded to this many significant digits before hashing
 
 

@@ -25,7 +25,8 @@ def test_clip_roundtrip(tmp_path, width, height, fps, n):
     assert writer.frames_written == n
 
     info = media.probe(path)
-    assert info == media.VideoInfo(frames=n, width=width, height=height, fps=info.fps, codec="h264")
+    assert info == media.VideoInfo(frames=n, width=width, height=height, fps=info.fps, codec="h264",
+                                   color=("tv", "bt709", "bt709", "bt709"))
     assert info.fps == pytest.approx(fps, abs=1e-6)
 
     decoded = np.stack(list(media.read_frames(path))).astype(np.int16)

@@ -80,3 +80,28 @@ def test_concat_replaces_output_atomically(tmp_path):
     output.write_bytes(b"old")
     media.concat(clips, output)
     assert media.probe(output).frames == 4
+
+
+BT709_TV = ("tv", "bt709", "bt709", "bt709")
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".webm"])
+def test_every_yuv_output_is_tagged_bt709_and_limited_range(tmp_path, suffix):
+    """Primaries, transfer, matrix and range, all four: with primaries and transfer unknown, Chromium
+    decodes the video as BT.601 and the colours come out wrong."""
+    clips = make_clips(tmp_path)
+    assert all(media.probe(clip).color == BT709_TV for clip in clips)
+    output = tmp_path / f"video{suffix}"
+    media.concat(clips, output)
+    assert media.probe(output).color == BT709_TV
+
+
+def test_decoded_colours_match_the_source_frames(tmp_path):
+    """Flat patches of known colours (the demo's grass among them) survive encode and decode."""
+    colours = [(126, 184, 169), (200, 30, 40), (20, 60, 220), (240, 240, 240), (16, 16, 16)]
+    frames = np.stack([np.full((48, 64, 3), c, dtype=np.uint8) for c in colours])
+    clip = tmp_path / "flat.mp4"
+    media.write_clip([frames], clip, (64, 48), 24)
+    decoded = np.stack(list(media.read_frames(clip))).astype(np.float64)
+    means = decoded.reshape(len(colours), -1, 3).mean(axis=1)
+    assert np.abs(means - np.array(colours)).max() < 2.0, means.round(1)

@@ -16,14 +16,14 @@ GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 
 # Changing any of these means a key changed: bump keys.KEY_VERSION and update them together.
 GOLDEN_KEYS = {
-    "model": "73f6b516e057cdb8ece07cd363dfe5d631f1f6c789e88a35bed1beab1d2083cf",
-    "latent:a": "72a8a9d8d7016a9c3c34edafca9cba95ff7ee6836b9a6981ac5c4e020a80e429",
-    "latent:b": "b782d8a38195bc32420d182963a0d9e6adeedc7f8001c827944085f336ab3da4",
-    "clip:0": "4c1b361ef2cb888531c48b3037b939c4c77c313a328034a107d83d590e97438d",
-    "clip:1": "11c14541bb46f7f791336610b0fb296c01398198b17d82084d11f3211f2862bc",
-    "clip:2": "3216e2e031be5c6ba75cf9d36aacbe26ece5a7d4d2aa32bd9dc4ae6b863a74c9",
+    "model": "950c856ed85bdd0a0a09d92600b87722ef7c53eab3aa91ee0c79c4a5d8cbead9",
+    "latent:a": "ef26cff5d4b9fb1f82afc7d7bb14ad2b48f198f2a72ee7fac1d0395e9218758d",
+    "latent:b": "a12108eb0e86e002d59e0085ed22b42ccdbf5575662928fb5500d301e63d4886",
+    "clip:0": "3a6f7cf3bff84eb6c091e0ff20c2ed6f8496ca2e3a7777a1bf83aa4a49525ca6",
+    "clip:1": "f0e6709c974db970205a28dbb697e005017df09f29974ebc6b262fa3a47eaabb",
+    "clip:2": "eee20ef82ef89b3ed87aee9f5c062706d7007c93d274166340ff74625b32edf1",
 }
-GOLDEN_KEY_VERSION = 1
+GOLDEN_KEY_VERSION = 2
 
 
 def plan_keys(story_path: Path, cache_dir: Path) -> dict:
