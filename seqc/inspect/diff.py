@@ -7,6 +7,7 @@ last render), so `diff` and `render` never disagree about what would re-render.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tarfile
 import tempfile
@@ -94,7 +95,7 @@ def storyboard_at_revision(path: Path, revision: str) -> Iterator[Path]:
     archive = _git(top, "archive", "--format=tar", revision, "--", rel_folder if rel_folder != "." else ".")
     with tempfile.TemporaryDirectory(prefix="seqc-diff-") as tmp:
         with tarfile.open(fileobj=BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+            extract(tar, Path(tmp))
         old_folder = Path(tmp) / rel_folder
         old_story = old_folder / path.name
         if not old_story.is_file():
@@ -103,6 +104,25 @@ def storyboard_at_revision(path: Path, revision: str) -> Iterator[Path]:
             if not (old_folder / entry.name).exists():
                 (old_folder / entry.name).symlink_to(entry)
         yield old_story
+
+
+def extract(tar: tarfile.TarFile, folder: Path) -> None:
+    """Unpack an archive into `folder`, never outside it: tarfile's "data" filter where this Python
+    has it (3.10.12, 3.11.4 and later), else the same refusals by hand (absolute paths, `..`, links
+    that leave the folder, devices)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(folder, filter="data")
+        return
+    root = folder.resolve()
+    members = []
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        inside = target == root or target.is_relative_to(root)
+        link_ok = not (member.issym() or member.islnk()) or (
+            (target.parent / member.linkname).resolve().is_relative_to(root) and not os.path.isabs(member.linkname))
+        if inside and link_ok and (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            members.append(member)
+    tar.extractall(folder, members=members)  # noqa: S202 - members checked above
 
 
 def _git(cwd: Path, *args: str) -> bytes:

@@ -37,7 +37,8 @@ def concat(clips: list[Path], output: Path) -> None:
     1. Read every clip's packets: count its frames and check all clips share codec, size,
        time base and SPS/PPS (otherwise a stream copy would give a broken video).
     2. Write the list file (absolute `file:` paths, quoted) to a temp file.
-    3. Run ffmpeg into a temp file beside `output`, muxer chosen from the suffix.
+    3. Run ffmpeg into a temp file beside `output`, muxer chosen from the suffix (a GIF first
+       makes its palette in a pass of its own, so memory does not grow with the video).
     4. Check the output has exactly the sum of the clips' frames, then publish it atomically,
        so a reader never sees half a video.
     """
@@ -72,15 +73,23 @@ def concat(clips: list[Path], output: Path) -> None:
     else:
         codec_args = [] if "-filter_complex" in fmt.muxer_args else ["-map", "0:v:0"]
         codec_args += ["-flags:v", "+bitexact"]
+    source = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", ff_path(list_name)]
+    palette_name = None
     try:
         with os.fdopen(list_fd, "wb") as fh:
             fh.write(script)
+        if fmt.palette is not None:  # a first pass over the clips makes the palette
+            palette_fd, palette_name = tempfile.mkstemp(prefix="seqc-palette-", suffix=".png")
+            os.close(palette_fd)
+            run(["-loglevel", "error", *source, "-vf", fmt.palette, "-frames:v", "1", "-update", "1",
+                 "-y", ff_path(palette_name)], f"make the palette of {output.name}")
+            source += ["-i", ff_path(palette_name)]
 
         # 3. ffmpeg into a temp file, 4. check and publish.
         with atomic.atomic_path(output) as tmp:
             run(
                 ["-loglevel", "error",
-                 "-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", ff_path(list_name),
+                 *source,
                  *codec_args,
                  "-fflags", "+bitexact", "-map_metadata", "-1", "-map_chapters", "-1",
                  *fmt.muxer_args, "-f", fmt.muxer, "-y", ff_path(tmp)],
@@ -93,5 +102,7 @@ def concat(clips: list[Path], output: Path) -> None:
                     f"expected {expected}"
                 )
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(list_name)
+        for name in (list_name, palette_name):
+            if name is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)

@@ -18,6 +18,9 @@ class OutputFormat:
     muxer: str
     muxer_args: tuple[str, ...] = ()
     stream_copy: bool = True
+    # A palette made in a first pass over the video (its filter), used by `muxer_args` as input 1.
+    # Two passes keep memory flat: one pass with `split` buffers every frame until the palette is done.
+    palette: str | None = None
 
 
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
@@ -27,9 +30,8 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
     # Re-encoded from the cached clips: a GIF with a palette made for this video (better than
     # the web-safe default), looping forever; WebM as VP9 at constant quality.
     ".gif": OutputFormat("gif", (
-        "-filter_complex", "[0:v]split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a",
-        "-loop", "0",
-    ), stream_copy=False),
+        "-filter_complex", "[0:v][1:v]paletteuse=dither=sierra2_4a", "-loop", "0",
+    ), stream_copy=False, palette="palettegen=stats_mode=diff"),
     ".webm": OutputFormat("webm", (
         "-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-pix_fmt", "yuv420p",
         "-threads", "2",

@@ -31,7 +31,8 @@ def load_arrays(cache: Cache, kind: str, key: str) -> dict[str, np.ndarray] | No
         return None
     try:
         return load(path.read_bytes())
-    except Exception:  # noqa: BLE001 - a digest-valid file that does not parse is a stale format
+    except Exception as exc:  # noqa: BLE001 - a digest-valid file that does not parse is a stale format
+        cache.discard(kind, key, f"not a safetensors file: {exc}")
         return None
 
 
@@ -65,6 +66,9 @@ def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[
     for name in needed:
         if name in plan.latents:
             cached = load_arrays(cache, "latents", plan.latents[name].key)
+            if cached is not None and "latent" not in cached:
+                cache.discard("latents", plan.latents[name].key, "no 'latent' array in it")
+                cached = None
             endpoints[name].latent = None if cached is None else cached["latent"]
         if name in plan.embeds:
             endpoints[name].cond = load_arrays(cache, "embeds", plan.embeds[name].key)

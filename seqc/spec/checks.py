@@ -212,6 +212,10 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         if last["to"] != first["from"]:
             settings = loop if isinstance(loop, dict) else {}
             entries.append((("loop",), {"from": last["to"], "to": first["from"], **settings}))
+        elif isinstance(loop, dict) and loop:
+            out.warn(("loop",), f"the timeline already ends at '{first['from']}', where it starts: `loop` adds no "
+                     "closing segment, so its settings are not used",
+                     "set them on the last segment, or write `loop: true`")
     pipeline_defaults = _pipeline_defaults(model_ref, output.size, out)
     segments: list[m.Segment] = []
     first_frame = 0

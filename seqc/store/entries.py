@@ -245,6 +245,13 @@ class EntryStore:
             raise
         return self.put(kind, key, tmp, inputs)
 
+    def discard(self, kind: str, key: str, why: str) -> None:
+        """Delete an entry whose content passed its digest but cannot be used (a stale format), with
+        a warning; `put` would otherwise keep it as a valid entry forever."""
+        with self._publish_lock():
+            self._delete_entry(kind, key)
+        self.warn(f"cache entry {kind}/{key} could not be read ({why}); deleted it, it will be made again")
+
     def _delete_entry(self, kind: str, key: str) -> None:
         """Delete sidecar, then content (a half-deleted entry looks invalid). Hold the publish lock."""
         for path in (self.sidecar(kind, key), self.path(kind, key)):

@@ -66,3 +66,30 @@ def test_text_output_and_usage_errors(project):
     assert "0 of 3 segments differ" in proc.stdout
     proc = run_seqc("diff", "storyboard.yaml", cwd=project, check=False)
     assert proc.returncode == 2
+
+
+def test_extract_without_tarfile_filters_stays_inside_the_folder(tmp_path, monkeypatch):
+    """Pythons before 3.10.12 have no extraction filters (`extractall(filter=)` was a TypeError):
+    the same refusals are made by hand."""
+    import io
+    import tarfile
+
+    from seqc.inspect.diff import extract
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in (("story/storyboard.yaml", b"version: 1\n"), ("../evil.txt", b"x"), ("/abs.txt", b"y")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("story/escape")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../outside"
+        tar.addfile(link)
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    target = tmp_path / "out"
+    target.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(buffer.getvalue())) as tar:
+        extract(tar, target)
+    assert (target / "story" / "storyboard.yaml").read_bytes() == b"version: 1\n"
+    assert not (tmp_path / "evil.txt").exists() and not (target / "story" / "escape").is_symlink()
+    assert not (target / "abs.txt").exists() and not __import__("os").path.exists("/abs.txt")

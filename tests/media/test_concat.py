@@ -105,3 +105,54 @@ def test_decoded_colours_match_the_source_frames(tmp_path):
     decoded = np.stack(list(media.read_frames(clip))).astype(np.float64)
     means = decoded.reshape(len(colours), -1, 3).mean(axis=1)
     assert np.abs(means - np.array(colours)).max() < 2.0, means.round(1)
+
+
+WATCHER = """\
+#!{python}
+import subprocess, sys, time
+proc = subprocess.Popen([{ffmpeg!r}, *sys.argv[1:]])
+peak = 0
+while proc.poll() is None:
+    try:
+        with open(f"/proc/{{proc.pid}}/status") as fh:
+            peak = max([peak] + [int(l.split()[1]) for l in fh if l.startswith("VmHWM:")])
+    except OSError:
+        pass
+    time.sleep(0.002)
+with open({log!r}, "a") as fh:
+    fh.write(f"{{peak}}\\t{{' '.join(sys.argv[1:])}}\\n")
+sys.exit(proc.returncode)
+"""
+
+
+def _gif_runs(tmp_path, frames: int) -> list[tuple[int, str]]:
+    """(peak memory in KiB, arguments) of each ffmpeg run that joins `frames` frames (128x128) into
+    a GIF, measured by a stand-in for ffmpeg that watches the real one's VmHWM."""
+    import os
+    import subprocess
+    import sys
+
+    clip = tmp_path / f"long{frames}.mp4"
+    # The same 40 frames over and over: as many colours in a long GIF as in a short one (palettegen's
+    # histogram and paletteuse's colour cache grow with the colours, not with the frames).
+    media.write_clip((gradient_frames(40, 128, 128) for _ in range(frames // 40)), clip, (128, 128), 24)
+    log = tmp_path / f"runs{frames}.log"
+    watcher = tmp_path / "ffmpeg-watcher"
+    watcher.write_text(WATCHER.format(python=sys.executable, ffmpeg=media.ffmpeg_exe(), log=str(log)))
+    watcher.chmod(0o755)
+    code = "import sys; from pathlib import Path; from seqc import media; media.concat([Path(sys.argv[1])], Path(sys.argv[2]))"
+    subprocess.run([sys.executable, "-c", code, str(clip), str(tmp_path / f"v{frames}.gif")], check=True,
+                   timeout=300, env={**os.environ, "IMAGEIO_FFMPEG_EXE": str(watcher)})
+    assert media.probe(tmp_path / f"v{frames}.gif").frames == frames
+    return [(int(peak), args) for peak, args in (line.split("\t", 1) for line in log.read_text().splitlines())]
+
+
+def test_a_gif_is_made_in_two_passes_so_memory_does_not_grow_with_its_length(tmp_path):
+    """One pass with `split` buffered every decoded frame until the palette existed: 800 frames of
+    128x128 took 2.4x the memory of 40. With a palette pass, then a pass that uses it, no frame is
+    held back; what growth is left is ffmpeg's own palettegen/paletteuse state (about 1.35x here)."""
+    short, long = _gif_runs(tmp_path, 40), _gif_runs(tmp_path, 800)
+    joins = [args for _, args in long if "paletteuse" in args or "palettegen" in args]
+    assert len(joins) == 2 and "split" not in " ".join(joins)
+    peak = {n: max(p for p, args in runs if "palette" in args) for n, runs in (("short", short), ("long", long))}
+    assert peak["long"] / peak["short"] < 1.6, peak

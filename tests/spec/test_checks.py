@@ -138,3 +138,14 @@ def test_keyframe_needs_one_of_image_or_prompt(story_dir):
         (5, 3, "a keyframe has either `image` or `prompt`, not both"),
         (6, 3, "a keyframe needs exactly one of `image` or `prompt`"),
     ]
+
+
+def test_loop_settings_on_a_timeline_that_already_closes_are_a_warning(story_dir):
+    closed = "  - {from: a, to: b}\n  - {from: b, to: a}\n"
+    board = load(story_dir, storyboard(closed, extra="loop: {duration: 3, easing: linear}\n"))
+    (warning,) = [w for w in board.warnings if w.path == "loop"]
+    assert "already ends at 'a'" in warning.message and "not used" in warning.message
+    assert len(board.segments) == 2  # nothing added
+    # `loop: true` on a closed timeline asks for nothing that is lost: no warning.
+    board = load(story_dir, storyboard(closed, extra="loop: true\n"))
+    assert not [w for w in board.warnings if w.path == "loop"]
