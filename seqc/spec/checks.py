@@ -136,7 +136,34 @@ def partial_problems(doc: Document, path: Path, schema_problems: list[Problem]) 
         segments = data.get("segments")
         if isinstance(segments, list):
             _check_names(segments, keyframes, out)
+    _check_timing(data, out)
     return out.errors
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_timing(data: dict, out: _Collector) -> None:
+    """Segment timing on a document the schema refused: both `duration` and `frames`, or a
+    duration under one frame, for each segment whose timing values are well typed."""
+    output = data.get("output") if isinstance(data.get("output"), dict) else {}
+    fps = output.get("fps", m.DEFAULT_FPS)
+    if not _is_number(fps) or fps <= 0 or not out.ok(("output", "fps")):
+        return
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) and out.ok(("defaults",)) else {}
+    if not all(_is_number(defaults.get(f, 1)) and out.ok(("defaults", f)) for f in ("duration", "frames")):
+        return
+    segments = data.get("segments")
+    for index, seg in enumerate(segments if isinstance(segments, list) else []):
+        spath = ("segments", index)
+        if not isinstance(seg, dict) or not out.ok(spath) or not all(
+                _is_number(seg.get(f, 1)) and out.ok(spath + (f,)) for f in ("duration", "frames")):
+            continue
+        if "duration" in seg and "frames" in seg:
+            out.error(spath + ("frames",), "give `duration` or `frames`, not both")
+        else:
+            _frames(seg, defaults, fps, out, spath)
 
 
 def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: ImageMemo | None = None

@@ -286,6 +286,32 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+_BRACKETS = {"flow mapping": ("{", "}"), "flow sequence": ("[", "]")}
+_GOT = re.compile(r"but (?:got|found) '(.+)'$")
+
+
+def _unclosed(exc: yaml.MarkedYAMLError, file: str) -> Problem | None:
+    """An unclosed bracket or quote, reported where it opens (PyYAML reports where it gave up)."""
+    context, mark, where = exc.context or "", exc.context_mark, exc.problem_mark
+    if mark is None or where is None:
+        return None
+    got = _GOT.search(exc.problem or "")
+    found = "the end of the file" if got and got.group(1) == "<stream end>" else (
+        f"'{got.group(1)}'" if got else "something else")
+    at = f"line {where.line + 1}, column {where.column + 1}"
+    for kind, (opener, closer) in _BRACKETS.items():
+        if context == f"while parsing a {kind}":
+            return Problem(file, mark.line + 1, mark.column + 1, "",
+                           f"invalid YAML: this '{opener}' is never closed: {found} at {at} "
+                           f"comes where ',' or '{closer}' should",
+                           f"add the missing '{closer}'")
+    if context == "while scanning a quoted scalar":
+        return Problem(file, mark.line + 1, mark.column + 1, "",
+                       f"invalid YAML: this quoted text is never closed (the file ends at {at})",
+                       "add the closing quote")
+    return None
+
+
 def _syntax_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     """One line for a YAML syntax error, at its position."""
     if isinstance(exc, yaml.reader.ReaderError):
@@ -293,6 +319,9 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
         char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
         return Problem(file, line, col, "", f"invalid YAML: character {char} is not allowed in a YAML file",
                        "remove control characters, or write them as escapes inside double quotes")
+    unclosed = _unclosed(exc, file) if isinstance(exc, yaml.MarkedYAMLError) else None
+    if unclosed is not None:
+        return unclosed
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
