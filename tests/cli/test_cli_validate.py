@@ -18,16 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from seqc.models import builtin_path
-
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 EXPECTED: dict[str, list] = json.loads((BAD / "expected.json").read_text())
 LINE_RE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<column>\d+): (?P<rest>.*)$")
 
-needs_builtin = pytest.mark.skipif(
-    not (builtin_path() / "config.json").is_file(),
-    reason="the built-in model's weights (seqc/backends/builtin/config.json) are not there yet",
-)
 
 
 def seqc(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -277,7 +271,6 @@ def test_init_writes_a_storyboard_whose_only_dependency_is_the_model(tmp_path, t
     assert "ok: 4 keyframes, 4 segments" in run.stdout
 
 
-@needs_builtin
 def test_init_validates_at_once(tmp_path):
     run = seqc("init", "demo", cwd=tmp_path)
     assert run.returncode == 0, run.stderr

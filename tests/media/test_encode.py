@@ -23,15 +23,24 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_encoder_settings_drive_the_arguments():
     json.dumps(media.ENCODER_SETTINGS)  # it goes into cache keys: must be plain data
+    s = media.ENCODER_SETTINGS
     args = media.encode_args((64, 48), Fraction(24), Path("/tmp/x.mp4"))
-    joined = " ".join(args)
-    for name, value in media.ENCODER_SETTINGS.items():
-        if name in ("recipe", "bitexact"):
-            continue
-        assert str(value) in joined, name
-    for flag in ("-fflags", "+bitexact", "-flags:v", "-map_metadata"):
-        assert flag in args
-    assert args[args.index("-threads") + 1] == str(media.ENCODER_SETTINGS["threads"])
+
+    def after(flag: str) -> str:  # the value the output option is given (its last use; inputs come first)
+        return args[len(args) - 1 - args[::-1].index(flag) + 1]
+
+    for flag, name in (("-c:v", "codec"), ("-preset", "preset"), ("-crf", "crf"), ("-profile:v", "profile"),
+                       ("-bf", "bframes"), ("-g", "keyint"), ("-threads", "threads"), ("-pix_fmt", "pix_fmt"),
+                       ("-f", "container")):
+        assert after(flag) == str(s[name]), name
+    filters = dict(item.split("=", 1) for item in after("-vf").split(","))
+    scale = dict(part.split("=", 1) for part in filters["scale"].split(":"))
+    assert scale == {"out_color_matrix": s["color_matrix"], "out_range": s["color_range"], "flags": s["scale_flags"]}
+    assert filters["format"] == s["pix_fmt"]
+    tags = dict(part.split("=", 1) for part in filters["setparams"].split(":"))
+    assert tags == {"color_primaries": s["color_primaries"], "color_trc": s["color_trc"],
+                    "colorspace": s["color_matrix"], "range": s["color_range"]}
+    assert after("-fflags") == "+bitexact" and after("-flags:v") == "+bitexact" and after("-map_metadata") == "-1"
 
 
 def test_exact_ntsc_rate(tmp_path):

@@ -7,11 +7,7 @@ import pytest
 from speckit import load, one, refuse, storyboard
 
 from seqc.errors import SpecError
-from seqc.models import builtin_path
 from seqc.spec.checks import MAX_TOTAL_FRAMES, MAX_TOTAL_PIXELS
-
-HAS_BUILTIN = (builtin_path() / "config.json").is_file()
-
 
 # ---------------------------------------------------------------------------------------------
 # The model and coerced values
@@ -26,7 +22,6 @@ def test_seed_is_an_int_and_version_1_0_is_1(story_dir):
     assert "`seed` has no effect" in warning.message and warning.path == "keyframes.b.seed"
 
 
-@pytest.mark.skipif(not HAS_BUILTIN, reason="the built-in model's weights are not there yet")
 def test_default_model_is_builtin(story_dir):
     board = load(story_dir, "version: 1\nkeyframes: {a: {image: a.png}}\nsegments: [{from: a, to: a}]\n")
     assert board.model == "builtin" and board.model_ref.source == "builtin"

@@ -15,7 +15,6 @@ import jsonschema
 import pytest
 from speckit import one, refuse, storyboard
 
-from seqc.models import builtin_path
 from seqc.motion.curves import NAMED_EASINGS
 from seqc.spec import load_text, schema, schema_text
 
@@ -24,10 +23,6 @@ SCHEMA_FILE = ROOT / "schemas" / "storyboard.schema.json"
 PACKAGE_COPY = ROOT / "seqc" / "spec" / "storyboard.schema.json"
 EXAMPLES = sorted(ROOT.glob("examples/*/storyboard.yaml"))
 
-needs_builtin = pytest.mark.skipif(
-    not (builtin_path() / "config.json").is_file(),
-    reason="the built-in model's weights (seqc/backends/builtin/config.json) are not there yet",
-)
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -189,7 +184,6 @@ def test_example_is_valid_apart_from_the_model(story, tiny_vae):
     assert all(kf.image is not None and kf.image.is_file() for kf in board.keyframes.values())
 
 
-@needs_builtin
 def test_examples_validate_with_the_cli():
     checked = run("-m", "seqc", "validate", *[str(p.relative_to(ROOT)) for p in EXAMPLES])
     assert checked.returncode == 0, checked.stderr
