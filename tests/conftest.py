@@ -42,6 +42,14 @@ def _complete(folder: Path) -> bool:
     return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A storyboard with no tagged project cache above it renders into the per-user cache
+    (seqc.store.location): give the whole session, subprocesses included, a fresh one."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    os.environ.pop("SEQC_CACHE_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def tiny_vae(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding a tiny random `AutoencoderTiny` saved with safetensors (read-only)."""

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = {
     "1_throughput", "2_incremental_edit", "3_noop", "4_plan_scale", "5_memory", "6_session", "7_gpu",

@@ -47,7 +47,9 @@ def byte_size(text: str) -> int:
 
 def _add_cache_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", metavar="DIR",
-                   help="cache folder (default: $SEQC_CACHE_DIR, else ./cache)")
+                   help="cache folder (default: $SEQC_CACHE_DIR, else the nearest cache/ with seqc's "
+                        "CACHEDIR.TAG at or above the storyboard's folder, else the per-user cache, "
+                        "~/.cache/seqc)")
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:

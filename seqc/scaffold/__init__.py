@@ -13,6 +13,7 @@ from pathlib import Path
 from seqc.errors import InputError
 from seqc.spec import schema_text
 from seqc.store.atomic import atomic_write_bytes
+from seqc.store.location import PROJECT_DIR, TAG_NAME, TAG_TEXT
 
 KEYFRAMES = ("dawn", "noon", "dusk", "night")
 
@@ -43,7 +44,8 @@ def keyframe_bytes(name: str) -> bytes:
 
 
 def scaffold(folder: Path, force: bool = False) -> Path:
-    """Write folder/storyboard.yaml, its schema and keyframes; refuse to overwrite unless forced."""
+    """Write folder/storyboard.yaml, its schema, keyframes and a tagged cache/ folder; refuse to
+    overwrite unless forced."""
     story = folder / "storyboard.yaml"
     if story.exists() and not force:
         raise InputError(f"{story} already exists (use --force to overwrite it)")
@@ -52,6 +54,10 @@ def scaffold(folder: Path, force: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in KEYFRAMES:
         atomic_write_bytes(folder / "keyframes" / f"{name}.png", keyframe_bytes(name))
+    # The project's own cache: seqc finds it from any working folder by its tag (seqc.store.location).
+    (folder / PROJECT_DIR).mkdir(exist_ok=True)
+    atomic_write_bytes(folder / PROJECT_DIR / TAG_NAME, TAG_TEXT.encode())
+    (folder / PROJECT_DIR / ".gitignore").write_text("*\n")
     (folder / "storyboard.schema.json").write_text(schema_text())
     story.write_text(TEMPLATE)
     return story

@@ -55,6 +55,7 @@ class EntryStore:
     root: Path
     warn: Callable[[str], None]
     _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
+    _ensure_root: Callable[[], None]  # seqc.store.locks.Locks
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -73,6 +74,7 @@ class EntryStore:
     def temp_path(self, kind: str, key: str) -> Path:
         """A pid-stamped temp path in the entry's folder (created) for a writer to fill, then `put`."""
         final = self.path(kind, key)
+        self._ensure_root()
         final.parent.mkdir(parents=True, exist_ok=True)
         return atomic.temp_path_for(final)
 

@@ -18,13 +18,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from seqc.errors import CacheError
+from seqc.store.atomic import atomic_write_bytes
+from seqc.store.location import TAG_NAME, TAG_TEXT
 
 
 class Locks:
-    """Mixin of the Cache: its root folder's publish and gc locks."""
+    """Mixin of the Cache: its root folder (made on first write, tagged as a cache), and its publish
+    and gc locks."""
 
     root: Path
     _local: threading.local
+
+    def _ensure_root(self) -> None:
+        """Make the root folder, with the CACHEDIR.TAG that marks it as seqc's cache (seqc.store.location)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.root / TAG_NAME).is_file():
+            atomic_write_bytes(self.root / TAG_NAME, TAG_TEXT.encode())
 
     @contextlib.contextmanager
     def _publish_lock(self) -> Iterator[None]:
@@ -36,7 +45,7 @@ class Locks:
             finally:
                 self._local.depth -= 1
             return
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._ensure_root()
         fd = os.open(self.root / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -51,7 +60,7 @@ class Locks:
     @contextlib.contextmanager
     def _gc_lock(self) -> Iterator[None]:
         """Hold `.gc.lock` without waiting: a second gc fails at once with CacheError."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._ensure_root()
         path = self.root / ".gc.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

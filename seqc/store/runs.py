@@ -7,7 +7,7 @@ The next plan compares each segment's key inputs with the record to say why it r
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from seqc.store import atomic
@@ -20,6 +20,7 @@ class RunRecords:
     """Mixin of the Cache: read and write run records by run id."""
 
     root: Path
+    _ensure_root: Callable[[], None]  # seqc.store.locks.Locks
 
     def _run_path(self, run_id: str) -> Path:
         if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
@@ -33,4 +34,5 @@ class RunRecords:
 
     def write_run(self, run_id: str, data: Mapping) -> None:
         """Record what a render of a storyboard used, atomically."""
+        self._ensure_root()
         atomic.atomic_write_bytes(self._run_path(run_id), json_bytes(dict(data)))

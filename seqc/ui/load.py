@@ -3,15 +3,19 @@ warnings on the terminal), plan."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from seqc.plan import Plan, compile_plan
 from seqc.spec import load_storyboard
 from seqc.store import Cache, default_cache_dir
 from seqc.ui import console
 
 
-def open_cache(cache_dir: str | None) -> Cache:
-    """The cache folder chosen by --cache-dir, $SEQC_CACHE_DIR or ./cache."""
-    return Cache(default_cache_dir(cache_dir), warn=console.warn)
+def open_cache(cache_dir: str | None, storyboard: str | Path | None = None) -> Cache:
+    """The cache chosen by --cache-dir, $SEQC_CACHE_DIR, the project's tagged cache/ above the
+    storyboard (or the current folder), else the per-user cache (seqc.store.location)."""
+    near = Path(storyboard).absolute().parent if storyboard is not None else None
+    return Cache(default_cache_dir(cache_dir, near=near), warn=console.warn)
 
 
 def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False) -> Plan:

@@ -14,6 +14,8 @@ from renderkit import paint_seasons, plan_json, render_json, run_seqc, write_sto
 from seqc import media
 from seqc.render import metrics
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:

@@ -12,6 +12,8 @@ from tinysd import make_tiny_sd
 
 from seqc import media
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 ENV = {"OMP_NUM_THREADS": "1"}  # tiny models: one thread is faster on a busy machine, and deterministic
 STORY = """\
 version: 1

@@ -23,6 +23,8 @@ from renderkit import (
 from seqc import media
 from seqc.spec.images import CHECK_RULES
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 FPS = 12
 # frames per segment at fps 12 with duration 1 (segment 1 has frames: 10); the last adds its end frame
 PLANNED = 12 + 10 + 12 + 12 + 1

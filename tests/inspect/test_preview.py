@@ -10,6 +10,8 @@ import pytest
 from PIL import Image
 from renderkit import paint_seasons, run_seqc, write_story
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:

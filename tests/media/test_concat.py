@@ -147,6 +147,7 @@ def _gif_runs(tmp_path, frames: int) -> list[tuple[int, str]]:
     return [(int(peak), args) for peak, args in (line.split("\t", 1) for line in log.read_text().splitlines())]
 
 
+@pytest.mark.slow
 def test_a_gif_is_made_in_two_passes_so_memory_does_not_grow_with_its_length(tmp_path):
     """One pass with `split` buffered every decoded frame until the palette existed: 800 frames of
     128x128 took 2.4x the memory of 40. With a palette pass, then a pass that uses it, no frame is

@@ -21,6 +21,8 @@ from reliabilitykit import (
 from seqc import media
 from seqc.store import Cache, atomic
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 
 def seqc(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "seqc", *args], cwd=cwd, capture_output=True, text=True,

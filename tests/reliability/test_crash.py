@@ -28,6 +28,8 @@ from reliabilitykit import (
 from seqc import media
 from seqc.store import Cache, atomic
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 TRIALS = 20
 SEED = 20240611
 

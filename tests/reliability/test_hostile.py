@@ -23,6 +23,8 @@ from reliabilitykit import REPO, storyboard
 
 from seqc import media
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 WRAPPER = """\
 import json, sys, time
 t0 = time.perf_counter()

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from renderkit import five_keyframe_storyboard, run_seqc
 from safetensors.numpy import load
 
 from seqc.plan import compile_plan
 from seqc.spec import load_storyboard
 from seqc.store import Cache
+
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
 
 
 def test_a_cached_latent_that_does_not_parse_is_replaced_once(tmp_path, tiny_vae):

@@ -47,6 +47,8 @@ from seqc.store import Cache
 from seqc.watch.views import LiveView, LogView
 from seqc.watch.watcher import Watcher
 
+pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+
 DEBOUNCE = 0.3
 QUIET = 3 * DEBOUNCE + 0.6  # long enough that a render, had one been triggered, would have started
 FIRST_RENDER = 240.0  # the first render imports torch and diffusers: slow on a busy machine

@@ -19,7 +19,7 @@ from seqc.ui.progress import ProgressReporter
 def run(file: str, cache_dir: str | None, options: RenderOptions, *, plot_path: Path | None = None,
         as_json: bool = False, draft: bool = False, quiet: bool = False) -> int:
     """Fill the cache, read the clips, print the report (or JSON); `plot_path` draws the curves."""
-    cache = open_cache(cache_dir)
+    cache = open_cache(cache_dir, file)
     plan = load_and_plan(file, cache, quiet=quiet, draft=draft)
     reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
     with rendered(plan, cache, options, reporter) as result:

@@ -15,7 +15,7 @@ from seqc.ui.load import open_cache
 
 def run(old: str, new: str | None, against: str | None, cache_dir: str | None, as_json: bool = False) -> int:
     """Compare two storyboards (or one with itself at a git revision) by the planner's key inputs."""
-    cache = open_cache(cache_dir)
+    cache = open_cache(cache_dir, new or old)
     if against:
         if new:
             raise InputError("give one storyboard with --against REV, or two storyboards without it")

@@ -34,7 +34,7 @@ def plan_json(plan: Plan) -> dict:
 def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = False, explain: bool = False,
         every: bool = False) -> int:
     """Print every segment's status and reason; `every` keeps one row per segment."""
-    plan = load_and_plan(file, open_cache(cache_dir), quiet=as_json, draft=draft)
+    plan = load_and_plan(file, open_cache(cache_dir, file), quiet=as_json, draft=draft)
     if as_json:
         console.print_json(plan_json(plan))
         return 0

@@ -15,7 +15,7 @@ from seqc.ui.progress import ProgressReporter
 def run(file: str, output: Path, columns: int, cache_dir: str | None, options: RenderOptions, *,
         draft: bool = False, quiet: bool = False) -> int:
     """A row per segment of `columns` evenly sampled frames."""
-    cache = open_cache(cache_dir)
+    cache = open_cache(cache_dir, file)
     plan = load_and_plan(file, cache, quiet=quiet, draft=draft)
     with rendered(plan, cache, options, Reporter(warn=console.warn) if quiet else ProgressReporter()) as result:
         write_sheet(contact_sheet(plan, result.clips, columns), output)

@@ -24,7 +24,7 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
 
     `no_cache` renders into a throwaway cache, so nothing is read from or written to the real one.
     """
-    cache = open_cache(cache_dir)
+    cache = open_cache(cache_dir, file)
     with tempfile.TemporaryDirectory(prefix="seqc-nocache-") if no_cache else contextlib.nullcontext() as scratch:
         store = Cache(scratch, warn=console.warn) if scratch else cache
         # 1. The storyboard and the output path, checked before planning touches the cache.

@@ -20,7 +20,7 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, debounce: f
     """Watch until interrupted; `no_cache` renders the session into a throwaway cache."""
     live = not quiet and console.err.is_terminal
     with tempfile.TemporaryDirectory(prefix="seqc-nocache-") if no_cache else contextlib.nullcontext() as scratch:
-        cache = Cache(scratch, warn=console.warn) if scratch else open_cache(cache_dir)
+        cache = Cache(scratch, warn=console.warn) if scratch else open_cache(cache_dir, file)
         watcher = Watcher(Path(file), cache, options, output=output, frames=frames, debounce=debounce, poll=poll,
                           draft=draft, view=LiveView() if live else LogView(), debug=debug)
         watcher.run()  # returns only after stop(); Ctrl-C propagates as KeyboardInterrupt (exit 130)
