@@ -189,3 +189,20 @@ def test_examples_validate_with_the_cli():
     assert checked.returncode == 0, checked.stderr
     assert checked.stderr == ""
     assert checked.stdout.count(": ok: ") == len(EXAMPLES)
+
+
+def test_a_plain_json_schema_validator_refuses_every_schema_case_of_the_bad_corpus():
+    """What editors and check-jsonschema see: the published schema alone (no seqc code) refuses
+    every storyboard of the corpus that seqc refuses at its schema step, and accepts the examples."""
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    published = json.loads((repo / "schemas" / "storyboard.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(published)
+    cases = sorted((repo / "tests" / "data" / "bad").glob("schema_*.yaml"))
+    assert len(cases) >= 15
+    for case in cases:
+        document = yaml.safe_load(case.read_text())
+        assert list(validator.iter_errors(document)), f"{case.name} passes the published schema"
+    for example in sorted((repo / "examples").glob("*/storyboard.yaml")):
+        assert not list(validator.iter_errors(yaml.safe_load(example.read_text()))), example
