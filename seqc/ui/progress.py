@@ -35,8 +35,8 @@ class ProgressReporter(Reporter):
     """Bars for the whole render and the current segment.
 
     With no `progress` given it draws its own bars (started and stopped with the render); the
-    watch view passes the Progress it shows inside its live panel instead. `status(text)`, if
-    given, also receives each stage ("loading model", "rendering segment 3").
+    watch view passes the Progress it shows inside its live panel instead. Each stage ("loading
+    model", "rendering segment 3") names the whole-render bar, or goes to `status(text)` if given.
     """
 
     def __init__(self, progress: Progress | None = None, warn: Callable[[str], None] = console.warn,
@@ -63,10 +63,10 @@ class ProgressReporter(Reporter):
         self.started, self.done = time.monotonic(), 0
 
     def stage(self, text):
-        if self.total is not None:
-            self.progress.update(self.total, description=escape(text))
-        if self.status is not None:
+        if self.status is not None:  # the panel shows it on its own line
             self.status(text)
+        elif self.total is not None:
+            self.progress.update(self.total, description=escape(text))
 
     def segment_begin(self, job, frames):
         if self.current is not None:
