@@ -54,7 +54,8 @@ class Loaded:
 
     def plan(self) -> tuple[Plan, Cache]:
         cache = Cache(self.project.cache)
-        return compile_plan(load_storyboard(self.project.story), cache), cache
+        precision = self.backend.precision  # what the loaded model runs in, as render() checks
+        return compile_plan(load_storyboard(self.project.story), cache, precision=precision), cache
 
 
 def load(project: Project, device: str, dtype: str, batch_size: int | None, backend=None) -> Loaded:
@@ -71,11 +72,11 @@ def load(project: Project, device: str, dtype: str, batch_size: int | None, back
     # 1. Plan and model.
     story = load_storyboard(project.story)
     cache = Cache(project.cache)
-    plan = compile_plan(story, cache)
     if backend is None:
         load_timing, backend = timed(lambda: load_backend(story.model_ref, device, dtype))
     else:  # reuse a model already loaded for another project with the same model
         load_timing = Timing(0.0, 0.0)
+    plan = compile_plan(story, cache, precision=backend.precision)
     batch_size = batch_size or default_batch_size(backend)  # as render() picks it
 
     # 2. Keyframe latents into the cache.
@@ -88,9 +89,9 @@ def load(project: Project, device: str, dtype: str, batch_size: int | None, back
         latents[name] = latent
     cache.save_memo()
 
-    # 3. The batches render() will decode.
+    # 3. The batches render() will decode (the segments', then the final frame's).
     batches = []
-    for job in plan.jobs:
+    for job in plan.clip_jobs:
         times = segment_times(job)
         start, end = latents[job.segment.source], latents[job.segment.target]
         for i in range(0, len(times), batch_size):

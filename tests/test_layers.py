@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "seqc"
 # The planner side: loading, planning and the cache, plus the pure data they read.
 PLANNER = ("seqc.spec", "seqc.plan", "seqc.store", "seqc.motion", "seqc.media.encode", "seqc.media.formats",
-           "seqc.models", "seqc.backends.pipeline_info", "seqc.cli.commands.plan", "seqc.cli.main")
+           "seqc.models", "seqc.backends.pipeline_info", "seqc.backends.precision", "seqc.cli.commands.plan", "seqc.cli.main")
 HEAVY = ("torch", "diffusers", "transformers")
 
 

@@ -69,6 +69,7 @@ class AutoencoderBackend:
         self.name = name
         self.device = device
         self.dtype = dtype
+        self.precision = str(dtype).removeprefix("torch.")  # what the planner keyed (backends.precision)
         self.model = model.to(self.device).eval().requires_grad_(False)
 
         # 4. Memory layout: channels-last (NHWC) convolutions run faster on CPUs (oneDNN) and on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from seqc.backends.precision import precision_for
 from seqc.errors import InputError
 
 
@@ -23,7 +24,7 @@ def pick_device(name: str) -> torch.device:
 
 
 def pick_dtype(name: str, device: torch.device) -> torch.dtype:
-    """`auto` is float16 on cuda and float32 elsewhere (CPU half precision is slow and lossy)."""
-    if name == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+    """`auto` is float16 on cuda and float32 elsewhere (CPU half precision is slow and lossy);
+    the rule is seqc.backends.precision's, which the planner keys by."""
+    return {"float32": torch.float32, "float16": torch.float16,
+            "bfloat16": torch.bfloat16}[precision_for(name, device.type)]

@@ -22,6 +22,12 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+def _precision(args: argparse.Namespace) -> str:
+    from seqc.backends.precision import planned_precision
+
+    return planned_precision(args.device, args.dtype)
+
+
 def _render_options(args: argparse.Namespace):
     from seqc.render.render import RenderOptions
 
@@ -47,7 +53,7 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
         from seqc.cli.commands import plan
 
         return plan.run(args.file, args.cache_dir, draft=args.draft, as_json=args.json, explain=args.explain,
-                        every=args.all)
+                        every=args.all, precision=_precision(args))
     if command == "render":
         from seqc.cli.commands import render
 

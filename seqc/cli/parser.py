@@ -52,12 +52,16 @@ def _add_cache_dir(p: argparse.ArgumentParser) -> None:
                         "~/.cache/seqc)")
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    _add_cache_dir(p)
+def _add_precision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="where the model runs (default: auto = cuda, then mps, then cpu)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                   help="model precision (default: float16 on cuda, float32 elsewhere)")
+                   help="model precision, part of every cache key (default: float16 on cuda, float32 elsewhere)")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    _add_cache_dir(p)
+    _add_precision_options(p)
     p.add_argument("--batch-size", type=at_least(1), default=None, metavar="B",
                    help="frames decoded at once (default: 8 on a GPU, 1 on the CPU, where batching is slower)")
     p.add_argument("--draft", action="store_true",
@@ -102,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compile the storyboard into a render plan; print each segment's status and reason.")
     p.add_argument("file", metavar="FILE")
     _add_cache_dir(p)
+    _add_precision_options(p)
     p.add_argument("--draft", action="store_true", help="plan the draft render (half size and fps)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--explain", action="store_true", help="also list each missing segment's changed key inputs")

@@ -97,18 +97,20 @@ def analyze(plan: Plan, clips: Mapping[str, Path], cache: Cache) -> list[Segment
     series: list[np.ndarray] = []
     firsts: list[np.ndarray] = []
     lasts: list[np.ndarray] = []
-    for job in plan.jobs:
+    clip_jobs = plan.clip_jobs
+    for job in clip_jobs:
         small = [metrics.shrink(frame[None])[0] for frame in read_frames(clips[job.key])]
         stack = np.stack(small)
         series.append(metrics.frame_distance(stack[:-1], stack[1:]) if len(stack) > 1 else np.zeros(0))
         firsts.append(stack[0])
         lasts.append(stack[-1])
 
-    # 2. Each segment owns its steps up to the next segment's first frame (so n frames, n steps).
+    # 2. Each segment owns its steps up to the next clip's first frame (the next segment's, or the
+    #    final frame's): n frames, n steps.
     reports = []
     for i, job in enumerate(plan.jobs):
         steps = series[i]
-        if i + 1 < len(plan.jobs):
+        if i + 1 < len(clip_jobs):
             steps = np.append(steps, metrics.frame_distance(lasts[i], firsts[i + 1]))
         seg = job.segment
         a = _latent(cache, plan.latents[seg.source].key) if seg.source in plan.latents else None

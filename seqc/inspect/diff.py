@@ -41,17 +41,19 @@ class StoryDiff:
     """The whole comparison."""
 
     segments: tuple[SegmentDiff, ...]
-    removed: int  # old segments whose clips the new version no longer uses
+    removed: int  # old clips (segments, final frame) the new version no longer uses
     frames_to_render: int
     total_frames: int
+    end: SegmentDiff | None = None  # the final frame's clip (None when the new timeline loops)
 
     def as_dict(self) -> dict:
+        def entry(s: SegmentDiff) -> dict:
+            return {"index": s.index, "from": s.source, "to": s.target, "frames": s.frames,
+                    "changed": s.changed, "reason": s.reason, "changes": list(s.changes)}
+
         return {
-            "segments": [
-                {"index": s.index, "from": s.source, "to": s.target, "frames": s.frames,
-                 "changed": s.changed, "reason": s.reason, "changes": list(s.changes)}
-                for s in self.segments
-            ],
+            "segments": [entry(s) for s in self.segments],
+            "final_frame": entry(self.end) if self.end is not None else None,
             "changed": sum(1 for s in self.segments if s.changed),
             "removed": self.removed,
             "frames_to_render": self.frames_to_render,
@@ -60,21 +62,23 @@ class StoryDiff:
 
 
 def diff_plans(old: Plan, new: Plan) -> StoryDiff:
-    """Compare two plans segment by segment, by key; explain each changed one against the old inputs."""
-    old_records = previous_records([job.segment for job in new.jobs], old.record()["segments"])
-    old_keys = {job.key for job in old.jobs}
-    new_keys = {job.key for job in new.jobs}
-    segments = []
-    for job in new.jobs:
+    """Compare two plans clip by clip, by key; explain each changed one against the old inputs."""
+    old_record = old.record()
+    old_records = previous_records([job.segment for job in new.jobs], old_record["segments"])
+    old_keys = {job.key for job in old.clip_jobs}
+    new_keys = {job.key for job in new.clip_jobs}
+
+    def compare(job, old_job_record: dict | None) -> SegmentDiff:
         seg = job.segment
         status = CACHED if job.key in old_keys else MISSING
-        reason, changes = explain(seg, job.inputs, new.descriptors, status, old_records[seg.index])
-        if status == CACHED:
-            reason = "unchanged"
-        segments.append(SegmentDiff(seg.index, seg.source, seg.target, seg.rendered_frames,
-                                    status != CACHED, reason, tuple(changes)))
-    frames = sum(s.frames for s in segments if s.changed)
-    return StoryDiff(tuple(segments), len(old_keys - new_keys), frames, new.total_frames)
+        reason, changes = explain(seg, job.inputs, new.descriptors, status, old_job_record)
+        return SegmentDiff(seg.index, seg.source, seg.target, seg.frames, status != CACHED,
+                           "unchanged" if status == CACHED else reason, tuple(changes))
+
+    segments = tuple(compare(job, old_records[job.segment.index]) for job in new.jobs)
+    end = compare(new.end, old_record.get("end")) if new.end is not None else None
+    frames = sum(s.frames for s in (*segments, *([end] if end else [])) if s.changed)
+    return StoryDiff(segments, len(old_keys - new_keys), frames, new.total_frames, end)
 
 
 @contextlib.contextmanager

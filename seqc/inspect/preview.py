@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def contact_sheet(plan: Plan, clips: Mapping[str, Path], columns: int = 8) -> Im
         draw.text((GAP, y + 3), label, fill=(235, 235, 235), font=font)
         wanted = sample_indices(seg.rendered_frames, columns)
         picked: dict[int, np.ndarray] = {}
-        for index, frame in enumerate(read_frames(clips[job.key])):
+        frames = itertools.chain.from_iterable(read_frames(clips[key]) for key in plan.clips_of(job))
+        for index, frame in enumerate(frames):
             if index in wanted:
                 picked[index] = frame
         for col, index in enumerate(wanted):

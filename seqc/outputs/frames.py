@@ -19,7 +19,7 @@ def write_frames(plan: Plan, clips: Mapping[str, Path], folder: Path) -> int:
     where it repeats); return how many. Each PNG is published atomically."""
     folder = Path(folder)
     index = 0
-    for job in plan.jobs:
+    for job in plan.clip_jobs:
         index += write_png_sequence(read_frames(clips[job.key]), folder, start=index)
     # Frames of an earlier, longer export would read as part of this one: remove them.
     for path in folder.iterdir():

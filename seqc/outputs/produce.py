@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqc.backends.precision import learn
 from seqc.outputs.frames import write_frames
 from seqc.outputs.video import write_video
-from seqc.plan import Plan
-from seqc.render.render import RenderOptions, RenderResult, Reporter, render
+from seqc.plan import Plan, compile_plan
+from seqc.render.render import PrecisionMismatch, RenderOptions, RenderResult, Reporter, render
 from seqc.store import Cache
 
 
@@ -46,6 +47,16 @@ def produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, re
     """Render what is missing into the cache, write the output from the cached clips, and remember
     what this render used (so the next plan can say why a segment changed)."""
     started = time.monotonic()
+    try:
+        result = _produce(plan, cache, options, output, reporter, should_stop)
+    except PrecisionMismatch as exc:
+        plan = _replan(plan, cache, options, exc, reporter)
+        result = _produce(plan, cache, options, output, reporter, should_stop)
+    return dataclasses.replace(result, seconds=time.monotonic() - started)
+
+
+def _produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, reporter: Reporter | None,
+             should_stop: Callable[[], bool] | None) -> RenderResult:
     with cache.lease(plan.leased_keys()):
         # 1. Fill the cache.
         result = render(plan, cache, options, reporter, should_stop)
@@ -53,17 +64,35 @@ def produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, re
         output_record = output.write(plan, result.clips)
         # 3. Remember what this render used; a no-op render writes nothing.
         remember(cache, plan, output_record)
-    return dataclasses.replace(result, seconds=time.monotonic() - started,
-                               output=output.path.absolute() if isinstance(output, VideoOutput) else None)
+    return dataclasses.replace(result, output=output.path.absolute() if isinstance(output, VideoOutput) else None)
+
+
+def _replan(plan: Plan, cache: Cache, options: RenderOptions, mismatch: PrecisionMismatch,
+            reporter: Reporter | None) -> Plan:
+    """The plan again, for the precision the model really runs in (nothing was rendered yet)."""
+    learn(options.device, options.dtype, mismatch.actual)
+    (reporter or Reporter()).warn(
+        f"--dtype auto was planned as {mismatch.planned}, but the model runs in {mismatch.actual} on this "
+        f"machine; planning again for {mismatch.actual} (pass --dtype {mismatch.actual} to skip the guess)")
+    return compile_plan(plan.storyboard, cache, precision=mismatch.actual)
 
 
 @contextlib.contextmanager
 def rendered(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter | None = None
              ) -> Iterator[RenderResult]:
-    """Fill the cache, and keep the plan's clips leased while the caller reads them (preview, analyze)."""
+    """Fill the cache, and keep the plan's clips leased while the caller reads them (preview, analyze).
+    Yields the plan the clips are for (re-planned if the model runs in another precision) and the result."""
+    try:
+        with cache.lease(plan.leased_keys()):
+            result = render(plan, cache, options, reporter)
+            yield plan, result
+            remember(cache, plan, None)
+            return
+    except PrecisionMismatch as exc:
+        plan = _replan(plan, cache, options, exc, reporter)
     with cache.lease(plan.leased_keys()):
         result = render(plan, cache, options, reporter)
-        yield result
+        yield plan, result
         remember(cache, plan, None)
 
 

@@ -30,7 +30,7 @@ def _record(output: Path, plan: Plan) -> dict:
         st = output.stat()
     except OSError:
         return {}
-    return {"path": str(output), "clips": [j.key for j in plan.jobs], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"path": str(output), "clips": [j.key for j in plan.clip_jobs], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def _current(plan: Plan, output: Path) -> bool:
@@ -47,5 +47,5 @@ def write_video(plan: Plan, clips: Mapping[str, Path], output: Path) -> dict:
     atomic.remove_dead_temps_of(output)
     if not _current(plan, output):
         output.parent.mkdir(parents=True, exist_ok=True)
-        concat([clips[job.key] for job in plan.jobs], output)
+        concat([clips[job.key] for job in plan.clip_jobs], output)
     return _record(output, plan)

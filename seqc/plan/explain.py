@@ -41,17 +41,17 @@ def previous_records(segments: Sequence[Segment], old_segments: list) -> list[di
 _LABELS = {
     "key_version": "seqc's cache format changed",
     "model": "model changed",
+    "precision": "precision changed",
     "size": "size changed",
     "fps": "fps changed",
     "frames": "duration changed",
-    "include_end": "end frame changed (the segment became or stopped being the last)",
     "method": "method changed",
     "easing": "easing changed",
     "encoder": "encoder settings changed",
     "pacing": "pacing changed",
     "neighbours": "a neighbouring keyframe of the spline changed",
 }
-_SHOW_VALUES = ("frames", "easing", "method", "fps")
+_SHOW_VALUES = ("frames", "easing", "method", "fps", "precision")
 
 
 _KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
@@ -94,9 +94,12 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
             changes.append(f"{name} changed ({old_gen.get(name)} -> {new_gen.get(name)})")
     # Endpoint keyframes: say which keyframe and what about it changed.
     for end, name in (("start", segment.source), ("end", segment.target)):
-        if inputs[end] == old_inputs.get(end):
+        if inputs.get(end) == old_inputs.get(end):  # the final frame's clip has only an end
             continue
         old_name = old.get("from" if end == "start" else "to")
+        if old_name != name and inputs.get("kind") == "end_frame":
+            changes.append(f"the video now ends on '{name}' (was '{old_name}')")
+            continue
         if old_name != name:
             changes.append(f"{'from' if end == 'start' else 'to'} keyframe changed ('{old_name}' -> '{name}')")
             continue
@@ -109,8 +112,8 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
     changes = list(dict.fromkeys(changes))  # a hold names its keyframe once
     if not changes:
         return "cache entry missing (deleted or collected)", ["cache entry missing"]
-    # The model and the size change every latent, and fps changes frame counts: keep the root cause.
-    if any(c.startswith(("model changed", "size changed")) for c in changes):
+    # The model, the size and the precision change every latent, and fps changes frame counts: keep the root cause.
+    if any(c.startswith(("model changed", "size changed", "precision changed")) for c in changes):
         changes = [c for c in changes if "preprocessing" not in c]
     if any(c.startswith("fps changed") for c in changes):
         changes = [c for c in changes if not c.startswith("duration changed")]

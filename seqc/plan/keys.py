@@ -13,7 +13,9 @@ import hashlib
 import json
 import math
 
-KEY_VERSION = 2  # 2: clips are tagged with their colour primaries and transfer (encoder recipe 2)
+# 2: clips are tagged with their colour primaries and transfer (encoder recipe 2).
+# 3: the resolved precision is in every model-made key; the video's final frame is its own clip.
+KEY_VERSION = 3
 FLOAT_DIGITS = 10  # floats are rounded to this many significant digits before hashing
 
 
@@ -48,8 +50,8 @@ def model_fingerprint(fingerprint_inputs: dict) -> str:
     return digest({"kind": "model", **fingerprint_inputs})
 
 
-def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: str) -> dict:
-    """Named inputs of an image keyframe's latent: its bytes, how it is fitted, and the model."""
+def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: str, precision: str) -> dict:
+    """Named inputs of an image keyframe's latent: its bytes, how it is fitted, the model and its precision."""
     return {
         "kind": "latent",
         "image_sha256": image_sha256,
@@ -57,12 +59,14 @@ def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: 
         "fit": fit,
         "resample": "lanczos",
         "model": model,
+        "precision": precision,
     }
 
 
-def embed_inputs(*, prompt: str, negative_prompt: str, model: str) -> dict:
+def embed_inputs(*, prompt: str, negative_prompt: str, model: str, precision: str) -> dict:
     """Named inputs of a prompt's conditioning (embeddings) under a text-to-image model."""
-    return {"kind": "embed", "prompt": prompt, "negative_prompt": negative_prompt, "model": model}
+    return {"kind": "embed", "prompt": prompt, "negative_prompt": negative_prompt, "model": model,
+            "precision": precision}
 
 
 def endpoint_inputs(*, latent: str | None, embed: str, seed: int, size: tuple[int, int]) -> dict:
@@ -75,18 +79,19 @@ def clip_inputs(
     start: str,
     end: str,
     frames: int,
-    include_end: bool,
     fps: float,
     size: tuple[int, int],
     easing: str,
     method: str,
     model: str,
+    precision: str,
     encoder: dict,
     generation: dict | None = None,
     pacing: dict | None = None,
     neighbours: dict | None = None,
 ) -> dict:
-    """Named inputs of a segment's clip: both endpoint keys and everything that shapes its frames.
+    """Named inputs of a segment's clip of `frames` frames (from its start up to, not including, its
+    end): both endpoint keys and everything that shapes those frames.
 
     `generation` (steps, guidance, scheduler, strength) is present only for pipeline models,
     `pacing` only for even pacing, `neighbours` (the keys of the keyframes before and after)
@@ -105,11 +110,23 @@ def clip_inputs(
         "start": start,
         "end": end,
         "frames": frames,
-        "include_end": include_end,
         "fps": float(fps),
         "size": list(size),
         "easing": easing,
         "method": method,
         "model": model,
+        "precision": precision,
         "encoder": encoder,
     }
+
+
+def end_frame_inputs(*, end: str, fps: float, size: tuple[int, int], model: str, precision: str,
+                     encoder: dict, generation: dict | None = None) -> dict:
+    """Named inputs of the video's final frame, a one-frame clip of the keyframe the timeline ends on.
+
+    Apart from the last segment, so appending a segment or toggling `loop:` re-renders no old
+    segment. `generation` is the last segment's (a pipeline denoises the final frame with it).
+    """
+    extra = {"generation": generation} if generation is not None else {}
+    return {**extra, "kind": "end_frame", "end": end, "fps": float(fps), "size": list(size), "model": model,
+            "precision": precision, "encoder": encoder}

@@ -7,6 +7,7 @@ those recorded by the last render of the same storyboard (as Ninja's `-d explain
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
@@ -41,10 +42,18 @@ class SegmentJob:
     status: str
     reason: str
     changes: tuple[str, ...]  # every changed input, for `plan --explain`
+    end: bool = False  # the video's final frame: a one-frame hold on the keyframe the timeline ends on
 
     @property
     def needs_render(self) -> bool:
         return self.status != CACHED
+
+    @property
+    def label(self) -> str:
+        """How progress and logs name this job."""
+        if self.end:
+            return f"final frame: {self.segment.target}"
+        return f"segment {self.segment.index}: {self.segment.source} -> {self.segment.target}"
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,10 @@ class Plan:
     storyboard: Storyboard
     model: str  # the model fingerprint
     latents: dict[str, LatentJob]  # image keyframes' latents
-    jobs: tuple[SegmentJob, ...]
+    jobs: tuple[SegmentJob, ...]  # the segments, in timeline order
     run_id: str
+    precision: str = "float32"  # the precision the keys are for (seqc.backends.precision)
+    end: SegmentJob | None = None  # the final frame's clip (None when the timeline loops)
     embeds: dict[str, LatentJob] = field(default_factory=dict)  # prompt conditioning (pipelines)
     endpoints: dict[str, str] = field(default_factory=dict)  # keyframe -> the key its segments use
     descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
@@ -66,25 +77,45 @@ class Plan:
         return self.storyboard.total_frames
 
     @property
+    def clip_jobs(self) -> tuple[SegmentJob, ...]:
+        """Every clip of the video in timeline order: the segments, then the final frame."""
+        return self.jobs + ((self.end,) if self.end is not None else ())
+
+    @property
     def missing(self) -> list[SegmentJob]:
-        """Jobs that must be rendered."""
-        return [job for job in self.jobs if job.needs_render]
+        """Clips that must be rendered (segments, and the final frame if it is one of them)."""
+        return [job for job in self.clip_jobs if job.needs_render]
+
+    def count(self, jobs: list[SegmentJob]) -> str:
+        """How many of the plan's clips `jobs` are, in words: '2 of 9 segments and the final frame'."""
+        segments = sum(1 for job in jobs if not job.end)
+        final = " and the final frame" if any(job.end for job in jobs) else ""
+        return f"{segments} of {len(self.jobs)} segments{final}"
+
+    def clips_of(self, job: SegmentJob) -> list[str]:
+        """The clip keys that hold a segment's frames on the timeline: its own, and for the last
+        segment of a timeline that does not loop, the final frame's."""
+        keys = [job.key]
+        if job.segment.include_end and self.end is not None:
+            keys.append(self.end.key)
+        return keys
 
     def leased_keys(self) -> list[tuple[str, str]]:
         """Every cache entry this plan uses."""
-        return ([("clips", j.key) for j in self.jobs] + [("latents", lat.key) for lat in self.latents.values()]
+        return ([("clips", j.key) for j in self.clip_jobs] + [("latents", lat.key) for lat in self.latents.values()]
                 + [("embeds", e.key) for e in self.embeds.values()])
 
     def record(self) -> dict:
         """What to store after a render, so the next plan can say why a segment changed."""
-        return {
-            "storyboard": str(self.storyboard.path),
-            "segments": [
-                {"from": j.segment.source, "to": j.segment.target, "key": j.key, "inputs": j.inputs,
-                 "keyframes": {n: self.descriptors.get(n, {}) for n in (j.segment.source, j.segment.target)}}
-                for j in self.jobs
-            ],
-        }
+        record = {"storyboard": str(self.storyboard.path), "segments": [self._job_record(j) for j in self.jobs]}
+        if self.end is not None:
+            record["end"] = self._job_record(self.end)
+        return record
+
+    def _job_record(self, job: SegmentJob) -> dict:
+        names = (job.segment.source, job.segment.target)
+        return {"from": names[0], "to": names[1], "key": job.key, "inputs": job.inputs,
+                "keyframes": {n: self.descriptors.get(n, {}) for n in names}}
 
 
 def run_id_for(story: Storyboard) -> str:
@@ -93,8 +124,9 @@ def run_id_for(story: Storyboard) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
-def compile_plan(story: Storyboard, cache: Cache) -> Plan:
-    """Compute every key and status, and the reason for each segment that must render."""
+def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") -> Plan:
+    """Compute every key and status, and the reason for each segment that must render, for a model
+    running in `precision` (seqc.backends.precision.planned_precision gives the one a render uses)."""
     # 1. The model's fingerprint (config plus weight hashes, memoised by stat).
     assert story.model_ref is not None
     model_fp = keys.model_fingerprint(fingerprint_inputs(story.model_ref, cache.hash_file))
@@ -111,13 +143,15 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
         descriptor: dict = {}
         if kf.image is not None:
             image_sha = cache.hash_file(kf.image)
-            inputs = keys.latent_inputs(image_sha256=image_sha, size=(width, height), fit=kf.fit, model=model_fp)
+            inputs = keys.latent_inputs(image_sha256=image_sha, size=(width, height), fit=kf.fit, model=model_fp,
+                                        precision=precision)
             key = keys.digest(inputs)
             latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
             descriptor.update(image=image_sha, fit=kf.fit)
             endpoints[name] = key
         if pipeline:
-            inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp)
+            inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp,
+                                       precision=precision)
             key = keys.digest(inputs)
             embeds[name] = LatentJob(name, key, inputs, cache.status("embeds", key))
             endpoints[name] = keys.digest(keys.endpoint_inputs(
@@ -134,9 +168,8 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
     for segment in story.segments:
         inputs = keys.clip_inputs(
             start=endpoints[segment.source], end=endpoints[segment.target],
-            frames=segment.frames, include_end=segment.include_end, fps=story.output.fps,
-            size=(width, height), easing=segment.easing, method=segment.method, model=model_fp,
-            encoder=ENCODER_SETTINGS, generation=segment.generation,
+            frames=segment.frames, fps=story.output.fps, size=(width, height), easing=segment.easing,
+            method=segment.method, model=model_fp, precision=precision, encoder=ENCODER_SETTINGS, generation=segment.generation,
             pacing={"mode": "even", "probes": PACING_PROBES} if segment.pacing == "even" else None,
             neighbours=({"before": endpoints[segment.before or segment.source],
                          "after": endpoints[segment.after or segment.target]}
@@ -147,6 +180,23 @@ def compile_plan(story: Storyboard, cache: Cache) -> Plan:
         inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
         reason, changes = explain(segment, inputs, descriptors, status, old_records[segment.index])
         jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes)))
+
+    # 4. The final frame, its own one-frame clip, unless the timeline loops back to its start.
+    end = None
+    last = story.segments[-1] if story.segments else None
+    if last is not None and last.include_end:
+        hold = dataclasses.replace(last, index=len(story.segments), source=last.target, frames=1,
+                                   include_end=False, first_frame=story.total_frames - 1, easing="linear",
+                                   method="lerp", pacing="linear", before=None, after=None)
+        inputs = keys.end_frame_inputs(end=endpoints[last.target], fps=story.output.fps, size=(width, height),
+                                       model=model_fp, precision=precision, encoder=ENCODER_SETTINGS,
+                                       generation=last.generation)
+        key = keys.digest(inputs)
+        status = cache.status("clips", key)
+        inputs = {**inputs, "key_version": keys.KEY_VERSION}
+        old_end = previous.get("end") if isinstance(previous, dict) else None
+        reason, changes = explain(hold, inputs, descriptors, status, old_end if isinstance(old_end, dict) else None)
+        end = SegmentJob(hold, key, inputs, status, reason, tuple(changes), end=True)
     cache.save_memo()
-    return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story), embeds, endpoints, descriptors,
-                previous if isinstance(previous, dict) else {})
+    return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story), precision, end, embeds, endpoints,
+                descriptors, previous if isinstance(previous, dict) else {})

@@ -43,9 +43,10 @@ class Ends:
 
 
 def segment_times(job: SegmentJob) -> np.ndarray:
-    """The eased t of every frame the segment's clip holds: e(i / n) for i = 0..n-1 (and n if it ends the video)."""
+    """The eased t of every frame the segment's clip holds: e(i / n) for i = 0..n-1 (the frame at
+    t = 1 is the next segment's first, or the final frame's own clip)."""
     seg = job.segment
-    t = np.arange(seg.rendered_frames, dtype=np.float64) / seg.frames
+    t = np.arange(seg.frames, dtype=np.float64) / seg.frames
     return parse_easing(seg.easing)(t)
 
 

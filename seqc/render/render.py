@@ -22,7 +22,16 @@ from seqc.render.endpoints import encode_missing, gather_endpoints
 from seqc.render.frames import Superseded, segment_frames
 from seqc.store import Cache, atomic
 
-__all__ = ["RenderOptions", "RenderResult", "Reporter", "Superseded", "render"]
+__all__ = ["PrecisionMismatch", "RenderOptions", "RenderResult", "Reporter", "Superseded", "render"]
+
+
+class PrecisionMismatch(Exception):
+    """The model loaded in another precision than the plan's keys are for (a wrong guess of what
+    `--device auto` finds): nothing was rendered; re-plan for `actual` and render again."""
+
+    def __init__(self, planned: str, actual: str):
+        super().__init__(f"planned for {planned}, the model runs in {actual}")
+        self.planned, self.actual = planned, actual
 
 
 class Reporter:
@@ -51,6 +60,13 @@ class RenderOptions:
     dtype: str = "auto"
     batch_size: int | None = None  # None: the backend's default (8 on a GPU, 1 on the CPU)
 
+    @property
+    def precision(self) -> str:
+        """The precision to plan for (torch-free; checked when the model loads)."""
+        from seqc.backends.precision import planned_precision
+
+        return planned_precision(self.device, self.dtype)
+
     def __post_init__(self) -> None:
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
@@ -68,12 +84,13 @@ class RenderResult:
     seconds: float
     rendered_segments: list[int] = field(default_factory=list)
     output: Path | None = None  # set by the output step that wrote a file
+    rendered_end: bool = False  # the final frame's clip was rendered (it is not a segment)
 
     def as_dict(self) -> dict:
         return {
             "output": str(self.output) if self.output else None, "frames": self.frames,
             "segments": self.segments, "rendered": self.rendered, "cached": self.cached,
-            "seconds": round(self.seconds, 3),
+            "rendered_final_frame": self.rendered_end, "seconds": round(self.seconds, 3),
         }
 
 
@@ -90,7 +107,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     # 1. Which clips are really there: verify each cached clip's digest on read.
     clips: dict[str, Path] = {}
     todo: list[SegmentJob] = []
-    for job in plan.jobs:
+    for job in plan.clip_jobs:
         if job.key in clips or any(t.key == job.key for t in todo):
             continue
         path = cache.get("clips", job.key)
@@ -98,7 +115,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
             todo.append(job)
         else:
             clips[job.key] = path
-    reporter.begin(plan, todo, sum(job.segment.rendered_frames for job in todo))
+    reporter.begin(plan, todo, sum(job.segment.frames for job in todo))
 
     # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
     #    or images to encode (decoded now: a broken file fails before any model loads).
@@ -112,6 +129,8 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
 
         reporter.stage(f"loading model '{story.model}'")
         backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
+        if backend.precision != plan.precision:
+            raise PrecisionMismatch(plan.precision, backend.precision)
         batch_size = options.batch_size or default_batch_size(backend)
 
     # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
@@ -122,7 +141,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
         if should_stop is not None and should_stop():
             raise Superseded()
         seg = job.segment
-        reporter.segment_begin(job, seg.rendered_frames)
+        reporter.segment_begin(job, seg.frames)
         if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
             backend.set_scheduler(seg.scheduler)
         batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
@@ -137,6 +156,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     return RenderResult(
         clips=clips, frames=plan.total_frames, segments=len(plan.jobs), rendered=len(indices),
         cached=len(plan.jobs) - len(indices), seconds=time.monotonic() - started, rendered_segments=indices,
+        rendered_end=plan.end is not None and plan.end.key in rendered_keys,
     )
 
 

@@ -58,7 +58,7 @@ class Segment:
     source: str  # the `from` keyframe's name
     target: str  # the `to` keyframe's name
     frames: int  # frames rendered from the source up to (not including) the target
-    include_end: bool  # True for the last segment: it also renders the target frame
+    include_end: bool  # True for the last segment of a timeline that does not loop: the video ends on its target
     first_frame: int  # index of this segment's first frame in the whole video
     easing: str  # canonical easing text, e.g. "ease-in-out" or "cubic-bezier(0.1, 0.7, 1, 0.1)"
     method: str
@@ -83,7 +83,8 @@ class Segment:
 
     @property
     def rendered_frames(self) -> int:
-        """Frames this segment's clip holds."""
+        """Frames of the video this segment spans: its clip's, plus the final frame (a clip of its
+        own, seqc.plan) when the video ends on its target."""
         return self.frames + (1 if self.include_end else 0)
 
 

@@ -18,9 +18,11 @@ def open_cache(cache_dir: str | None, storyboard: str | Path | None = None) -> C
     return Cache(default_cache_dir(cache_dir, near=near), warn=console.warn)
 
 
-def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False) -> Plan:
-    """Validate a storyboard (printing its warnings unless quiet) and compile its plan."""
+def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False,
+                  precision: str = "float32") -> Plan:
+    """Validate a storyboard (printing its warnings unless quiet) and compile its plan for a model
+    running in `precision` (RenderOptions.precision)."""
     story = load_storyboard(file, draft=draft, images=cache)
     if not quiet:
         console.print_problems(list(story.warnings))
-    return compile_plan(story, cache)
+    return compile_plan(story, cache, precision=precision)

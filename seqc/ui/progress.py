@@ -30,7 +30,6 @@ def render_bars() -> Progress:
         console=console.err, transient=False,
     )
 
-
 class ProgressReporter(Reporter):
     """Bars for the whole render and the current segment.
 
@@ -58,8 +57,7 @@ class ProgressReporter(Reporter):
             return
         if self.own:
             self.progress.start()
-        self.total = self.progress.add_task(f"render {len(todo)} of {len(plan.jobs)} segments",
-                                            total=frames_to_render, rate="")
+        self.total = self.progress.add_task(f"render {plan.count(todo)}", total=frames_to_render, rate="")
         self.started, self.done = time.monotonic(), 0
 
     def stage(self, text):
@@ -71,10 +69,8 @@ class ProgressReporter(Reporter):
     def segment_begin(self, job, frames):
         if self.current is not None:
             self.progress.remove_task(self.current)
-        seg = job.segment
-        self.current = self.progress.add_task(escape(f"  segment {seg.index}: {seg.source} -> {seg.target}"),
-                                              total=frames, rate="")
-        self.stage(f"rendering segment {seg.index}")
+        self.current = self.progress.add_task(escape(f"  {job.label}"), total=frames, rate="")
+        self.stage(f"rendering {job.label.split(':')[0]}")
 
     def advance(self, frames):
         self.done += frames

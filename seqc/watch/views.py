@@ -56,8 +56,8 @@ class LogView:
                   f"{folders} folder{'s' if folders != 1 else ''} ({mechanism})")
 
     def rendering(self, reason: str, plan: Plan) -> None:
-        todo = [job.segment.index for job in plan.missing]
-        self.line(f"rendering: {reason}; {len(todo)} of {len(plan.jobs)} segments to render {_indices(todo)}")
+        todo = [job.segment.index for job in plan.missing if not job.end]
+        self.line(f"rendering: {reason}; {plan.count(plan.missing)} to render {_indices(todo)}")
 
     def rendered(self, result: RenderResult) -> None:
         where = result.output if result.output is not None else "PNG frames"
@@ -130,8 +130,7 @@ class LiveView(LogView):
                         f"{folders} folder{'s' if folders != 1 else ''} ({mechanism})")
 
     def rendering(self, reason: str, plan: Plan) -> None:
-        todo = [job.segment.index for job in plan.missing]
-        self.state, self.detail = "rendering", [f"{reason}; {len(todo)} of {len(plan.jobs)} segments to render"]
+        self.state, self.detail = "rendering", [f"{reason}; {plan.count(plan.missing)} to render"]
 
     def rendered(self, result: RenderResult) -> None:
         super().rendered(result)

@@ -223,7 +223,7 @@ class Watcher(FolderWatches):
     def _load(self) -> Plan | None:
         """Validate the storyboard and compile its plan; None (with the problems shown) if it cannot be."""
         try:
-            plan = load_and_plan(str(self.story), self.cache, draft=self.draft)
+            plan = load_and_plan(str(self.story), self.cache, draft=self.draft, precision=self.options.precision)
         except SpecError as exc:
             self.view.invalid(self.story, exc.problems, kept=self.last_good is not None)
         except (SeqcError, OSError) as exc:
@@ -239,7 +239,7 @@ class Watcher(FolderWatches):
         if not self._unfinished or self.last_good is None:
             return None
         try:
-            return compile_plan(self.last_good, self.cache)
+            return compile_plan(self.last_good, self.cache, precision=self.options.precision)
         except (SeqcError, OSError) as exc:
             self._unfinished = False
             self._show_failure("cannot plan", exc)

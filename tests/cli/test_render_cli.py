@@ -78,7 +78,9 @@ def test_plan_json_matches_the_render(first_render):
     plan = plan_json(story, cache)
     assert plan["total_frames"] == PLANNED
     assert [s["status"] for s in plan["segments"]] == ["cached"] * 4
-    assert [s["frames"] for s in plan["segments"]] == [12, 10, 12, 13]
+    assert [s["frames"] for s in plan["segments"]] == [12, 10, 12, 12]
+    assert plan["final_frame"]["keyframe"] == "k4" and plan["final_frame"]["status"] == "cached"
+    assert plan["final_frame"]["first_frame"] == PLANNED - 1 and plan["precision"] == "float32"
     for seg in plan["segments"]:
         assert set(seg) >= {"index", "from", "to", "frames", "key", "status", "reason"}
         assert len(seg["key"]) == 64
@@ -123,7 +125,7 @@ def test_plan_folds_long_runs_of_alike_segments_and_all_lists_every_one(model, t
     cache = tmp_path / "cache"
     folded = run_seqc("plan", str(story), "--cache-dir", str(cache)).stdout
     assert "0-8" in folded and "k0 -> ... -> k9" in folded and "(9 segments)" in folded
-    assert "9 of 9 segments to render" in folded
+    assert "9 of 9 segments and the final frame to render" in folded
     # Once the images have rested past the racy window, a plan records their checks in the memo
     # (later plans then skip decoding them: tests/spec/test_images.py shows the skip).
     time.sleep(max(0.0, written + 2.2 - time.time()))
@@ -145,6 +147,64 @@ def test_replacing_the_third_keyframe_rerenders_exactly_its_two_segments(first_r
     result = render_json(story, cache)
     assert rendered(result) == 2 and result["cached"] == 2
     assert media.probe(Path(result["output"])).frames == PLANNED
+
+
+def clip_mtimes(cache: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (cache / "clips").rglob("*.mp4")}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def test_appending_a_segment_renders_only_the_new_one(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    before_video = list(media.read_frames(folder / "out" / "video.mp4"))
+    before = clip_mtimes(cache)
+    story.write_text(story.read_text() + "  - {from: k4, to: k0}\n")
+    plan = plan_json(story, cache)
+    assert [s["status"] for s in plan["segments"]] == ["cached"] * 4 + ["missing"]
+    assert plan["final_frame"]["keyframe"] == "k0" and plan["final_frame"]["status"] == "missing"
+    assert plan["final_frame"]["reason"] == "the video now ends on 'k0' (was 'k4')"
+    result = render_json(story, cache)
+    assert result["rendered"] == 1 and result["cached"] == 4 and result["rendered_final_frame"]
+    after = clip_mtimes(cache)
+    assert {name: after[name] for name in before} == before  # no old clip was written again
+    video = list(media.read_frames(Path(result["output"])))
+    assert len(video) == PLANNED + 12 == result["frames"]  # sum(n) + 1: the join at k4 is not repeated
+    assert all(psnr(a, b) > 45 for a, b in zip(video[:PLANNED - 1], before_video[:PLANNED - 1], strict=True))
+    # The new segment starts on k4, which the old video's final frame (its own clip) showed.
+    assert psnr(video[PLANNED - 1], before_video[PLANNED - 1]) > 35
+
+
+def test_toggling_loop_renders_only_the_closing_segment(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    looped = story.read_text().replace("segments:\n", "loop: true\nsegments:\n")
+    story.write_text(looped)
+    result = render_json(story, cache)
+    assert result["rendered"] == 1 and result["cached"] == 4 and not result["rendered_final_frame"]
+    assert media.probe(Path(result["output"])).frames == PLANNED - 1 + 12  # ends before k0 comes again
+    # And back: the final frame's clip is still in the cache, so nothing renders.
+    story.write_text(looped.replace("loop: true\n", ""))
+    result = render_json(story, cache)
+    assert result["rendered"] == 0 and not result["rendered_final_frame"]
+    assert media.probe(Path(result["output"])).frames == PLANNED
+
+
+def test_precision_is_in_the_keys(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    half = json.loads(run_seqc("plan", str(story), "--cache-dir", str(cache), "--dtype", "bfloat16",
+                               "--json").stdout)
+    assert half["precision"] == "bfloat16"
+    assert all(s["status"] == "missing" for s in half["segments"])
+    assert half["segments"][0]["reason"] == "precision changed (float32 -> bfloat16)"
+    result = render_json(story, cache, "--dtype", "bfloat16")
+    assert result["rendered"] == 4 and result["rendered_final_frame"]
+    # Both precisions are cached apart: neither render is served the other's clips.
+    assert render_json(story, cache)["rendered"] == 0
+    assert render_json(story, cache, "--dtype", "bfloat16")["rendered"] == 0
+    assert len(list((cache / "clips").rglob("*.json"))) == 2 * 5
 
 
 def test_changing_one_duration_rerenders_one_segment(first_render, tmp_path):
@@ -278,7 +338,7 @@ def test_cache_ls_and_gc(first_render, tmp_path):
     listing = json.loads(run_seqc("cache", "ls", "--cache-dir", str(cache), "--json").stdout)
     kinds = sorted({e["kind"] for e in listing})
     assert kinds == ["clips", "latents"]
-    assert len([e for e in listing if e["kind"] == "clips"]) == 4
+    assert len([e for e in listing if e["kind"] == "clips"]) == 4 + 1  # the segments and the final frame
     assert len([e for e in listing if e["kind"] == "latents"]) == 5
     run_seqc("cache", "gc", "--cache-dir", str(cache), "--max-size", "1K", "--keep", str(story))
     assert plan_json(story, cache)["segments"][0]["status"] == "cached"  # kept: the storyboard references it

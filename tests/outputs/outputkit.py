@@ -27,13 +27,14 @@ def plan_of(story: Path, cache: Cache) -> Plan:
 
 
 def fill_cache(plan: Plan, cache: Cache) -> dict[str, Path]:
-    """A clip per segment, each frame a different picture, published in the cache; {key: clip}."""
+    """A clip per segment and one for the final frame, each frame a different picture, published in
+    the cache; {key: clip}."""
     size, fps = plan.storyboard.output.size, plan.storyboard.output.fps
     width, height = size
     rng = np.random.default_rng(0)
     clips = {}
-    for job in plan.jobs:
-        n = job.segment.rendered_frames
+    for job in plan.clip_jobs:
+        n = job.segment.frames
         # Smooth, different frames: a moving gradient plus a level per frame (H.264 keeps them apart).
         x = np.linspace(0, 255, width)[None, :, None]
         frames = np.stack([np.broadcast_to((x + 40 * i + rng.integers(0, 60)) % 256, (height, width, 3))

@@ -19,7 +19,7 @@ def test_write_frames_writes_every_frame_in_timeline_order(tmp_path):
     folder = tmp_path / "new" / "frames"  # made if missing
     assert write_frames(plan, clips, folder) == plan.total_frames == 12 + 3 + 13
     assert sorted(p.name for p in folder.iterdir()) == [f"frame_{i:06d}.png" for i in range(28)]
-    video = [frame for job in plan.jobs for frame in media.read_frames(clips[job.key])]
+    video = [frame for job in plan.clip_jobs for frame in media.read_frames(clips[job.key])]
     for index in (0, 11, 12, 14, 15, 27):  # each segment's first and last frames
         with Image.open(folder / f"frame_{index:06d}.png") as image:
             assert image.size == (32, 32)

@@ -38,7 +38,7 @@ def test_write_video_joins_the_clips_and_records_the_output(tmp_path, joins):
     record = write_video(plan, clips, output)
     assert joins == [output]
     st = output.stat()
-    assert record == {"path": str(output), "clips": [job.key for job in plan.jobs], "size": st.st_size,
+    assert record == {"path": str(output), "clips": [job.key for job in plan.clip_jobs], "size": st.st_size,
                       "mtime_ns": st.st_mtime_ns}
     assert media.probe(output).frames == plan.total_frames == 28
 

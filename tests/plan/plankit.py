@@ -16,8 +16,8 @@ def plan_of(story: Path, cache: Cache):
 
 
 def publish_all(plan, cache: Cache) -> None:
-    """Pretend a render happened: a clip entry per segment and the run record."""
-    for job in plan.jobs:
+    """Pretend a render happened: a clip entry per segment and the final frame and the run record."""
+    for job in plan.clip_jobs:
         cache.put_bytes("clips", job.key, b"clip " + job.key.encode(), job.inputs)
     cache.write_run(plan.run_id, plan.record())
 

@@ -34,7 +34,8 @@ def test_changed_image_names_the_keyframe(project, tmp_path):
     publish_all(plan_of(project, cache), cache)
     shutil.copy(project.parent / "b.png", project.parent / "a.png")
     plan = plan_of(project, cache)
-    assert [j.segment.index for j in plan.missing] == [0, 2]
+    # Segments 0 and 2 use 'a', and so does the final frame (the timeline ends on it).
+    assert [(j.segment.index, j.end) for j in plan.missing] == [(0, False), (2, False), (3, True)]
     assert all(j.reason == "keyframe 'a' image changed" for j in plan.missing)
 
 

@@ -16,14 +16,15 @@ GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 
 # Changing any of these means a key changed: bump keys.KEY_VERSION and update them together.
 GOLDEN_KEYS = {
-    "model": "950c856ed85bdd0a0a09d92600b87722ef7c53eab3aa91ee0c79c4a5d8cbead9",
-    "latent:a": "ef26cff5d4b9fb1f82afc7d7bb14ad2b48f198f2a72ee7fac1d0395e9218758d",
-    "latent:b": "a12108eb0e86e002d59e0085ed22b42ccdbf5575662928fb5500d301e63d4886",
-    "clip:0": "3a6f7cf3bff84eb6c091e0ff20c2ed6f8496ca2e3a7777a1bf83aa4a49525ca6",
-    "clip:1": "f0e6709c974db970205a28dbb697e005017df09f29974ebc6b262fa3a47eaabb",
-    "clip:2": "eee20ef82ef89b3ed87aee9f5c062706d7007c93d274166340ff74625b32edf1",
+    "model": "233e813b95482db8d30153b7daf12acf9de6ae0edf00caf9055b44acf6cf9435",
+    "latent:a": "f01f3dae521d508b79a06932238b7b207b2f7895efdd3b41f49f5daebf11dc10",
+    "latent:b": "8c325a99245d1e84a852f8c6e78afeefe475462a308265069aff7143857e8d0e",
+    "clip:0": "77d117502c3cdf9070c9bbaa397985127a96d60676fcd12b89bc8c39e0943d7e",
+    "clip:1": "6708de421ff47b1714f85a01e306997b47265b3433fc2ea3e2258901c52ae1a9",
+    "clip:2": "925e3cb51c64e2d465018d1d3e3c73fe1f0556e3533cb12557f4abd988a4095d",
+    "end": "2fadbc7fbb0df2e89ee46c56918f2994eac3e48ff537967c2c82ee4d224c7c93",
 }
-GOLDEN_KEY_VERSION = 2
+GOLDEN_KEY_VERSION = 3
 
 
 def plan_keys(story_path: Path, cache_dir: Path) -> dict:
@@ -31,6 +32,7 @@ def plan_keys(story_path: Path, cache_dir: Path) -> dict:
     found = {"model": plan.model}
     found.update({f"latent:{n}": lat.key for n, lat in plan.latents.items()})
     found.update({f"clip:{j.segment.index}": j.key for j in plan.jobs})
+    found["end"] = plan.end.key
     return found
 
 

@@ -48,7 +48,7 @@ def test_two_renders_of_one_storyboard_at_once(forkserver, tiny_vae, tmp_path):
             assert result["rendered"] + result["cached"] == 3
         assert sum(1 for _ in media.read_frames(output)) == planned
         assert Cache(cache).verify() == []
-        assert len(published_clips(cache)) == 3
+        assert len(published_clips(cache)) == 3 + 1  # the segments and the final frame
         assert temps(cache, output.parent) == []
 
 

@@ -62,6 +62,8 @@ def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, t
         spans.append(time.monotonic() - t0)
         assert first.rc == 0, first.err()
     span = max(spans)  # the slower one: a trial starts as cold as the first calibration
+    final_key = json.loads(forkserver.run("plan", str(story), "--cache-dir", str(tmp_path / "calibration-0"),
+                                          "--json", cwd=tmp_path).out())["final_frame"]["key"]
     rng = random.Random(SEED)
     figures = {"trials": TRIALS, "render_s": round(span, 2), "killed": 0, "finished_before_kill": 0,
                "clips_done_at_kill": [], "temps_left_by_kill": 0, "unfinished_entries_after_kill": 0,
@@ -94,7 +96,10 @@ def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, t
         rerun = forkserver.run(*render_args(story, cache), cwd=tmp_path)
         assert rerun.rc == 0, rerun.err()
         result = rerun.json()
-        assert result["cached"] == len(done) and result["rendered"] == 4 - len(done), (trial, result, done)
+        segments_done = done - {final_key}  # the final frame is a clip, not a segment
+        assert result["cached"] == len(segments_done) and result["rendered"] == 4 - len(segments_done), (
+            trial, result, done)
+        assert result["rendered_final_frame"] == (final_key not in done)
         assert digests(cache, done) == before
         assert temps(cache, out) == []
         assert sum(1 for _ in media.read_frames(output)) == planned

@@ -172,7 +172,7 @@ def test_live_view_shows_what_is_watched_the_state_and_the_last_render(tmp_path,
     view.rendering("story.yaml changed", plan)
     text = draw(view)
     assert "story.yaml and 3 keyframe files in 2 folders (inotify)" in text
-    assert "rendering" in text and "2 of 2 segments to render" in text
+    assert "rendering" in text and "2 of 2 segments and the final frame to render" in text
     view.invalid(folder / "story.yaml", [Problem("story.yaml", 3, 5, "segments", "bad")], kept=True)
     assert "story.yaml:3:5: segments: bad" in draw(view)
     view.loaded()

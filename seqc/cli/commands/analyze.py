@@ -20,9 +20,9 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, plot_path: 
         as_json: bool = False, draft: bool = False, quiet: bool = False) -> int:
     """Fill the cache, read the clips, print the report (or JSON); `plot_path` draws the curves."""
     cache = open_cache(cache_dir, file)
-    plan = load_and_plan(file, cache, quiet=quiet, draft=draft)
+    plan = load_and_plan(file, cache, quiet=quiet, draft=draft, precision=options.precision)
     reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
-    with rendered(plan, cache, options, reporter) as result:
+    with rendered(plan, cache, options, reporter) as (plan, result):
         reports = analyze(plan, result.clips, cache)
     if plot_path is not None:
         plot(reports, plot_path, title=f"{Path(file).name}: frame-to-frame change by video frame")

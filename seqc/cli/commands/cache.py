@@ -7,6 +7,7 @@ import time
 from rich.markup import escape
 from rich.table import Table
 
+from seqc.backends.precision import PRECISIONS
 from seqc.cli.commands.plan import STATUS_STYLE
 from seqc.store import format_size
 from seqc.ui import console
@@ -48,8 +49,9 @@ def gc(cache_dir: str | None, max_size: int | None = None, keep: list[str] | tup
     """Collect garbage, down to `max_size` bytes if given, keeping the entries of `keep` storyboards."""
     cache = open_cache(cache_dir)
     kept = set()
-    for file in keep:
-        kept |= set(load_and_plan(file, cache, quiet=True).leased_keys())
+    for file in keep:  # in every precision: a storyboard rendered on a GPU and on a CPU keeps both
+        for precision in PRECISIONS:
+            kept |= set(load_and_plan(file, cache, quiet=True, precision=precision).leased_keys())
     for line in cache.gc(max_size=max_size, keep=kept).summary():
         console.out.print(escape(line))
     return 0

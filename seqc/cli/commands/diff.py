@@ -37,6 +37,11 @@ def run(old: str, new: str | None, against: str | None, cache_dir: str | None, a
         mark = "[yellow]changed[/yellow]" if seg.changed else "[green]same[/green]"
         detail = "; ".join(seg.changes) if seg.changed else ""
         table.add_row(str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.frames), mark, escape(detail))
+    if result.end is not None:
+        end = result.end
+        mark = "[yellow]changed[/yellow]" if end.changed else "[green]same[/green]"
+        table.add_row("end", escape(f"final frame: {end.target}"), str(end.frames), mark,
+                      escape("; ".join(end.changes) if end.changed else ""))
     console.out.print(table)
     changed = sum(1 for s in result.segments if s.changed)
     console.out.print(f"{changed} of {len(result.segments)} segments differ; {result.frames_to_render} of "

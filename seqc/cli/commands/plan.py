@@ -16,53 +16,63 @@ STATUS_STYLE = {"cached": "green", "missing": "yellow", "invalid": "red"}
 COLLAPSE_AFTER = 5
 
 
+def _job_json(job: SegmentJob) -> dict:
+    seg = job.segment
+    return {"index": seg.index, "from": seg.source, "to": seg.target, "frames": seg.frames,
+            "first_frame": seg.first_frame, "easing": seg.easing, "method": seg.method, "key": job.key,
+            "status": job.status, "reason": job.reason, "changes": list(job.changes)}
+
+
 def plan_json(plan: Plan) -> dict:
-    """The plan as `seqc plan --json` prints it."""
+    """The plan as `seqc plan --json` prints it: the segments' clips, then the final frame's."""
+    end = None
+    if plan.end is not None:
+        end = {k: v for k, v in _job_json(plan.end).items() if k not in ("index", "from", "easing", "method")}
+        end["keyframe"] = end.pop("to")
     return {
-        "segments": [
-            {"index": j.segment.index, "from": j.segment.source, "to": j.segment.target,
-             "frames": j.segment.rendered_frames, "first_frame": j.segment.first_frame,
-             "easing": j.segment.easing, "method": j.segment.method, "key": j.key,
-             "status": j.status, "reason": j.reason, "changes": list(j.changes)}
-            for j in plan.jobs
-        ],
+        "segments": [_job_json(j) for j in plan.jobs],
+        "final_frame": end,
         "total_frames": plan.total_frames,
+        "precision": plan.precision,
         "to_render": len(plan.missing),
     }
 
 
 def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = False, explain: bool = False,
-        every: bool = False) -> int:
-    """Print every segment's status and reason; `every` keeps one row per segment."""
-    plan = load_and_plan(file, open_cache(cache_dir, file), quiet=as_json, draft=draft)
+        every: bool = False, precision: str = "float32") -> int:
+    """Print every segment's status and reason, then the final frame's; `every` keeps one row per segment."""
+    plan = load_and_plan(file, open_cache(cache_dir, file), quiet=as_json, draft=draft, precision=precision)
     if as_json:
         console.print_json(plan_json(plan))
         return 0
     table = Table(title=f"{escape(file)}: {plan.total_frames} frames, "
-                        f"{plan.storyboard.duration:.2f} s at {plan.storyboard.output.fps:g} fps")
+                        f"{plan.storyboard.duration:.2f} s at {plan.storyboard.output.fps:g} fps, {plan.precision}")
     for column in ("#", "from -> to", "frames", "easing", "method", "status", "reason"):
         table.add_column(column, justify="right" if column in ("#", "frames") else "left")
     for group in runs(plan.jobs, every=every):
         first, last, seg = group[0], group[-1], group[0].segment
         style = STATUS_STYLE.get(first.status, "")
         if len(group) == 1:
-            cells = (str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.rendered_frames),
+            cells = (str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.frames),
                      escape(seg.easing), seg.method, escape(first.reason))
         else:
             easings, methods = {j.segment.easing for j in group}, {j.segment.method for j in group}
             cells = (f"{seg.index}-{last.segment.index}", escape(f"{seg.source} -> ... -> {last.segment.target}"),
-                     str(sum(j.segment.rendered_frames for j in group)),
+                     str(sum(j.segment.frames for j in group)),
                      escape(easings.pop()) if len(easings) == 1 else "(mixed)",
                      methods.pop() if len(methods) == 1 else "(mixed)",
                      escape(f"{first.reason} ({len(group)} segments)"))
         table.add_row(*cells[:5], f"[{style}]{first.status}[/{style}]", cells[5])
+    if plan.end is not None:
+        style = STATUS_STYLE.get(plan.end.status, "")
+        table.add_row("end", escape(f"final frame: {plan.end.segment.target}"), "1", "", "",
+                      f"[{style}]{plan.end.status}[/{style}]", escape(plan.end.reason))
     console.out.print(table)
     missing = plan.missing
-    console.out.print(f"{len(missing)} of {len(plan.jobs)} segments to render "
-                      f"({sum(j.segment.rendered_frames for j in missing)} frames)")
+    console.out.print(f"{plan.count(missing)} to render ({sum(j.segment.frames for j in missing)} frames)")
     if explain:
         for job in missing:
-            console.out.print(f"  segment {job.segment.index}: " + "; ".join(escape(c) for c in job.changes))
+            console.out.print(f"  {job.label.split(':')[0]}: " + "; ".join(escape(c) for c in job.changes))
     return 0
 
 

@@ -16,8 +16,8 @@ def run(file: str, output: Path, columns: int, cache_dir: str | None, options: R
         draft: bool = False, quiet: bool = False) -> int:
     """A row per segment of `columns` evenly sampled frames."""
     cache = open_cache(cache_dir, file)
-    plan = load_and_plan(file, cache, quiet=quiet, draft=draft)
-    with rendered(plan, cache, options, Reporter(warn=console.warn) if quiet else ProgressReporter()) as result:
+    plan = load_and_plan(file, cache, quiet=quiet, draft=draft, precision=options.precision)
+    with rendered(plan, cache, options, Reporter(warn=console.warn) if quiet else ProgressReporter()) as (plan, result):
         write_sheet(contact_sheet(plan, result.clips, columns), output)
     if not quiet:
         console.info(f"{output}: {len(plan.jobs)} segments x {columns} frames")

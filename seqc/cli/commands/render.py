@@ -37,7 +37,7 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         if not quiet:
             console.print_problems(list(story.warnings))
         # 2. Plan, then render what is missing and write the output.
-        plan = compile_plan(story, store)
+        plan = compile_plan(story, store, precision=options.precision)
         reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
         result = produce(plan, store, options, target, reporter)
     # 3. Report.
