@@ -59,7 +59,9 @@ def concat(clips: list[Path], output: Path) -> None:
             if _stream_key(info) != _stream_key(first):
                 raise RenderError(
                     f"cannot join {path.name} ({_describe(info)}) to {paths[0].name} "
-                    f"({_describe(first)}) without re-encoding: re-render the clips"
+                    f"({_describe(first)}) without re-encoding: the clips come from different encoder "
+                    "builds (the ffmpeg version is keyed, a system ffmpeg's libx264 is not); run "
+                    "`seqc cache clear` and render again"
                 )
         expected += len(info.packets)
 

@@ -15,6 +15,7 @@ ffmpeg is imageio-ffmpeg's bundled binary, so no system ffmpeg is needed. Rules 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -38,14 +39,18 @@ def ffmpeg_exe() -> str:
         raise RenderError(f"cannot find ffmpeg: {exc}") from None
 
 
+@functools.cache
 def ffmpeg_version() -> str:
-    """ffmpeg's version line, e.g. "ffmpeg version n9.0.2-...".
+    """ffmpeg's version, e.g. "n9.0.2-17-g2a571b6068-20260930" (asked once per process).
 
-    Not part of `ENCODER_SETTINGS` (which stays a fixed, pure-data dict); a caller that wants
-    clips re-rendered after an ffmpeg upgrade can add this to its keys.
+    The planner puts it in every clip key beside `ENCODER_SETTINGS`: the bundled binary has x264
+    built in, so another build may write clips that cannot be stream-copied onto older ones, and
+    after an upgrade the clips re-render instead of failing the join.
     """
     result = run(["-version"], "report its version")
-    return result.stdout.decode(errors="replace").splitlines()[0].strip()
+    line = result.stdout.decode(errors="replace").splitlines()[0].strip()
+    words = line.split()
+    return words[2] if words[:2] == ["ffmpeg", "version"] and len(words) > 2 else line
 
 
 def ff_path(path: Path | str) -> str:

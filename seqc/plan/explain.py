@@ -59,6 +59,12 @@ _KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
 _GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
 
 
+def _only_ffmpeg_differs(new: object, old: object) -> bool:
+    if not isinstance(new, dict) or not isinstance(old, dict):
+        return False
+    return {k: v for k, v in new.items() if k != "ffmpeg"} == {k: v for k, v in old.items() if k != "ffmpeg"}
+
+
 def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old: dict | None
             ) -> tuple[str, list[str]]:
     """A short human reason for a segment's status, plus the full list of changed inputs, against
@@ -83,7 +89,10 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
                     changes.append(f"neighbouring keyframe '{name}' changed (the spline passes through it)")
             continue
         if inputs.get(field_name) != old_inputs.get(field_name):
-            if field_name in _SHOW_VALUES and field_name in old_inputs:
+            if field_name == "encoder" and _only_ffmpeg_differs(inputs.get("encoder"), old_inputs.get("encoder")):
+                label = (f"ffmpeg build changed ({old_inputs['encoder'].get('ffmpeg', 'unknown')} -> "
+                         f"{inputs['encoder'].get('ffmpeg')})")
+            elif field_name in _SHOW_VALUES and field_name in old_inputs:
                 unit = " frames" if field_name == "frames" else ""
                 label = f"{label} ({old_inputs[field_name]}{unit} -> {inputs[field_name]}{unit})"
             changes.append(label)

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from seqc.media.encode import ENCODER_SETTINGS
+from seqc.media.ffmpeg import ffmpeg_version
 from seqc.models import fingerprint_inputs
 from seqc.motion.methods import METHODS
 from seqc.plan import keys
@@ -160,7 +161,9 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
             descriptor.update(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, seed=kf.seed)
         descriptors[name] = descriptor
 
-    # 3. A clip key per segment, with its status and the reason.
+    # 3. A clip key per segment, with its status and the reason. The encoder is the fixed
+    #    settings plus the ffmpeg build that applies them.
+    encoder = {**ENCODER_SETTINGS, "ffmpeg": ffmpeg_version()}
     previous = cache.read_run(run_id_for(story)) or {}
     old_segments = previous.get("segments", []) if isinstance(previous, dict) else []
     old_records = previous_records(story.segments, old_segments if isinstance(old_segments, list) else [])
@@ -169,7 +172,8 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
         inputs = keys.clip_inputs(
             start=endpoints[segment.source], end=endpoints[segment.target],
             frames=segment.frames, fps=story.output.fps, size=(width, height), easing=segment.easing,
-            method=segment.method, model=model_fp, precision=precision, encoder=ENCODER_SETTINGS, generation=segment.generation,
+            method=segment.method, model=model_fp, precision=precision, encoder=encoder,
+            generation=segment.generation,
             pacing={"mode": "even", "probes": PACING_PROBES} if segment.pacing == "even" else None,
             neighbours=({"before": endpoints[segment.before or segment.source],
                          "after": endpoints[segment.after or segment.target]}
@@ -189,7 +193,7 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
                                    include_end=False, first_frame=story.total_frames - 1, easing="linear",
                                    method="lerp", pacing="linear", before=None, after=None)
         inputs = keys.end_frame_inputs(end=endpoints[last.target], fps=story.output.fps, size=(width, height),
-                                       model=model_fp, precision=precision, encoder=ENCODER_SETTINGS,
+                                       model=model_fp, precision=precision, encoder=encoder,
                                        generation=last.generation)
         key = keys.digest(inputs)
         status = cache.status("clips", key)

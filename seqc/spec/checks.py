@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from pathlib import Path
 
 from seqc.errors import ModelError, Problem
@@ -184,7 +185,7 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     fps = output_data.get("fps", m.DEFAULT_FPS)
     out_text = output_data.get("path", f"out/{path.stem}.mp4")
     if draft:
-        size = tuple(max(8, int(v) // 2 // 8 * 8) for v in size)
+        size = draft_size(size)
         fps = fps / 2
         stem, dot, ext = out_text.rpartition(".")
         out_text = f"{stem}.draft.{ext}" if dot and "/" not in ext else f"{out_text}.draft"
@@ -301,6 +302,23 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         keyframes=keyframes, segments=tuple(segments), warnings=tuple(out.warnings), draft=draft,
     )
     return story, [], out.warnings
+
+
+def draft_size(size: tuple) -> tuple[int, int]:
+    """About half of `size`, in multiples of 8 (what the models need), with the aspect ratio kept
+    to within that rounding: one side is a multiple of 8 next to its half, the other the multiple
+    of 8 nearest to what the aspect ratio makes of it; of those, the truest aspect wins."""
+    width, height = int(size[0]), int(size[1])
+
+    def nearest8(value: float) -> int:
+        return max(8, int(math.floor(value / 8 + 0.5)) * 8)
+
+    def next_to_half(value: int) -> set[int]:
+        return {max(8, math.floor(value / 16) * 8), max(8, math.ceil(value / 16) * 8)}
+
+    candidates = [(w, nearest8(w * height / width)) for w in next_to_half(width)]
+    candidates += [(nearest8(h * width / height), h) for h in next_to_half(height)]
+    return min(candidates, key=lambda c: (abs(math.log(c[0] * height / (c[1] * width))), c[0] * c[1]))
 
 
 def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple, draft: bool = False) -> int:

@@ -19,12 +19,18 @@ GOLDEN_KEYS = {
     "model": "233e813b95482db8d30153b7daf12acf9de6ae0edf00caf9055b44acf6cf9435",
     "latent:a": "f01f3dae521d508b79a06932238b7b207b2f7895efdd3b41f49f5daebf11dc10",
     "latent:b": "8c325a99245d1e84a852f8c6e78afeefe475462a308265069aff7143857e8d0e",
-    "clip:0": "77d117502c3cdf9070c9bbaa397985127a96d60676fcd12b89bc8c39e0943d7e",
-    "clip:1": "6708de421ff47b1714f85a01e306997b47265b3433fc2ea3e2258901c52ae1a9",
-    "clip:2": "925e3cb51c64e2d465018d1d3e3c73fe1f0556e3533cb12557f4abd988a4095d",
-    "end": "2fadbc7fbb0df2e89ee46c56918f2994eac3e48ff537967c2c82ee4d224c7c93",
+    "clip:0": "2ec80e2bc3da2b8b58cd414fe2101f7787a0ba23c9c8993f02fb4418d05047be",
+    "clip:1": "6ffb2d86871bdf17c76175af7856d13127301901fff93d854137e6ed1c958d25",
+    "clip:2": "7d839d34af19073754d1c26a6992426ce1d1c6145098818c346006d88a0d749b",
+    "end": "5ee2eb6a659a0a0e38e05154d836a4d516b06ca1c13378f4cb5c5dd41f7c44ff",
 }
 GOLDEN_KEY_VERSION = 3
+GOLDEN_FFMPEG = "n9.0.2-golden"  # the ffmpeg build is in every clip key: pinned here, so the keys are seqc's alone
+
+
+@pytest.fixture(autouse=True)
+def pinned_ffmpeg(monkeypatch):
+    monkeypatch.setattr("seqc.plan.plan.ffmpeg_version", lambda: GOLDEN_FFMPEG)
 
 
 def plan_keys(story_path: Path, cache_dir: Path) -> dict:
@@ -104,3 +110,15 @@ def test_key_version_is_part_of_every_key(monkeypatch):
     before = keys.digest({"x": 1})
     monkeypatch.setattr(keys, "KEY_VERSION", keys.KEY_VERSION + 1)
     assert keys.digest({"x": 1}) != before
+
+
+def test_another_ffmpeg_build_rerenders_every_clip_and_says_so(tmp_path, monkeypatch):
+    cache = Cache(tmp_path / "cache")
+    story = load_storyboard(GOLDEN / "storyboard.yaml")
+    old = compile_plan(story, cache)
+    cache.write_run(old.run_id, old.record())
+    monkeypatch.setattr("seqc.plan.plan.ffmpeg_version", lambda: "n9.1-newer")
+    new = compile_plan(story, cache)
+    assert not {j.key for j in old.clip_jobs} & {j.key for j in new.clip_jobs}
+    assert {lat.key for lat in old.latents.values()} == {lat.key for lat in new.latents.values()}
+    assert {j.reason for j in new.clip_jobs} == {f"ffmpeg build changed ({GOLDEN_FFMPEG} -> n9.1-newer)"}

@@ -3,11 +3,14 @@ the budgets, timing and easing, and keyframes, each problem with its position, m
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from speckit import load, one, refuse, storyboard
+from speckit import load, one, refuse, storyboard, write
 
 from seqc.errors import SpecError
-from seqc.spec.checks import MAX_TOTAL_FRAMES, MAX_TOTAL_PIXELS
+from seqc.spec import load_storyboard
+from seqc.spec.checks import MAX_TOTAL_FRAMES, MAX_TOTAL_PIXELS, draft_size
 
 # ---------------------------------------------------------------------------------------------
 # The model and coerced values
@@ -144,3 +147,25 @@ def test_loop_settings_on_a_timeline_that_already_closes_are_a_warning(story_dir
     # `loop: true` on a closed timeline asks for nothing that is lost: no warning.
     board = load(story_dir, storyboard(closed, extra="loop: true\n"))
     assert not [w for w in board.warnings if w.path == "loop"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Drafts
+
+
+@pytest.mark.parametrize("size", [(200, 120), (640, 360), (1920, 1080), (120, 200), (1024, 576), (512, 512),
+                                  (720, 1280), (64, 1000), (16, 16)])
+def test_a_draft_is_about_half_size_in_multiples_of_8_with_the_aspect_kept_within_rounding(size):
+    width, height = size
+    w, h = draft_size(size)
+    assert w % 8 == 0 and h % 8 == 0 and w >= 8 and h >= 8
+    assert abs(w - width / 2) <= 8 and abs(h - height / 2) <= 8
+    # One side is rounded to a multiple of 8 (at most 4 px off its exact share), no more.
+    error = abs(math.log((w / h) / (width / height)))
+    assert error <= max(math.log1p(4 / min(w, h)), 1e-9) + 1e-12, (size, (w, h))
+
+
+def test_a_draft_of_200x120_stays_5_to_3_within_rounding(story_dir):
+    board = load_storyboard(write(story_dir, storyboard("  - {from: a, to: b}\n", output="{size: [200, 120]}")),
+                            draft=True)
+    assert board.output.size == (104, 64)  # 1.625 (the old floor gave 96x56: 1.714 for 1.667)
