@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seqc.backends.pipeline_info import SCHEDULER_NAMES  # noqa: E402
-from seqc.motion.curves import CUBIC_BEZIER_PATTERN, NAMED_EASINGS, STEPS_PATTERN  # noqa: E402
+from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRICT_STEPS_PATTERN  # noqa: E402
 from seqc.motion.methods import METHODS  # noqa: E402
 from seqc.render.frames import PACINGS  # noqa: E402
 from seqc.render.pixels import FITS  # noqa: E402
@@ -36,12 +36,12 @@ def timing_props() -> dict:
         "duration": prop(
             "Duration",
             "Length in seconds; frames = round(duration x fps), at least 1.",
-            type="number", exclusiveMinimum=0, maximum=86400,
+            type="number", exclusiveMinimum=0, maximum=86400, examples=[2, 0.5],
         ),
         "frames": prop(
             "Frame count",
             "Exact number of frames from this segment's start keyframe up to (not including) its end keyframe.",
-            type="integer", minimum=1, maximum=1000000,
+            type="integer", minimum=1, maximum=1000000, examples=[24, 12],
         ),
         "easing": prop(
             "Easing",
@@ -49,9 +49,22 @@ def timing_props() -> dict:
             "cubic-bezier(x1, y1, x2, y2) or steps(n).",
             type="string",
             anyOf=[
-                {"enum": list(NAMED_EASINGS)},
-                {"pattern": CUBIC_BEZIER_PATTERN},
-                {"pattern": STEPS_PATTERN},
+                {"title": "Named easing", "description": "linear, the CSS names, and ease-in/out-X curves.",
+                 "enum": list(NAMED_EASINGS)},
+                {"title": "cubic-bezier(x1, y1, x2, y2)",
+                 "description": "A CSS cubic Bezier: x1 and x2 in [0, 1], y1 and y2 any number (quote it "
+                                "inside { }).",
+                 "pattern": STRICT_CUBIC_BEZIER_PATTERN},
+                {"title": "steps(n, position)",
+                 "description": "n equal jumps (n >= 1; n >= 2 with jump-none); position jump-end (default), "
+                                "jump-start, jump-none or jump-both.",
+                 "pattern": STRICT_STEPS_PATTERN},
+            ],
+            examples=["ease-in-out", "linear", "cubic-bezier(0.25, 0.1, 0.25, 1)", "steps(4)"],
+            defaultSnippets=[
+                {"label": "cubic-bezier", "description": "a CSS cubic Bezier curve",
+                 "body": "cubic-bezier(${1:0.25}, ${2:0.1}, ${3:0.25}, ${4:1})"},
+                {"label": "steps", "description": "n equal jumps", "body": "steps(${1:4})"},
             ],
         ),
         "method": prop(
@@ -107,6 +120,7 @@ def build() -> dict:
         "description": "A picture the video passes through: an image file, or a prompt for a text-to-image model.",
         "type": "object",
         "additionalProperties": False,
+        "anyOf": [{"required": ["image"]}, {"required": ["prompt"]}],
         "properties": {
             "image": prop(
                 "Image",

@@ -39,6 +39,8 @@ __all__ = [
     "CUBIC_BEZIER_PATTERN",
     "NAMED_EASINGS",
     "STEPS_PATTERN",
+    "STRICT_CUBIC_BEZIER_PATTERN",
+    "STRICT_STEPS_PATTERN",
     "Easing",
     "EasingError",
     "is_monotone",
@@ -55,6 +57,19 @@ CUBIC_BEZIER_PATTERN = (
     r"^cubic-bezier\(\s*" + r"\s*,\s*".join(f"({_NUMBER})" for _ in range(4)) + r"\s*\)$"
 )
 STEPS_PATTERN = r"^steps\(\s*([0-9]+)\s*(?:,\s*(" + "|".join(_POSITIONS) + r")\s*)?\)$"
+
+# For the published schema (and editors): the same forms with the ranges the parsers below check
+# after matching, written into the patterns: x1, x2 in [0, 1]; n >= 1, and n >= 2 with jump-none.
+# A number with an exponent passes as an x (a regular expression cannot bound it); seqc checks it.
+_EXP_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)[eE][+-]?[0-9]+"
+_UNIT_NUMBER = r"(?:" + _EXP_NUMBER + r"|\+?(?:0*1(?:\.0+)?|0+(?:\.[0-9]+)?|\.[0-9]+)|-(?:0+(?:\.0+)?|\.0+))"
+STRICT_CUBIC_BEZIER_PATTERN = (
+    r"^cubic-bezier\(\s*" + r"\s*,\s*".join((_UNIT_NUMBER, _NUMBER, _UNIT_NUMBER, _NUMBER)) + r"\s*\)$"
+)
+STRICT_STEPS_PATTERN = (
+    r"^steps\(\s*(?:0*[1-9][0-9]*\s*(?:,\s*(?:jump-start|jump-end|jump-both|start|end)\s*)?"
+    r"|0*(?:[2-9]|[1-9][0-9]+)\s*,\s*jump-none\s*)\)$"
+)
 
 _POSITION_ALIASES = {"start": "jump-start", "end": "jump-end"}
 

@@ -110,6 +110,10 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         return [at(path, f"unknown {name} {value!r}", suggest(value, choices) or f"choose one of: {', '.join(map(str, choices))}")]
     if kind == "anyOf" and name == "easing":
         return [_easing_problem(value, at, path)]
+    if kind == "anyOf" and len(path) == 2 and path[0] == "keyframes":
+        return [at(path, "a keyframe needs `image` or `prompt`",
+                   "e.g. {image: kf/dawn.png}, or {prompt: \"a meadow at dawn\"} with a text-to-image model",
+                   key=True)]
     if "propertyNames" in error.relative_schema_path:
         # jsonschema reports a bad key at its mapping, with the key as the instance.
         return [at(path + (value,), f"keyframe name {value!r} is not allowed",

@@ -4,6 +4,7 @@ strict; the problems the schema step reports; and the examples."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import jsonschema
 import pytest
 from speckit import one, refuse, storyboard
 
-from seqc.motion.curves import NAMED_EASINGS
+from seqc.motion.curves import NAMED_EASINGS, EasingError, parse_easing
 from seqc.spec import load_text, schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +132,44 @@ def test_easing_names_come_from_the_curves_module():
         assert validator.is_valid(good), good
     for bad in ["ease-inn", "cubic-bezier(0.1, 0.7)", "steps(x)", ""]:
         assert not validator.is_valid(bad), bad
+
+
+def test_the_easing_patterns_accept_exactly_what_seqc_parses():
+    """steps(0), steps(1, jump-none) and an x outside [0, 1] are refused by the schema as by seqc
+    (a number with an exponent is left to seqc: a pattern cannot bound it)."""
+    validator = jsonschema.Draft202012Validator(schema()["properties"]["defaults"]["properties"]["easing"])
+    numbers = ["0", "1", "0.5", "1.0", "1.5", "-0.2", "-0", "+0.3", ".5", "2", "01", "10", "1.0001", "00.3"]
+    cases = [f"cubic-bezier({a}, {b}, {c}, {d})" for a, b, c, d in
+             itertools.product(numbers, ["0", "-3", "2.5"], numbers, ["1", "-0.5"])]
+    cases += [f"steps({n}{pos})" for n in ["0", "1", "2", "10", "01", "00", "007"]
+              for pos in ["", ", jump-none", ", jump-start", ", end", ", jump-both", ",jump-end"]]
+    for text in cases:
+        try:
+            parse_easing(text)
+            parsed = True
+        except EasingError:
+            parsed = False
+        assert validator.is_valid(text) == parsed, text
+    assert validator.is_valid("cubic-bezier(5e-1, 0, 1e0, 1)")  # seqc decides these
+
+
+def test_editors_get_titles_examples_and_snippets():
+    props = schema()["properties"]["defaults"]["properties"]
+    easing = props["easing"]
+    assert [branch["title"] for branch in easing["anyOf"]] == [
+        "Named easing", "cubic-bezier(x1, y1, x2, y2)", "steps(n, position)"]
+    validator = jsonschema.Draft202012Validator(easing)
+    assert easing["examples"] and all(validator.is_valid(example) for example in easing["examples"])
+    assert {snippet["label"] for snippet in easing["defaultSnippets"]} == {"cubic-bezier", "steps"}
+    for snippet in easing["defaultSnippets"]:  # the snippet with its placeholders' defaults filled in
+        assert validator.is_valid(re.sub(r"\$\{\d+:([^}]*)\}", r"\1", snippet["body"])), snippet
+    for name in ("duration", "frames"):  # completion offers a value that is valid, not 0
+        field = jsonschema.Draft202012Validator(props[name])
+        assert props[name]["examples"] and all(field.is_valid(v) for v in props[name]["examples"]), name
+    keyframe = schema()["properties"]["keyframes"]["additionalProperties"]
+    keyframe_validator = jsonschema.Draft202012Validator(keyframe)
+    assert not keyframe_validator.is_valid({}) and not keyframe_validator.is_valid({"fit": "cover"})
+    assert keyframe_validator.is_valid({"image": "a.png"}) and keyframe_validator.is_valid({"prompt": "x"})
 
 
 # ---------------------------------------------------------------------------------------------
