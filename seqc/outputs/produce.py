@@ -27,6 +27,9 @@ class VideoOutput:
     def write(self, plan: Plan, clips: Mapping[str, Path]) -> dict | None:
         return write_video(plan, clips, self.path)
 
+    def describe(self, plan: Plan) -> str:
+        return f"writing {self.path.name} from {len(plan.clip_jobs)} clips"
+
 
 @dataclass(frozen=True)
 class FramesOutput:
@@ -37,6 +40,9 @@ class FramesOutput:
     def write(self, plan: Plan, clips: Mapping[str, Path]) -> dict | None:
         write_frames(plan, clips, self.folder)
         return None  # the video file's record stays as it was
+
+    def describe(self, plan: Plan) -> str:
+        return f"writing {plan.total_frames} PNG frames into {self.folder}"
 
 
 Output = VideoOutput | FramesOutput
@@ -61,7 +67,8 @@ def _produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, r
         # 1. Fill the cache.
         result = render(plan, cache, options, reporter, should_stop)
         # 2. Write the output from the cached clips (still leased).
-        output_record = output.write(plan, result.clips)
+        with (reporter or Reporter()).working(output.describe(plan)):
+            output_record = output.write(plan, result.clips)
         # 3. Remember what this render used; a no-op render writes nothing.
         remember(cache, plan, output_record)
     return dataclasses.replace(result, output=output.path.absolute() if isinstance(output, VideoOutput) else None)

@@ -47,6 +47,10 @@ class Reporter:
     def segment_end(self, job: SegmentJob) -> None: ...
     def end(self) -> None: ...
 
+    def working(self, text: str) -> contextlib.AbstractContextManager:
+        """Around a step after the render (joining the clips): shown while it runs."""
+        return contextlib.nullcontext()
+
     def warn(self, message: str) -> None:
         if self._warn is not None:
             self._warn(message)

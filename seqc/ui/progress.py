@@ -3,6 +3,7 @@ whole render and the current segment, with frames/s."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ def render_bars() -> Progress:
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
         console=console.err, transient=False,
     )
+
 
 class ProgressReporter(Reporter):
     """Bars for the whole render and the current segment.
@@ -78,6 +80,12 @@ class ProgressReporter(Reporter):
         for task in (self.total, self.current):
             if task is not None:
                 self.progress.update(task, advance=frames, rate=rate)
+
+    def working(self, text):
+        if self.status is not None:
+            self.status(text)
+            return contextlib.nullcontext()
+        return console.err.status(escape(text)) if self.own else contextlib.nullcontext()
 
     def end(self):
         if self.own and self.total is not None:

@@ -30,3 +30,18 @@ def test_a_wrong_precision_guess_is_replanned_before_anything_renders(tmp_path, 
     assert all(cache.status("clips", job.key) == "missing" for job in guessed.clip_jobs)
     assert precision.planned_precision("cpu", "auto") == "float32"
     assert precision._learned == {("cpu", "auto"): "float32"}
+
+
+def test_writing_the_output_is_announced_while_it_runs(tmp_path):
+    story_path, cache = golden_project(tmp_path)
+    plan = compile_plan(load_storyboard(story_path), cache)
+    output = tmp_path / "video.mp4"
+    seen: list[tuple[str, bool]] = []
+
+    class Recorder(Reporter):
+        def working(self, text):
+            seen.append((text, output.exists()))
+            return super().working(text)
+
+    produce(plan, cache, RenderOptions(device="cpu"), VideoOutput(output), Recorder())
+    assert seen == [(f"writing video.mp4 from {len(plan.clip_jobs)} clips", False)]  # before the join ran
