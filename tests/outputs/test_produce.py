@@ -7,7 +7,7 @@ from outputkit import golden_project
 
 from seqc import media
 from seqc.backends import precision
-from seqc.outputs.produce import VideoOutput, produce
+from seqc.outputs.produce import VideoOutput, produce, rendered
 from seqc.plan import compile_plan
 from seqc.render.render import RenderOptions, Reporter
 from seqc.spec import load_storyboard
@@ -45,3 +45,15 @@ def test_writing_the_output_is_announced_while_it_runs(tmp_path):
 
     produce(plan, cache, RenderOptions(device="cpu"), VideoOutput(output), Recorder())
     assert seen == [(f"writing video.mp4 from {len(plan.clip_jobs)} clips", False)]  # before the join ran
+
+
+def test_preview_and_analyze_read_the_clips_under_the_renders_lease(tmp_path):
+    """`rendered` keeps the plan's clips leased while the caller reads them: a gc meanwhile spares them."""
+    story_path, cache = golden_project(tmp_path)
+    plan = compile_plan(load_storyboard(story_path), cache)
+    with rendered(plan, cache, RenderOptions(device="cpu")) as (used, result):
+        cache.gc(max_size=0)
+        assert all(path.exists() for path in result.clips.values())
+        assert [job.key for job in used.clip_jobs] == list(result.clips)
+    cache.gc(max_size=0)
+    assert not any(path.exists() for path in result.clips.values())
