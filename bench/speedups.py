@@ -252,7 +252,7 @@ def threaded_write_clip(store, job, batches, size, fps, reporter):
                 reporter.advance(len(batch))
             if pending is not None:
                 pending.result()
-        return store.put("clips", job.key, tmp, job.inputs)
+        return store.put("clips", job.key, tmp, job.inputs, facts={"track": writer.track.as_dict()}), writer.track
     finally:
         with _contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -317,13 +317,13 @@ class BackgroundFinisher:
         def finish():
             try:
                 writer.close()
-                return store.put("clips", job.key, tmp, job.inputs)
+                return store.put("clips", job.key, tmp, job.inputs, facts={"track": writer.track.as_dict()})
             finally:
                 with _contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
 
         self.pending.append(self.pool.submit(finish))
-        return store.path("clips", job.key)
+        return store.path("clips", job.key), None  # the track is known once finished: the join reads it
 
     def wait(self) -> None:
         for future in self.pending:

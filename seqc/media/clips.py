@@ -27,7 +27,7 @@ from seqc.media.ffmpeg import (
     release_interrupts,
     tail,
 )
-from seqc.media.probe import read_packets
+from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
 
 
 def check_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -81,6 +81,7 @@ class ClipWriter:
         self.size = check_size(size)
         self.rate = frame_rate(fps)
         self.frames_written = 0
+        self.track: TrackInfo | None = None  # what the finished clip holds, read from its boxes
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._done = False
@@ -176,10 +177,13 @@ class ClipWriter:
             returncode = self._proc.wait()
             if returncode != 0:
                 raise self._failure(f"ffmpeg failed ({exit_text(returncode)})")
-            info = read_packets(self.path)
-            if len(info.packets) != self.frames_written:
+            try:  # in-process: a second ffmpeg launch per clip would cost more than the encode
+                info = read_track(self.path)
+            except Mp4Error as exc:
+                raise self._failure(f"ffmpeg wrote an unreadable clip ({exc})", with_stderr=False) from None
+            if info.frames != self.frames_written:
                 raise self._failure(
-                    f"wrote {self.frames_written} frames but the clip has {len(info.packets)}",
+                    f"wrote {self.frames_written} frames but the clip has {info.frames}",
                     with_stderr=False,
                 )
             if (info.width, info.height) != self.size:
@@ -191,6 +195,7 @@ class ClipWriter:
         except BaseException:
             self.abort()
             raise
+        self.track = info
         self._finish()
         return self.frames_written
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from seqc.errors import RenderError
 from seqc.media.ffmpeg import ff_path, run
 from seqc.media.formats import output_format
-from seqc.media.probe import StreamPackets, count_frames, read_packets
+from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
+from seqc.media.probe import count_frames
 from seqc.store import atomic
 
 
@@ -21,21 +22,31 @@ def _concat_quote(path: str) -> bytes:
     return b"'" + os.fsencode(path).replace(b"'", b"'\\''") + b"'"
 
 
-def _stream_key(info: StreamPackets) -> tuple:
+def _stream_key(info: TrackInfo) -> tuple:
     """What must be equal for two clips to be joined by a stream copy."""
-    return (info.codec, info.width, info.height, info.time_base, info.extradata_md5)
+    return (info.codec, info.width, info.height, info.time_base, info.setup)
 
 
-def _describe(info: StreamPackets) -> str:
-    setup = info.extradata_md5[:8] or "none"
+def _describe(info: TrackInfo) -> str:
+    setup = info.setup[:8] or "none"
     return f"{info.codec} {info.width}x{info.height}, time base {info.time_base}, setup {setup}"
 
 
-def concat(clips: list[Path], output: Path) -> None:
+def _track(path: Path) -> TrackInfo:
+    if not path.is_file():
+        raise FileNotFoundError(f"no such clip: {path}")
+    try:
+        return read_track(path)
+    except (Mp4Error, OSError) as exc:
+        raise RenderError(f"cannot read the clip {path}: {exc}") from None
+
+
+def concat(clips: list[Path], output: Path, tracks: list[TrackInfo | None] | None = None) -> None:
     """Join clips into `output`: a stream copy (`-c copy`) for mp4/mov/mkv, a re-encode for gif/webm.
 
-    1. Read every clip's packets: count its frames and check all clips share codec, size,
-       time base and SPS/PPS (otherwise a stream copy would give a broken video).
+    1. Each clip's frame count and stream parameters: as recorded when it was published
+       (`tracks`), else read from its MP4 boxes (in-process, no ffmpeg per clip); all clips must
+       share codec, size, time base and SPS/PPS (otherwise a stream copy would give a broken video).
     2. Write the list file (absolute `file:` paths, quoted) to a temp file.
     3. Run ffmpeg into a temp file beside `output`, muxer chosen from the suffix (a GIF first
        makes its palette in a pass of its own, so memory does not grow with the video).
@@ -50,9 +61,12 @@ def concat(clips: list[Path], output: Path) -> None:
 
     # 1. Frame counts and compatibility.
     expected = 0
-    first: StreamPackets | None = None
-    for path in paths:
-        info = read_packets(path)
+    first: TrackInfo | None = None
+    known = list(tracks) if tracks is not None else [None] * len(paths)
+    if len(known) != len(paths):
+        raise ValueError("concat needs one track (or None) per clip")
+    for path, recorded in zip(paths, known, strict=True):
+        info = recorded if recorded is not None else _track(path)
         if first is None:
             first = info
         else:
@@ -63,7 +77,7 @@ def concat(clips: list[Path], output: Path) -> None:
                     "builds (the ffmpeg version is keyed, a system ffmpeg's libx264 is not); run "
                     "`seqc cache clear` and render again"
                 )
-        expected += len(info.packets)
+        expected += info.frames
 
     # 2. The list file.
     script = b"ffconcat version 1.0\n" + b"".join(
@@ -97,7 +111,7 @@ def concat(clips: list[Path], output: Path) -> None:
                  *fmt.muxer_args, "-f", fmt.muxer, "-y", ff_path(tmp)],
                 f"join {len(paths)} clips into {output.name}",
             )  # fmt: skip
-            got = count_frames(tmp)
+            got = _track(tmp).frames if fmt.muxer in ("mp4", "mov") else count_frames(tmp)
             if got != expected:
                 raise RenderError(
                     f"joining {len(paths)} clips into {output.name} gave {got} frames, "

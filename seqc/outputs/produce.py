@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +24,8 @@ class VideoOutput:
 
     path: Path
 
-    def write(self, plan: Plan, clips: Mapping[str, Path]) -> dict | None:
-        return write_video(plan, clips, self.path)
+    def write(self, plan: Plan, result: RenderResult) -> dict | None:
+        return write_video(plan, result.clips, self.path, result.tracks)
 
     def describe(self, plan: Plan) -> str:
         return f"writing {self.path.name} from {len(plan.clip_jobs)} clips"
@@ -37,8 +37,8 @@ class FramesOutput:
 
     folder: Path
 
-    def write(self, plan: Plan, clips: Mapping[str, Path]) -> dict | None:
-        write_frames(plan, clips, self.folder)
+    def write(self, plan: Plan, result: RenderResult) -> dict | None:
+        write_frames(plan, result.clips, self.folder)
         return None  # the video file's record stays as it was
 
     def describe(self, plan: Plan) -> str:
@@ -68,7 +68,7 @@ def _produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, r
         result = render(plan, cache, options, reporter, should_stop)
         # 2. Write the output from the cached clips (still leased).
         with (reporter or Reporter()).working(output.describe(plan)):
-            output_record = output.write(plan, result.clips)
+            output_record = output.write(plan, result)
         # 3. Remember what this render used; a no-op render writes nothing.
         remember(cache, plan, output_record)
     return dataclasses.replace(result, output=output.path.absolute() if isinstance(output, VideoOutput) else None)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from seqc.errors import InputError
 from seqc.media.concat import concat
+from seqc.media.mp4 import TrackInfo
 from seqc.plan import Plan
 from seqc.spec import Storyboard
 from seqc.spec.paths import output_problem
@@ -39,13 +40,16 @@ def _current(plan: Plan, output: Path) -> bool:
     return isinstance(previous, dict) and bool(previous) and previous == _record(output, plan)
 
 
-def write_video(plan: Plan, clips: Mapping[str, Path], output: Path) -> dict:
+def write_video(plan: Plan, clips: Mapping[str, Path], output: Path,
+                tracks: Mapping[str, TrackInfo] | None = None) -> dict:
     """Concatenate the plan's clips into `output` (checking its frame count) unless it is current;
-    return the output's record for the run record."""
+    return the output's record for the run record. `tracks` are the clips' stream parameters and
+    frame counts as recorded at publish (any missing one is read from the clip)."""
     output = output.absolute()
     # A render killed while joining leaves its temp output beside the output: remove it.
     atomic.remove_dead_temps_of(output)
     if not _current(plan, output):
         output.parent.mkdir(parents=True, exist_ok=True)
-        concat([clips[job.key] for job in plan.clip_jobs], output)
+        known = tracks or {}
+        concat([clips[job.key] for job in plan.clip_jobs], output, [known.get(job.key) for job in plan.clip_jobs])
     return _record(output, plan)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seqc.media.clips import ClipWriter
+from seqc.media.mp4 import TrackInfo
 from seqc.plan import Plan, SegmentJob
 from seqc.render.endpoints import encode_missing, gather_endpoints
 from seqc.render.frames import Superseded, segment_frames
@@ -89,6 +90,7 @@ class RenderResult:
     rendered_segments: list[int] = field(default_factory=list)
     output: Path | None = None  # set by the output step that wrote a file
     rendered_end: bool = False  # the final frame's clip was rendered (it is not a segment)
+    tracks: dict[str, TrackInfo] = field(default_factory=dict)  # clip key -> what it holds, as recorded at publish
 
     def as_dict(self) -> dict:
         return {
@@ -110,6 +112,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
 
     # 1. Which clips are really there: verify each cached clip's digest on read.
     clips: dict[str, Path] = {}
+    tracks: dict[str, TrackInfo] = {}
     todo: list[SegmentJob] = []
     for job in plan.clip_jobs:
         if job.key in clips or any(t.key == job.key for t in todo):
@@ -117,8 +120,12 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
         path = cache.get("clips", job.key)
         if path is None:
             todo.append(job)
-        else:
-            clips[job.key] = path
+            continue
+        clips[job.key] = path
+        recorded = cache.read_facts("clips", job.key).get("track")
+        if isinstance(recorded, dict):
+            with contextlib.suppress(KeyError, TypeError, ValueError, ZeroDivisionError):
+                tracks[job.key] = TrackInfo.from_dict(recorded)
     reporter.begin(plan, todo, sum(job.segment.frames for job in todo))
 
     # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
@@ -151,7 +158,8 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
         batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
                                  batch_size, should_stop, story.output.size,
                                  endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
-        clips[job.key] = _write_clip(cache, job, batches, story.output.size, story.output.fps, reporter)
+        clips[job.key], tracks[job.key] = _write_clip(cache, job, batches, story.output.size, story.output.fps,
+                                                      reporter)
         reporter.segment_end(job)
     reporter.end()
 
@@ -160,20 +168,22 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     return RenderResult(
         clips=clips, frames=plan.total_frames, segments=len(plan.jobs), rendered=len(indices),
         cached=len(plan.jobs) - len(indices), seconds=time.monotonic() - started, rendered_segments=indices,
-        rendered_end=plan.end is not None and plan.end.key in rendered_keys,
+        rendered_end=plan.end is not None and plan.end.key in rendered_keys, tracks=tracks,
     )
 
 
 def _write_clip(cache: Cache, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
-                fps: float, reporter: Reporter) -> Path:
-    """Stream a segment's frames into a temp clip beside its cache entry, then publish it atomically."""
+                fps: float, reporter: Reporter) -> tuple[Path, TrackInfo]:
+    """Stream a segment's frames into a temp clip beside its cache entry, then publish it atomically,
+    with its stream parameters and frame count recorded in the sidecar (the join reads them there)."""
     tmp = cache.temp_path("clips", job.key)
     try:
         with ClipWriter(tmp, size, fps) as writer:
             for batch in batches:
                 writer.write(batch)
                 reporter.advance(len(batch))
-        return cache.put("clips", job.key, tmp, job.inputs)
+        assert writer.track is not None
+        return cache.put("clips", job.key, tmp, job.inputs, facts={"track": writer.track.as_dict()}), writer.track
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -150,6 +150,12 @@ class EntryStore:
         """Cheap status for the planner, without hashing: "cached", "missing" or "invalid"."""
         return self._inspect(kind, key)[0]
 
+    def read_facts(self, kind: str, key: str) -> dict:
+        """What the writer recorded about an entry's content at publish ({} if nothing)."""
+        meta, _ = self._load_sidecar(kind, key)
+        facts = meta.get("facts") if meta is not None else None
+        return facts if isinstance(facts, dict) else {}
+
     def read_inputs(self, kind: str, key: str) -> dict | None:
         """The named inputs stored in an entry's sidecar (to explain a re-render), or None."""
         meta, _ = self._load_sidecar(kind, key)
@@ -188,12 +194,13 @@ class EntryStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def put(self, kind: str, key: str, tmp: Path, inputs: Mapping) -> Path:
+    def put(self, kind: str, key: str, tmp: Path, inputs: Mapping, facts: Mapping | None = None) -> Path:
         """Publish a finished temp file as an entry and return the content path.
 
         The cache takes ownership of `tmp`: it is moved into place or deleted, also on error.
         If a valid entry already exists (another process won the race), `tmp` is discarded
-        and the existing entry is kept.
+        and the existing entry is kept. `facts` (e.g. a clip's stream parameters and frame
+        count, known to its writer) are kept in the sidecar, so readers need not measure again.
         """
         final = self.path(kind, key)
         tmp = Path(os.path.abspath(tmp))
@@ -201,6 +208,8 @@ class EntryStore:
         try:
             # 1. The sidecar body, built first so a value JSON cannot hold fails before anything moves.
             meta = {"key": key, "kind": kind, "inputs": dict(inputs)}
+            if facts:
+                meta["facts"] = dict(facts)
             json_bytes(meta)
             # 2. os.replace must stay inside one folder (one filesystem): bring tmp there if needed.
             if tmp.parent != final.parent:

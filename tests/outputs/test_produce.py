@@ -57,3 +57,33 @@ def test_preview_and_analyze_read_the_clips_under_the_renders_lease(tmp_path):
         assert [job.key for job in used.clip_jobs] == list(result.clips)
     cache.gc(max_size=0)
     assert not any(path.exists() for path in result.clips.values())
+
+
+def test_a_render_starts_one_ffmpeg_per_clip_and_one_for_the_join(tmp_path, monkeypatch):
+    """Frame counts and stream parameters are read in-process at publish and recorded, so neither the
+    clip writer nor the join launches an ffmpeg per clip to measure them."""
+    import subprocess
+
+    story_path, cache = golden_project(tmp_path)
+    plan = compile_plan(load_storyboard(story_path), cache)
+    launches: list[list[str]] = []
+    real = subprocess.Popen
+
+    class Counting(real):
+        def __init__(self, args, *rest, **kwargs):
+            launches.append(list(args))
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Counting)
+    produce(plan, cache, RenderOptions(device="cpu"), VideoOutput(tmp_path / "video.mp4"))
+    clips = len(plan.clip_jobs)
+    assert len(launches) == clips + 1, launches
+    assert all("rawvideo" in args for args in launches[:clips])  # the encoders
+    assert "concat" in launches[-1]
+    # The records are in the sidecars: a second join (the output deleted) needs just its own ffmpeg.
+    launches.clear()
+    (tmp_path / "video.mp4").unlink()
+    produce(compile_plan(load_storyboard(story_path), cache), cache, RenderOptions(device="cpu"),
+            VideoOutput(tmp_path / "video.mp4"))
+    assert len(launches) == 1 and "concat" in launches[0]
+    assert all(cache.read_facts("clips", job.key)["track"]["frames"] == job.segment.frames for job in plan.clip_jobs)

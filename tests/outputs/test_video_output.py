@@ -22,9 +22,9 @@ def joins(monkeypatch) -> list:
     calls = []
     real = video.concat
 
-    def spy(clips, output):
+    def spy(clips, output, tracks=None):
         calls.append(output)
-        real(clips, output)
+        real(clips, output, tracks)
 
     monkeypatch.setattr(video, "concat", spy)
     return calls
