@@ -111,6 +111,7 @@ class Plan:
         record = {"storyboard": str(self.storyboard.path), "segments": [self._job_record(j) for j in self.jobs]}
         if self.end is not None:
             record["end"] = self._job_record(self.end)
+        record["uses"] = sorted({f"{kind}/{key}" for kind, key in self.leased_keys()})  # gc's last use
         return record
 
     def _job_record(self, job: SegmentJob) -> dict:

@@ -161,6 +161,9 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
         clips[job.key], tracks[job.key] = _write_clip(cache, job, batches, story.output.size, story.output.fps,
                                                       reporter)
         reporter.segment_end(job)
+    # 6. One sync for everything published above; then the file memo vouches for those entries
+    #    (saved with the run record), so the next run trusts them by stat instead of hashing.
+    cache.sync_published()
     reporter.end()
 
     rendered_keys = {job.key for job in todo}

@@ -40,3 +40,4 @@ class Cache(EntryStore, FileMemo, RunRecords, Leases, Collector, Locks):
         self.warn = warn if warn is not None else print_warning
         self._local = threading.local()  # the publish lock's re-entry depth, per thread
         self._init_memo()
+        self._unsynced: list[tuple[Path, str, dict]] = []  # published, not yet synced (EntryStore)

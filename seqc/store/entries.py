@@ -10,6 +10,12 @@ Crash safety: content and sidecar are each written to a pid-stamped temp file an
 place; content goes first and the sidecar last, and an old sidecar is removed before new content
 moves in, so a crash at any point leaves an entry that `status()` calls "invalid", never one that
 looks valid. Deletion removes the sidecar first for the same reason.
+
+Integrity, not durability: an entry is published without an fsync of its own. Every read checks
+the content against the sidecar's sha256 unless the file memo vouches for it, and the memo
+vouches only for entries flushed to disk first (`sync_published`: one sync for all the entries
+a render published, docs/RELIABILITY.md). So a power cut can lose recent entries (they render
+again) but never make a torn one pass as valid.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from seqc.store import atomic
-from seqc.store.files import HEX64_RE, json_bytes, sha256_file
+from seqc.store.files import HEX64_RE, file_signature, json_bytes, sha256_file
 from seqc.store.kinds import CACHED, INVALID, KINDS, MISSING, SIDECAR_EXT, check_key, check_kind
 
 _SIDECAR_MISSING = "sidecar missing (content without sidecar: an unfinished write)"
@@ -54,6 +60,9 @@ class EntryStore:
 
     root: Path
     warn: Callable[[str], None]
+    _unsynced: list[tuple[Path, str, dict]]  # published, not synced yet: (content, sha256, its stat signature)
+    vouch: Callable[[Path, str], None]  # seqc.store.memo.FileMemo
+    vouched_digest: Callable[[Path, os.stat_result], str | None]  # seqc.store.memo.FileMemo
     _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
     _ensure_root: Callable[[], None]  # seqc.store.locks.Locks
 
@@ -164,14 +173,30 @@ class EntryStore:
         inputs = meta.get("inputs", {})
         return inputs if isinstance(inputs, dict) else None
 
+    def _check_vouched(self, kind: str, key: str) -> tuple[str, str]:
+        """The full check, skipping the hash when the file memo vouches for the content as it is
+        now (same stat signature as when it was synced and recorded, same sha256 as the sidecar)."""
+        status, problem, meta = self._inspect(kind, key)
+        if status != CACHED or meta is None:
+            return status, problem
+        path = self.path(kind, key)
+        try:
+            vouched = self.vouched_digest(path, os.stat(path))
+        except FileNotFoundError:
+            return INVALID, "content file missing (sidecar without content)"
+        if vouched is not None and vouched == meta["sha256"]:
+            return CACHED, ""
+        return self._check(kind, key)
+
     def get(self, kind: str, key: str) -> Path | None:
         """The content path of a verified entry, or None on a miss.
 
-        Size and sha256 are checked against the sidecar; a bad entry is warned about, deleted
-        and reported as a miss. A hit touches the sidecar so gc's LRU order sees the use.
-        Hold a lease on the key while using the path, or gc may delete it.
+        Size and sha256 are checked against the sidecar (the hash is skipped where the memo
+        vouches for the file's stat); a bad entry is warned about, deleted and reported as a
+        miss. A hit writes nothing. Hold a lease on the key while using the path, or gc may
+        delete it.
         """
-        status, problem = self._check(kind, key)
+        status, problem = self._check_vouched(kind, key)
         if status == INVALID:
             # Re-check under the publish lock: another process may be between its two renames.
             with self._publish_lock():
@@ -185,7 +210,6 @@ class EntryStore:
                 return None
         if status == MISSING:
             return None
-        self._touch(kind, key)
         return self.path(kind, key)
 
     def _touch(self, kind: str, key: str) -> None:
@@ -217,8 +241,8 @@ class EntryStore:
                 shutil.copyfile(tmp, moved)
                 tmp.unlink()
                 tmp, moved = moved, None
-            # 3. Flush and digest the content, outside the lock: this is the slow part.
-            digest, size = sha256_file(tmp, fsync=True)
+            # 3. Digest the content, outside the lock (no fsync: see the module docstring).
+            digest, size = sha256_file(tmp)
             meta.update(size=size, sha256=digest, created=time.time())
             sidecar_bytes = json_bytes(meta)
             # 4. Under the lock: keep a valid existing entry, else sidecar out, content in, sidecar in.
@@ -230,8 +254,8 @@ class EntryStore:
                 with contextlib.suppress(FileNotFoundError):
                     self.sidecar(kind, key).unlink()
                 os.replace(tmp, final)
-                atomic.fsync_dir(final.parent)
                 self._write_sidecar(kind, key, sidecar_bytes)
+            self._unsynced.append((final, digest, file_signature(os.stat(final))))
             return final
         except BaseException:
             for path in (tmp, moved):
@@ -240,9 +264,23 @@ class EntryStore:
                         path.unlink()
             raise
 
+    def sync_published(self) -> int:
+        """Flush the entries this object published to disk (one sync), then let the file memo vouch
+        for each, so later reads skip their hash; return how many. Call at the end of a render,
+        before `save_memo`."""
+        pending, self._unsynced = self._unsynced, []
+        atomic.sync_files([path for path, _, _ in pending])
+        vouched = 0
+        for path, digest, published in pending:
+            with contextlib.suppress(FileNotFoundError):
+                if file_signature(os.stat(path)) == published:  # not replaced since we wrote it
+                    self.vouch(path, digest)
+                    vouched += 1
+        return vouched
+
     def _write_sidecar(self, kind: str, key: str, data: bytes) -> None:
         """Write an entry's sidecar atomically (the last step of a publish)."""
-        atomic.atomic_write_bytes(self.sidecar(kind, key), data)
+        atomic.atomic_write_bytes(self.sidecar(kind, key), data, durable=False)
 
     def put_bytes(self, kind: str, key: str, data: bytes, inputs: Mapping) -> Path:
         """Publish `data` as an entry (through a temp file, like `put`) and return the content path."""

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from seqc.store import atomic
@@ -53,7 +53,9 @@ class GcReport:
 
 
 class Collector:
-    """Mixin of the Cache: `gc()` and `clear()` (needs the entry, memo, lease and lock mixins)."""
+    """Mixin of the Cache: `gc()` and `clear()` (needs the entry, memo, run, lease and lock mixins)."""
+
+    recorded_uses: Callable[[], dict[tuple[str, str], float]]  # seqc.store.runs.RunRecords
 
     def gc(
         self,
@@ -123,12 +125,18 @@ class Collector:
                         valid.append(fresh)
         # 4. Memo records of files that are gone or changed.
         report.pruned_memo = self._prune_memo()
-        # 5. Old entries, then least recently used ones until at or under the cap.
-        valid.sort(key=lambda e: (e.mtime, e.kind, e.key))
+        # 5. Old entries, then least recently used ones until at or under the cap. An entry's last
+        #    use is its publish or the newest run record that used it (a hit writes nothing).
+        uses = self.recorded_uses()
+
+        def last_use(entry: Entry) -> float:
+            return max(entry.mtime, uses.get((entry.kind, entry.key), 0.0))
+
+        valid.sort(key=lambda e: (last_use(e), e.kind, e.key))
         total = sum(entry.disk_size for entry in valid)
         cutoff = time.time() - older_than if older_than is not None else None
         for entry in valid:
-            too_old = cutoff is not None and entry.mtime < cutoff
+            too_old = cutoff is not None and last_use(entry) < cutoff
             too_big = max_size is not None and total > max_size
             if not (too_old or too_big):
                 break  # sorted oldest first: nothing later is older, and total only shrinks

@@ -90,7 +90,7 @@ class Lease:
         data = {"pid": os.getpid(), "created": time.time(), "keys": sorted(self.keys)}
         # Under the publish lock: gc re-reads leases under it before each deletion.
         with self.cache._publish_lock():
-            atomic.atomic_write_bytes(self.path, json_bytes(data))
+            atomic.atomic_write_bytes(self.path, json_bytes(data), durable=False)  # dies with its process
 
     def __enter__(self) -> Lease:
         return self.acquire()

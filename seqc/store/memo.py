@@ -95,6 +95,22 @@ class FileMemo:
             self._memo_new[str(path)] = record
         return digest
 
+    def vouch(self, path: Path, digest: str) -> None:
+        """Record that the file at `path`, as it is now, has this sha256: the caller wrote it,
+        hashed it and synced it to disk (EntryStore.sync_published), so no racy wait applies."""
+        key = os.path.abspath(path)
+        record = dict(file_signature(os.stat(key)), sha256=digest)
+        self._records()[key] = record
+        self._memo_new[key] = record
+
+    def vouched_digest(self, path: Path, st: os.stat_result) -> str | None:
+        """The sha256 the memo holds for this file with exactly this stat signature, or None."""
+        record = self._records().get(os.path.abspath(path))
+        if not same_signature(record, st):
+            return None
+        digest = record.get("sha256")  # type: ignore[union-attr]
+        return digest if isinstance(digest, str) and HEX64_RE.fullmatch(digest) else None
+
     def image_checked(self, path: Path, st: os.stat_result, rules: str) -> bool:
         """True if this file, with this very stat signature, passed the image checks named by
         `rules`: in this process, or in a run whose memo was saved."""
@@ -123,7 +139,8 @@ class FileMemo:
         with self._publish_lock():
             files = self._read_memo_file()
             files.update(self._memo_new)
-            atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": files}))
+            atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": files}),
+                                      durable=False)  # lost: files are hashed again
         self._memo_new.clear()
 
     def _prune_memo(self) -> int:
@@ -140,6 +157,7 @@ class FileMemo:
                     kept[path] = record
             pruned = len(files) - len(kept)
             if pruned:
-                atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": kept}))
+                atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": kept}),
+                                          durable=False)
         self._memo = None
         return pruned

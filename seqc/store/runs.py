@@ -1,11 +1,15 @@
 """Run records (`runs/<id>.json`): what the last render of a storyboard used.
 
 The next plan compares each segment's key inputs with the record to say why it re-renders
-(as Ninja's log does), and the record of the output lets a no-op render skip the concat.
+(as Ninja's log does), and the record of the output lets a no-op render skip the concat. A
+record's `uses` (the entries the render used) with the record's mtime is gc's "last use" of
+those entries, so a cache hit never has to write anything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,4 +39,24 @@ class RunRecords:
     def write_run(self, run_id: str, data: Mapping) -> None:
         """Record what a render of a storyboard used, atomically."""
         self._ensure_root()
-        atomic.atomic_write_bytes(self._run_path(run_id), json_bytes(dict(data)))
+        atomic.atomic_write_bytes(self._run_path(run_id), json_bytes(dict(data)), durable=False)  # reasons only
+
+    def recorded_uses(self) -> dict[tuple[str, str], float]:
+        """(kind, key) -> the mtime of the newest run record that lists it in `uses`."""
+        last: dict[tuple[str, str], float] = {}
+        folder = self.root / "runs"
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if not entry.name.endswith(".json"):
+                    continue
+                data = read_json(Path(entry.path))
+                uses = data.get("uses") if isinstance(data, dict) else None
+                if not isinstance(uses, list):
+                    continue
+                with contextlib.suppress(OSError):
+                    mtime = entry.stat().st_mtime
+                    for item in uses:
+                        if isinstance(item, str) and "/" in item:
+                            kind, _, key = item.partition("/")
+                            last[(kind, key)] = max(last.get((kind, key), 0.0), mtime)
+        return last

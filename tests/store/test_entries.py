@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 from storekit import BROKEN, k, make_broken, python, run_python, set_last_use, sha, temps
 
 from seqc.store import Cache, atomic
+from seqc.store import entries as entries_mod
 
 # ---------------------------------------------------------------------------------------------
 # put / get / status
@@ -135,12 +135,29 @@ def test_broken_entries_are_invalid_and_a_miss(tmp_path, how):
     assert cache.status("latents", k(how)) == "missing"
 
 
-def test_get_touches_the_entry_for_lru(tmp_path):
+def test_a_hit_writes_nothing(tmp_path):
     cache = Cache(tmp_path)
     cache.put_bytes("latents", k(7), b"x", {})
     set_last_use(cache, "latents", k(7), 1000.0)
-    cache.get("latents", k(7))
-    assert cache.sidecar("latents", k(7)).stat().st_mtime > time.time() - 60
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file()}
+    assert cache.get("latents", k(7)) is not None
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_a_synced_entry_is_vouched_for_by_stat_and_a_changed_one_is_hashed_again(tmp_path, monkeypatch):
+    cache = Cache(tmp_path)
+    path = cache.put_bytes("clips", k(1), b"clip bytes", {})
+    assert cache.sync_published() == 1
+    cache.save_memo()
+    hashed = []
+    real = entries_mod.sha256_file
+    monkeypatch.setattr(entries_mod, "sha256_file", lambda p, **kw: hashed.append(p) or real(p, **kw))
+    fresh = Cache(tmp_path)  # a later process: the memo on disk vouches for the entry
+    assert fresh.get("clips", k(1)) == path and hashed == []
+    # The same size, other bytes and another mtime: the stat no longer matches, so it is hashed and refused.
+    path.write_bytes(b"clip bYtes")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert Cache(tmp_path, warn=lambda m: None).get("clips", k(1)) is None and set(hashed) == {path}
 
 
 # ---------------------------------------------------------------------------------------------

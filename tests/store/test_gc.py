@@ -133,3 +133,15 @@ def test_clear_deletes_everything_but_leased_entries_and_gitignore(tmp_path):
     assert (tmp_path / ".gitignore").read_text() == "*\n"
     cache.clear()
     assert remaining(cache) == set()
+
+
+def test_a_run_record_that_used_an_entry_counts_as_its_last_use(tmp_path):
+    """Hits write nothing, so gc's LRU order learns of uses from the run records' `uses`."""
+    cache = Cache(tmp_path)
+    for i in (1, 2):
+        cache.put_bytes("clips", k(i), b"x" * 100, {})
+        set_last_use(cache, "clips", k(i), 1000.0 + i)  # k(1) published first
+    cache.write_run("ab" * 12, {"segments": [], "uses": [f"clips/{k(1)}"]})  # ... but used just now
+    one = cache.total_size() // 2
+    cache.gc(max_size=one)
+    assert cache.status("clips", k(1)) == "cached" and cache.status("clips", k(2)) == "missing"
