@@ -191,7 +191,7 @@ def clear_clips(project: Project) -> None:
 def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_clip=None) -> Timing:
     """Render every segment of the plan with the loaded model; check it rendered them all.
 
-    `write_clip` replaces `seqc.render.render._write_clip` for the call (to measure a variant of it).
+    `write_clip` replaces `seqc.render.render.write_clip` for the call (to measure a variant of it).
     """
     clear_clips(loaded.project)
     plan, cache = loaded.plan()
@@ -201,9 +201,9 @@ def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_cl
         if breakdown is not None:
             stack.enter_context(instrumented(loaded.backend, breakdown))
         if write_clip is not None:
-            original = render_mod._write_clip
-            render_mod._write_clip = write_clip
-            stack.callback(setattr, render_mod, "_write_clip", original)
+            original = render_mod.write_clip
+            render_mod.write_clip = write_clip
+            stack.callback(setattr, render_mod, "write_clip", original)
         timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter()))
     if result.rendered != len(plan.jobs) or result.frames != loaded.frames:
         raise RuntimeError(f"expected {len(plan.jobs)} segments and {loaded.frames} frames rendered, "

@@ -155,16 +155,18 @@ def run_seqc_peak_rss(args: list[str], cwd: Path) -> tuple[Timing, int, dict]:
     return run.timing, int(report["max_rss_kb"]) * scale, report
 
 
-# Compiles a plan in a fresh process and times only the work after the imports.
+# Compiles a plan in a fresh process as `seqc plan` does (the same cache and memo), and times only
+# the work after the imports.
 _PLAN_PROBE = """\
 import json, sys, time
 from seqc.store import Cache
 from seqc.plan import compile_plan
 from seqc.spec import load_storyboard
 t0 = time.perf_counter()
-story = load_storyboard(sys.argv[1])
+cache = Cache(sys.argv[2])
+story = load_storyboard(sys.argv[1], images=cache)  # the CLI's memo: a checked image is not decoded again
 t1 = time.perf_counter()
-plan = compile_plan(story, Cache(sys.argv[2]))
+plan = compile_plan(story, cache)
 t2 = time.perf_counter()
 print(json.dumps({"load_s": t1 - t0, "compile_s": t2 - t1, "total_s": t2 - t0,
                   "segments": len(plan.jobs), "missing": len(plan.missing)}))

@@ -54,6 +54,9 @@ class Settings:
     overlap_rounds: int = 2
     import_breakdown: bool = True  # scenario 2: one more process start, under -X importtime
     gpu_size: int = 512
+    scale_segments: int = 1000  # scenario 8: distinct 2-frame segments ...
+    scale_size: int = 32  # ... at this size, with the tiny random autoencoder
+    scale_small: int = 10  # the short storyboard the memory figure compares with
 
     @property
     def frames_per_segment(self) -> int:
@@ -74,7 +77,8 @@ QUICK = replace(FULL, name="quick", fps=12, segment_seconds=1.0, repeats=2, noop
                 import_breakdown=False)
 SMOKE = replace(FULL, name="smoke", size=64, fps=8, segment_seconds=0.5, keyframes=6, plan_sizes=(5, 10, 20),
                 repeats=1, plan_runs=1, noop_runs=1, memory_frames=(8, 24), session_edits=1, speedup_frames=8,
-                overlap_segments=2, overlap_rounds=1, import_breakdown=False, gpu_size=64)
+                overlap_segments=2, overlap_rounds=1, import_breakdown=False, gpu_size=64,
+                scale_segments=20, scale_small=4)
 MODES = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 
 
@@ -370,6 +374,7 @@ def scenario_plan(bench: Bench) -> dict:
                               ("<=", 1.0) if n == big else None,
                               f"{1000 * row['cli_s'] / n:.2f} ms/segment"))
         figures.append(figure(f"{n} segments: in-process plan", r(row["compile_s"], 4), "s",
+                              ("<=", 0.3) if n == big and big >= 1000 else None,
                               note=f"{1000 * row['compile_s'] / n:.3f} ms/segment (validate "
                                    f"{row['load_s']:.3f} s + keys {row['keys_s']:.3f} s)"))
     figures.append(figure(f"growth exponent, {mid} -> {big} segments (in process)", r(growth, 2), "",
@@ -524,6 +529,103 @@ def scenario_speedups(bench: Bench) -> dict:
             "details": {"comparisons": results}}
 
 
+# ---------------------------------------------------------------------------------------------
+# 8. Production length: the fixed cost of a segment and of a no-op
+
+
+def _snapshot(*folders: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file under the folders: size, mtime and a hash of its bytes."""
+    import hashlib
+
+    found = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                st = path.stat()
+                found[str(path)] = (st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+    return found
+
+
+def scenario_scale(bench: Bench) -> dict:
+    """N distinct 2-frame segments against one segment of 2N frames (same tiny model and size), then
+    a no-op, a plan and a one-keyframe edit at N segments, and memory at N against a few."""
+    from bench.workload import tiny_autoencoder
+
+    s = bench.settings
+    n = s.scale_segments
+    model = tiny_autoencoder(bench.folder("s8_model") / "vae")
+    # 1. The projects: N segments over N + 1 distinct keyframes; one segment of 2N frames; a few segments.
+    many = plan_project(bench.folder("s8_many"), model, n, s.scale_size, frames=2)
+    one = single_segment_project(bench.folder("s8_one"), model, s.scale_size, 24, 2 * n + 1)
+    few = plan_project(bench.folder("s8_few"), model, s.scale_small, s.scale_size, frames=2)
+
+    def render(project: Project, *extra: str):
+        return run_seqc_peak_rss(["render", str(project.story), "--cache-dir", str(project.cache), "--json",
+                                  "--quiet", "--device", "cpu", *extra], project.folder)
+
+    # 2. Full renders, side by side: T_1 (one long segment), T_N, and the few-segment one for memory.
+    _, _, one_report = render(one)
+    many_timing, many_rss, many_report = render(many)
+    _, few_rss, few_report = render(few)
+    t_one = _json_line(one_report)["seconds"]
+    many_result = _json_line(many_report)
+    t_many = many_result["seconds"]
+    assert many_result["rendered"] == n, many_result
+    fixed_ms = 1000 * (t_many - t_one) / n
+    # 3. At once: a no-op render and a plan, as a user runs them; nothing in the cache or output changes.
+    before = _snapshot(many.cache, many.output.parent)
+    noop, noop_report = run_seqc_probe(["render", str(many.story), "--cache-dir", str(many.cache), "--json",
+                                        "--quiet"], many.folder)
+    plan_run = run_seqc(["plan", str(many.story), "--cache-dir", str(many.cache), "--json"], many.folder)
+    unchanged = _snapshot(many.cache, many.output.parent) == before
+    changed = sorted(set(_snapshot(many.cache, many.output.parent).items()) ^ set(before.items()))
+    # 4. The edit: a new picture for one keyframe in the middle (2 segments), then the join alone
+    #    (everything cached, into a new output file) for the concat's share.
+    middle = many.keyframes[n // 2]
+    many.set_image(middle, keyframe_picture(3, s.scale_size, variant=1))
+    edit = run_seqc(["render", str(many.story), "--cache-dir", str(many.cache), "--json", "--quiet"], many.folder)
+    edit_result = edit.json()
+    assert edit_result["rendered"] == 2, edit_result
+    join = run_seqc(["render", str(many.story), "--cache-dir", str(many.cache), "--json", "--quiet", "-o",
+                     str(many.folder / "out" / "again.mp4")], many.folder)
+    noop_again = run_seqc(["render", str(many.story), "--cache-dir", str(many.cache), "--json", "--quiet"],
+                          many.folder)
+    join_s = max(0.0, join.timing.wall - noop_again.timing.wall)
+    memory = _ratio(many_rss, few_rss)
+    return {
+        "title": f"Production length: {n} distinct 2-frame segments at {s.scale_size}x{s.scale_size} "
+                 "(tiny random autoencoder, CLI)",
+        "figures": [
+            figure(f"fixed cost per segment, (T_{n} - T_1) / {n}", r(fixed_ms, 2), "ms", ("<=", 10.0),
+                   f"T_{n} {t_many:.2f} s for {n} segments, T_1 {t_one:.2f} s for one of {2 * n} frames "
+                   "(render seconds from --json)"),
+            figure(f"no-op right after the {n}-segment render (CLI wall)", r(noop.timing.wall, 3), "s",
+                   ("<=", 0.5), f"torch imported: {noop_report['torch_imported']}"),
+            figure("no-op: torch imported", noop_report["torch_imported"], "", ("==", False)),
+            figure("no-op and plan: files changed in the cache or output folder", len(changed), "", ("==", 0),
+                   "size, mtime and bytes of every file, before and after"),
+            figure(f"seqc plan at {n} segments (CLI wall)", r(plan_run.timing.wall, 3), "s"),
+            figure("one keyframe edited: render (CLI wall, model load included)", r(edit.timing.wall, 3), "s",
+                   note=f"{edit_result['rendered']} segments rendered"),
+            figure(f"joining {n} cached clips into a new output (its share of a CLI run)", r(join_s, 3), "s",
+                   ("<=", 1.0), f"render -o NEW {join.timing.wall:.2f} s minus a no-op {noop_again.timing.wall:.2f} s"),
+            figure(f"peak memory, {n} segments / {s.scale_small}", r(memory, 3), "x", ("<=", 1.1),
+                   f"{many_rss / MIB:.0f} MiB vs {few_rss / MIB:.0f} MiB"),
+        ],
+        "details": {"t_many_s": t_many, "t_one_s": t_one, "t_many_wall_s": r(many_timing.wall, 3),
+                    "few": _json_line(few_report), "noop": {**noop.timing.as_dict(), **noop_report},
+                    "unchanged": unchanged, "changed_files": [name for name, _ in changed][:20],
+                    "edit": edit_result, "join_wall_s": r(join.timing.wall, 3),
+                    "noop_again_wall_s": r(noop_again.timing.wall, 3)},
+    }
+
+
+def _json_line(report: dict) -> dict:
+    import json
+
+    return json.loads(report["stdout"].strip().splitlines()[-1])
+
+
 SCENARIOS = [
     ("1_throughput", scenario_throughput),
     ("2_incremental_edit", scenario_incremental),
@@ -533,6 +635,7 @@ SCENARIOS = [
     ("4_plan_scale", scenario_plan),
     ("speedups", scenario_speedups),
     ("7_gpu", scenario_gpu),
+    ("8_scale", scenario_scale),
 ]
 
 

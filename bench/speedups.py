@@ -28,6 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from bench.inprocess import Breakdown, Loaded, clip_bytes, decode_ceiling, render_segments
+from seqc.render.render import (
+    write_clip as original_write_clip,  # before render_segments patches it
+)
 
 
 def fastest(*variants: Callable[[], float], rounds: int = 2) -> list[float]:
@@ -231,19 +234,15 @@ def backend_before_after(loaded: Loaded, frames: int) -> dict:
 # Overlapping decode with ffmpeg's writes (render.py; measured here, proposed in the README)
 
 
-def threaded_write_clip(store, job, batches, size, fps, reporter):
-    """render._write_clip with a writer thread: batch k goes to ffmpeg while batch k+1 decodes.
+def threaded_write_clip(finisher, job, batches, size, fps, reporter):
+    """render.write_clip with a writer thread: batch k goes to ffmpeg while batch k+1 decodes.
 
     The generator `batches` decodes lazily, so the main thread computes the next batch while
     the thread blocks on the pipe; at most one batch waits. Errors surface at the next hand-over.
     """
-    import contextlib as _contextlib
-
-    from seqc import media
-
-    tmp = store.temp_path("clips", job.key)
+    writer = finisher.start(job, size, fps)
     try:
-        with media.ClipWriter(tmp, size, fps) as writer, ThreadPoolExecutor(1) as pool:
+        with ThreadPoolExecutor(1) as pool:
             pending = None
             for batch in batches:
                 if pending is not None:
@@ -252,10 +251,10 @@ def threaded_write_clip(store, job, batches, size, fps, reporter):
                 reporter.advance(len(batch))
             if pending is not None:
                 pending.result()
-        return store.put("clips", job.key, tmp, job.inputs, facts={"track": writer.track.as_dict()}), writer.track
-    finally:
-        with _contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    except BaseException:
+        writer.abort()
+        raise
+    finisher.finish(job, writer)
 
 
 def overlap(loaded: Loaded, rounds: int = 1) -> dict:
@@ -279,100 +278,39 @@ def overlap(loaded: Loaded, rounds: int = 1) -> dict:
     ceiling = decode_ceiling(loaded).wall
     return comparison("overlap decode with ffmpeg writes", "write, then decode next",
                       "writer thread", serial, threaded, loaded.frames,
-                      "seqc/render/render.py _write_clip (proposal, not applied)",
+                      "seqc/render/render.py write_clip (proposal, not applied)",
                       {"identical_clips": same, "ceiling_s": round(ceiling, 4),
                        "blocked_in_writes_share": round(min(blocked), 4),
                        "before_over_ceiling": round(serial / ceiling, 3),
                        "after_over_ceiling": round(threaded / ceiling, 3)})
 
 
-class BackgroundFinisher:
-    """render._write_clip that hands each finished clip to a thread: close, frame check, publish.
-
-    The main thread goes on to decode the next segment while ffmpeg drains its encoder, the
-    clip's packets are counted and the entry is hashed, fsynced and renamed. `wait()` (called
-    before the concat) re-raises any failure. The clip's final cache path is returned at once.
-    """
-
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(1)
-        self.pending: list = []
-
-    def write_clip(self, store, job, batches, size, fps, reporter):
-        import contextlib as _contextlib
-
-        from seqc import media
-
-        tmp = store.temp_path("clips", job.key)
-        writer = media.ClipWriter(tmp, size, fps)
-        writer.start()
-        try:
-            for batch in batches:
-                writer.write(batch)
-                reporter.advance(len(batch))
-        except BaseException:
-            writer.abort()
-            raise
-
-        def finish():
-            try:
-                writer.close()
-                return store.put("clips", job.key, tmp, job.inputs, facts={"track": writer.track.as_dict()})
-            finally:
-                with _contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-
-        self.pending.append(self.pool.submit(finish))
-        return store.path("clips", job.key), None  # the track is known once finished: the join reads it
-
-    def wait(self) -> None:
-        for future in self.pending:
-            future.result()
-        self.pending.clear()
-
-
-@contextlib.contextmanager
-def finishing_in_background() -> Iterator[BackgroundFinisher]:
-    """Patch render() to finish clips in a thread, joined before the video output's concat runs."""
-    from seqc.outputs import video as video_output
-
-    finisher = BackgroundFinisher()
-    original = video_output.concat
-
-    def concat_after_wait(*args, **kwargs):
-        finisher.wait()
-        return original(*args, **kwargs)
-
-    video_output.concat = concat_after_wait
-    try:
-        yield finisher
-    finally:
-        video_output.concat = original
-        finisher.pool.shutdown(wait=True)
+def inline_write_clip(finisher, job, batches, size, fps, reporter):
+    """render.write_clip as it was before the background finisher: the clip is closed, checked and
+    published before the next segment starts decoding."""
+    original_write_clip(finisher, job, batches, size, fps, reporter)
+    finisher.wait()
 
 
 def background_finish(loaded: Loaded, rounds: int = 1) -> dict:
-    """render() as it is vs finishing each clip in a thread; clips must be byte-identical.
-
-    The most it can save is the render's time in clip finish + publish (measured alongside).
-    """
+    """Finishing each clip inline (before) vs in the background thread (render() now); clips must be
+    byte-identical. The most it can save is the render's time in clip finish + publish."""
     serial = background = float("inf")
     bound = []
     same = True
     for _ in range(rounds):
         breakdown = Breakdown()
-        t = render_segments(loaded, breakdown).wall
+        t = render_segments(loaded, breakdown, write_clip=inline_write_clip).wall
         tail = sum(breakdown.seconds.get(k, 0.0) for k in
                    ("clip finish + frame-count check", "cache publish (sha256, fsync, rename)"))
         bound.append(tail / t)
         serial = min(serial, t)
         serial_clips = clip_bytes(loaded.project)
-        with finishing_in_background() as finisher:
-            background = min(background, render_segments(loaded, write_clip=finisher.write_clip).wall)
+        background = min(background, render_segments(loaded).wall)
         same = same and clip_bytes(loaded.project) == serial_clips
     return comparison("finish clips in the background", "close + check + publish, then next segment",
                       "finished by a thread", serial, background, loaded.frames,
-                      "seqc/render/render.py _write_clip + a join before concat (proposal, not applied)",
+                      "seqc/render/finish.py (applied)",
                       {"identical_clips": same, "finish_share": round(min(bound), 4)})
 
 

@@ -112,13 +112,14 @@ def timeline_project(folder: Path, model: str | Path, size: int, fps: float, key
     return project
 
 
-def plan_project(folder: Path, model: str | Path, segments: int, size: int = 256) -> Project:
-    """`segments` segments over `segments + 1` distinct keyframe files (the planner's worst case)."""
+def plan_project(folder: Path, model: str | Path, segments: int, size: int = 256, frames: int = 48) -> Project:
+    """`segments` segments of `frames` frames over `segments + 1` distinct keyframe files (the
+    planner's worst case, and the production-length render of scenario 8)."""
     project = Project(folder, model, size, 24, [f"k{i:04d}" for i in range(segments + 1)])
     for i, name in enumerate(project.keyframes):
         project.set_image(name, tagged_png(keyframe_picture(i % len(PAINTER_NAMES), size), name))
     pairs = zip(project.keyframes[:-1], project.keyframes[1:], strict=True)
-    project.write_storyboard([(a, b, None) for a, b in pairs], 48)
+    project.write_storyboard([(a, b, None) for a, b in pairs], frames)
     return project
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = {
-    "1_throughput", "2_incremental_edit", "3_noop", "4_plan_scale", "5_memory", "6_session", "7_gpu",
+    "1_throughput", "2_incremental_edit", "3_noop", "4_plan_scale", "5_memory", "6_session", "7_gpu", "8_scale",
     "speedups",
 }
 
@@ -70,3 +70,13 @@ def test_smoke_report_describes_the_run(smoke_report):
     assert len(smoke_report["load"]["before"]) == 3
     noop = smoke_report["scenarios"]["3_noop"]["figures"]
     assert next(f for f in noop if f["label"] == "torch imported")["value"] is False
+
+
+def test_smoke_scale_measures_the_fixed_cost_and_a_noop_that_writes_nothing(smoke_report):
+    scale = smoke_report["scenarios"]["8_scale"]
+    labels = {f["label"]: f for f in scale["figures"]}
+    assert any(label.startswith("fixed cost per segment") for label in labels)
+    writes = labels["no-op and plan: files changed in the cache or output folder"]
+    assert writes["value"] == 0 and writes["pass"] is True, scale["details"]["changed_files"]
+    assert labels["no-op: torch imported"]["value"] is False
+    assert scale["details"]["edit"]["rendered"] == 2

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from seqc.media.clips import ClipWriter
 from seqc.media.mp4 import TrackInfo
 from seqc.plan import Plan, SegmentJob
 from seqc.render.endpoints import encode_missing, gather_endpoints
+from seqc.render.finish import ClipFinisher
 from seqc.render.frames import Superseded, segment_frames
 from seqc.store import Cache, atomic
 
@@ -147,20 +147,23 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
     encode_missing(plan, cache, backend, endpoints, pixels, reporter.stage)
 
-    # 5. Render each missing segment into a clip and publish it.
-    for job in todo:
-        if should_stop is not None and should_stop():
-            raise Superseded()
-        seg = job.segment
-        reporter.segment_begin(job, seg.frames)
-        if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
-            backend.set_scheduler(seg.scheduler)
-        batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
-                                 batch_size, should_stop, story.output.size,
-                                 endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
-        clips[job.key], tracks[job.key] = _write_clip(cache, job, batches, story.output.size, story.output.fps,
-                                                      reporter)
-        reporter.segment_end(job)
+    # 5. Render each missing segment into a clip; each is finished and published in the background
+    #    while the next one decodes (seqc.render.finish).
+    with ClipFinisher(cache) as finisher:
+        for job in todo:
+            if should_stop is not None and should_stop():
+                raise Superseded()
+            seg = job.segment
+            reporter.segment_begin(job, seg.frames)
+            if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
+                backend.set_scheduler(seg.scheduler)
+            batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
+                                     batch_size, should_stop, story.output.size,
+                                     endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
+            write_clip(finisher, job, batches, story.output.size, story.output.fps, reporter)
+            reporter.segment_end(job)
+        for key, (path, track) in finisher.wait().items():
+            clips[key], tracks[key] = path, track
     # 6. One sync for everything published above; then the file memo vouches for those entries
     #    (saved with the run record), so the next run trusts them by stat instead of hashing.
     cache.sync_published()
@@ -175,18 +178,16 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     )
 
 
-def _write_clip(cache: Cache, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
-                fps: float, reporter: Reporter) -> tuple[Path, TrackInfo]:
-    """Stream a segment's frames into a temp clip beside its cache entry, then publish it atomically,
-    with its stream parameters and frame count recorded in the sidecar (the join reads them there)."""
-    tmp = cache.temp_path("clips", job.key)
+def write_clip(finisher: ClipFinisher, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
+               fps: float, reporter: Reporter) -> None:
+    """Stream a segment's frames into its clip's encoder, then hand the clip to the finisher, which
+    checks it and publishes it with its stream parameters and frame count (the join reads them)."""
+    writer = finisher.start(job, size, fps)
     try:
-        with ClipWriter(tmp, size, fps) as writer:
-            for batch in batches:
-                writer.write(batch)
-                reporter.advance(len(batch))
-        assert writer.track is not None
-        return cache.put("clips", job.key, tmp, job.inputs, facts={"track": writer.track.as_dict()}), writer.track
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for batch in batches:
+            writer.write(batch)
+            reporter.advance(len(batch))
+    except BaseException:
+        writer.abort()
+        raise
+    finisher.finish(job, writer)
