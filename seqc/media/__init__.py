@@ -7,15 +7,26 @@
     probe.py    packets, frame counts and stream parameters without decoding
     concat.py   clips joined into the output by a stream copy (or a re-encode for gif/webm)
     decode.py   frames back out of a video; PNG sequences
+    mp4.py      a clip's frame count and stream parameters, read from its boxes in-process
 """
 
-from seqc.media.clips import ClipWriter, write_clip
+import importlib
+
 from seqc.media.concat import concat
-from seqc.media.decode import read_frames, write_png_sequence
 from seqc.media.encode import ENCODER_SETTINGS, encode_args
 from seqc.media.ffmpeg import ffmpeg_exe, ffmpeg_version
 from seqc.media.formats import OUTPUT_FORMATS
 from seqc.media.probe import VideoInfo, count_frames, probe, read_packets
 
+# The clip writer and the decoder need numpy: imported on first use (PEP 562), so `seqc plan`
+# and a no-op render never load them.
+_LAZY = {"ClipWriter": "clips", "write_clip": "clips", "read_frames": "decode", "write_png_sequence": "decode"}
+
 __all__ = ["ENCODER_SETTINGS", "OUTPUT_FORMATS", "ClipWriter", "VideoInfo", "concat", "count_frames", "encode_args",
            "ffmpeg_exe", "ffmpeg_version", "probe", "read_frames", "read_packets", "write_clip", "write_png_sequence"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'seqc.media' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"seqc.media.{_LAZY[name]}"), name)

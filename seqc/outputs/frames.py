@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from seqc.media.decode import read_frames, write_png_sequence
 from seqc.plan import Plan
 
 _FRAME_RE = re.compile(r"frame_(\d{6,})\.png")
@@ -17,6 +16,11 @@ _FRAME_RE = re.compile(r"frame_(\d{6,})\.png")
 def write_frames(plan: Plan, clips: Mapping[str, Path], folder: Path) -> int:
     """Write the plan's frames into `folder` in timeline order (a repeated segment is written again
     where it repeats); return how many. Each PNG is published atomically."""
+    from seqc.media.decode import (  # numpy and PIL: only when exporting
+        read_frames,
+        write_png_sequence,
+    )
+
     folder = Path(folder)
     index = 0
     for job in plan.clip_jobs:

@@ -15,12 +15,9 @@ from seqc.motion.interp import slerp
 from seqc.motion.methods import METHODS, PathFn, get_method
 from seqc.plan import PACING_PROBES, SegmentJob
 from seqc.render import metrics
+from seqc.render.stop import Superseded
 
 PACINGS = ("linear", "even")  # even: every frame changes the picture by the same amount
-
-
-class Superseded(Exception):
-    """Raised inside a render when `should_stop()` says a newer storyboard has arrived (watch mode)."""
 
 
 @dataclass

@@ -13,15 +13,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from seqc.media.mp4 import TrackInfo
 from seqc.plan import Plan, SegmentJob
-from seqc.render.endpoints import encode_missing, gather_endpoints
-from seqc.render.finish import ClipFinisher
-from seqc.render.frames import Superseded, segment_frames
+from seqc.render.stop import Superseded
 from seqc.store import Cache, atomic
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from seqc.render.finish import ClipFinisher
 
 __all__ = ["PrecisionMismatch", "RenderOptions", "RenderResult", "Reporter", "Superseded", "render"]
 
@@ -128,21 +130,25 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
                 tracks[job.key] = TrackInfo.from_dict(recorded)
     reporter.begin(plan, todo, sum(job.segment.frames for job in todo))
 
+    if not todo:  # everything is cached: no numpy, no model, nothing written
+        reporter.end()
+        return _result(plan, clips, tracks, [], started)
+    from seqc.render.endpoints import encode_missing, gather_endpoints
+    from seqc.render.finish import ClipFinisher
+    from seqc.render.frames import segment_frames
+
     # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
     #    or images to encode (decoded now: a broken file fails before any model loads).
     endpoints, pixels = gather_endpoints(plan, cache, todo)
 
-    # 3. The model, only if something must be rendered.
-    backend = None
-    batch_size = options.batch_size or 1
-    if todo:
-        from seqc.backends import default_batch_size, load_backend
+    # 3. The model (something must be rendered).
+    from seqc.backends import default_batch_size, load_backend
 
-        reporter.stage(f"loading model '{story.model}'")
-        backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
-        if backend.precision != plan.precision:
-            raise PrecisionMismatch(plan.precision, backend.precision)
-        batch_size = options.batch_size or default_batch_size(backend)
+    reporter.stage(f"loading model '{story.model}'")
+    backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
+    if backend.precision != plan.precision:
+        raise PrecisionMismatch(plan.precision, backend.precision)
+    batch_size = options.batch_size or default_batch_size(backend)
 
     # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
     encode_missing(plan, cache, backend, endpoints, pixels, reporter.stage)
@@ -169,6 +175,11 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     cache.sync_published()
     reporter.end()
 
+    return _result(plan, clips, tracks, todo, started)
+
+
+def _result(plan: Plan, clips: dict[str, Path], tracks: dict[str, TrackInfo], todo: list[SegmentJob],
+            started: float) -> RenderResult:
     rendered_keys = {job.key for job in todo}
     indices = [job.segment.index for job in plan.jobs if job.key in rendered_keys]
     return RenderResult(
