@@ -11,7 +11,8 @@ Scenarios (bench/README.md says what each measures and why):
   1. throughput vs the model's decode loop (in process)   5. peak memory vs video length
   2. incremental edit vs full render (CLI)                6. a session of edits vs the peers' way
   3. no-op render, and proof torch never loaded           7. GPU: scenario 1 on CUDA (skipped without)
-  4. `seqc plan` at 10 / 100 / 1,000 segments             +  speed-ups, before/after in the same run
+  4. `seqc plan` at 10 / 100 / 1,000 segments             8. production length: 1,000 short segments
+  +  speed-ups, before/after in the same run
 
 The machine is shared: every scenario records the load average before and after, and the
 figures that carry a target are ratios (or, for the no-op and plan, small absolute times).
