@@ -41,3 +41,4 @@ class Cache(EntryStore, FileMemo, RunRecords, Leases, Collector, Locks):
         self._local = threading.local()  # the publish lock's re-entry depth, per thread
         self._init_memo()
         self._unsynced: list[tuple[Path, str, dict]] = []  # published, not yet synced (EntryStore)
+        self._sidecars: dict[str, tuple] = {}  # sidecars parsed by this object, by stat (EntryStore)

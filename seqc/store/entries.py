@@ -61,6 +61,7 @@ class EntryStore:
     root: Path
     warn: Callable[[str], None]
     _unsynced: list[tuple[Path, str, dict]]  # published, not synced yet: (content, sha256, its stat signature)
+    _sidecars: dict[str, tuple]  # sidecar path -> (stat signature, fields or None, problem), parsed once
     vouch: Callable[[Path, str], None]  # seqc.store.memo.FileMemo
     vouched_digest: Callable[[Path, os.stat_result], str | None]  # seqc.store.memo.FileMemo
     _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
@@ -90,8 +91,27 @@ class EntryStore:
     # -- reading ---------------------------------------------------------------------------
 
     def _load_sidecar(self, kind: str, key: str) -> tuple[dict | None, str]:
-        """The sidecar's fields and "", or None and what is wrong with it."""
+        """The sidecar's fields and "", or None and what is wrong with it.
+
+        A sidecar this object has parsed is not read again while its stat is unchanged (a plan
+        and the render after it look at every entry more than once); a rewrite is a rename, so
+        it always changes the inode."""
         path = self.sidecar(kind, key)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None, _SIDECAR_MISSING
+        except OSError as exc:
+            return None, f"sidecar unreadable: {exc.strerror or exc}"
+        signature = (st.st_size, st.st_mtime_ns, st.st_ino)
+        seen = self._sidecars.get(str(path))
+        if seen is not None and seen[0] == signature:
+            return seen[1], seen[2]
+        result = self._parse_sidecar(path, kind, key)
+        self._sidecars[str(path)] = (signature, *result)
+        return result
+
+    def _parse_sidecar(self, path: Path, kind: str, key: str) -> tuple[dict | None, str]:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
