@@ -104,26 +104,15 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe composer with a depth bound and aliases kept visible.
+class _DepthComposer(yaml.composer.Composer):
+    """PyYAML's composer with a depth bound and aliases kept visible, over either event source.
 
     The composer recurses once per nesting level, so `[[[[...` 50,000 levels deep would take
-    seconds to hit Python's recursion limit; here it stops at MAX_DEPTH right away (in the
-    scanner for flow brackets, in the composer for any nesting). Aliases are
+    seconds to hit Python's recursion limit; here it stops at MAX_DEPTH right away. Aliases are
     returned as `_Alias` nodes so the builder can count their expansion and place errors at them.
     """
 
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._depth = 0
-
-    def fetch_flow_collection_start(self, TokenClass):
-        # The scanner looks up to 1024 characters ahead for simple keys and checks every open
-        # flow level on each token: `[[[[...` costs quadratic time before the composer sees
-        # any depth. Refuse the 65th open bracket here, as it is scanned.
-        if self.flow_level >= MAX_DEPTH:
-            raise _TooDeep(self.get_mark())
-        super().fetch_flow_collection_start(TokenClass)
+    _depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -137,6 +126,66 @@ class _Loader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+class _Loader(_DepthComposer, yaml.SafeLoader):
+    """The reference loader (pure Python): every document it refuses is refused, with PyYAML's
+    messages, and its scanner refuses the 65th open flow bracket as it is scanned."""
+
+    def fetch_flow_collection_start(self, TokenClass):
+        # The scanner looks up to 1024 characters ahead for simple keys and checks every open
+        # flow level on each token: `[[[[...` costs quadratic time before the composer sees
+        # any depth. Refuse the 65th open bracket here, as it is scanned.
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+
+class _Fallback(Exception):
+    """libyaml's reading may differ from the reference loader's here: use the reference."""
+
+
+# libyaml (PyYAML's C extension) reads a long storyboard several times faster, but not always as
+# PyYAML does: it takes tabs, tags and complex keys in places PyYAML refuses them, and places an
+# empty value one column later. So it is used only for documents without those features (any of
+# these characters, a document marker, an empty value), and only when it composes them cleanly;
+# everything else goes to the reference loader. tests/spec/test_yamlload.py compares the two on
+# thousands of mutated storyboards.
+_FAST_GATE = re.compile(r"[\t!?%&*|>@`\r\ufeff]|^(?:---|\.\.\.)", re.MULTILINE)
+_FastLoader: type | None = None
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml.cyaml import CParser
+
+    class _CLoader(_DepthComposer, CParser, yaml.resolver.Resolver):
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+        def compose_scalar_node(self, anchor):
+            node = super().compose_scalar_node(anchor)
+            if node.value == "" and node.style in ("", None):
+                raise _Fallback()
+            node.style = node.style or None  # libyaml calls a plain scalar's style "", PyYAML None
+            return node
+
+    _FastLoader = _CLoader
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The document's node tree: through libyaml where it reads exactly as PyYAML (see above),
+    else through the reference loader, which raises any problem with the messages this module
+    words for people."""
+    if _FastLoader is not None and not _FAST_GATE.search(text) and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        try:
+            return _FastLoader(text).get_single_node()
+        except Exception:  # noqa: BLE001, S110 - whatever it is, the reference loader says it properly
+            pass
+    loader = _Loader(text)  # the reader refuses control characters here
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 class _Builder:
@@ -351,10 +400,8 @@ def load_document(text: str | bytes, file: str) -> Document:
             raise _too_big(size, file)
 
     # 2. Compose (parse to nodes, never construct objects), refusing deep nesting on the way.
-    loader = None
     try:
-        loader = _Loader(text)  # the reader refuses control characters here
-        node = loader.get_single_node()
+        node = _compose(text)
     except _TooDeep as exc:
         line, col = exc.mark.line + 1, exc.mark.column + 1
         raise YamlProblems([Problem(file, line, col, "", f"nesting deeper than {MAX_DEPTH} levels",
@@ -363,9 +410,6 @@ def load_document(text: str | bytes, file: str) -> Document:
         raise YamlProblems([_syntax_problem(exc, text, file)]) from None
     except RecursionError:  # pragma: no cover - the depth bound comes first
         raise YamlProblems([Problem(file, 1, 1, "", "nesting is far too deep")]) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
 
     # 3. Build values, collecting every problem.
     builder = _Builder(file)

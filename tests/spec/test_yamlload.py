@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
+from seqc.spec import yamlload
 from seqc.spec.yamlload import (
     MAX_ALIAS_NODES,
     MAX_BYTES,
@@ -314,3 +318,64 @@ def test_billion_laughs_is_refused_in_under_a_second_and_100_mb():
     assert "aliases expand" in result["refused"]
     assert result["seconds"] < 1.0
     assert result["grew_kb"] < 100 * 1024  # ru_maxrss is in KiB on Linux
+
+
+# ---------------------------------------------------------------------------------------------
+# The libyaml fast path reads exactly as the reference loader
+
+
+def _tree(node):
+    """What the builder reads of a node tree: kinds, tags, values and start positions."""
+    if node is None:
+        return None
+    mark = (node.start_mark.line, node.start_mark.column)
+    if isinstance(node, yamlload._Alias):
+        return ("alias", mark, _tree(node.value))
+    if isinstance(node, yaml.ScalarNode):
+        return ("scalar", node.tag, node.value, mark)
+    if isinstance(node, yaml.SequenceNode):
+        return ("seq", node.tag, mark, [_tree(item) for item in node.value])
+    return ("map", node.tag, mark, [(_tree(k), _tree(v)) for k, v in node.value])
+
+
+def _outcome(compose, text):
+    try:
+        return "ok", _tree(compose(text))
+    except Exception as exc:  # noqa: BLE001 - the outcome is compared, whatever it is
+        return type(exc).__name__, str(exc)
+
+
+def _reference(text):
+    loader = yamlload._Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+@pytest.mark.skipif(yamlload._FastLoader is None, reason="this PyYAML has no libyaml (the fast path is off)")
+def test_the_fast_path_reads_every_mutated_storyboard_as_the_reference_loader(monkeypatch):
+    repo = Path(__file__).resolve().parents[2]
+    sources = sorted(repo.glob("examples/*/storyboard.yaml")) + sorted((repo / "tests" / "data").rglob("*.yaml"))
+    base = [p.read_text(encoding="utf-8", errors="replace") for p in sources]
+    base.append("a: 'it''s'\nb: \"\\u00e9\\n\"\nc: [1, 2.5, \"3\", yes, null, ~, 0x1f, 1:30, 1_000, .5, -0]\n")
+    pieces = ["", ":", "[", "]", "{", "}", '"', "'", "\n", " ", "  ", "- ", "&a ", "*a", "#", "!!python/object ",
+              "é", ",", "? ", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "\r\n", "\ufeff", "!x ", "@", "`", "\t",
+              "\\", "-", ".", "0", "a", "1:3", "~", "null"]
+    fast_used = []
+    real = yamlload._FastLoader
+    monkeypatch.setattr(yamlload, "_FastLoader", lambda text: fast_used.append(1) or real(text))
+    # Where the two are known to differ (both must then give the reference's reading): empty
+    # values (libyaml places them a column later), tabs, tags and complex keys in flow context.
+    known = ["a:\n", "a: {b: }\n", "o: {fps: ,24}\n", "- \n", "a: [1, 2,]\n", "a:\t1\n", "a: {b: !x 1}\n",
+             "a: {? b: 1}\n", "%YAML 1.1\n---\na: 1\n", "a: 1\n...\n"]
+    for text in known:
+        assert _outcome(yamlload._compose, text) == _outcome(_reference, text), text
+    rng = random.Random(20261202)
+    for case in range(3000):
+        text = rng.choice(base)
+        for _ in range(rng.randrange(1, 4)):
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice(pieces) + text[at + rng.randrange(3):]
+        assert _outcome(yamlload._compose, text) == _outcome(_reference, text), (case, text)
+    assert len(fast_used) > 1000  # most cases went through libyaml, so the comparison means something
