@@ -86,7 +86,7 @@ def _replan(plan: Plan, cache: Cache, options: RenderOptions, mismatch: Precisio
 
 @contextlib.contextmanager
 def rendered(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter | None = None
-             ) -> Iterator[RenderResult]:
+             ) -> Iterator[tuple[Plan, RenderResult]]:
     """Fill the cache, and keep the plan's clips leased while the caller reads them (preview, analyze).
     Yields the plan the clips are for (re-planned if the model runs in another precision) and the result."""
     try:

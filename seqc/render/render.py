@@ -112,16 +112,19 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     # Temp files of killed renders (their pid is gone); a live process's are left alone.
     atomic.remove_dead_temps(cache.root)
 
-    # 1. Which clips are really there: verify each cached clip's digest on read.
+    # 1. Which clips are really there: verify each cached clip (its digest, or its stat where the
+    #    file memo vouches for it), with the stream parameters recorded when it was published.
     clips: dict[str, Path] = {}
     tracks: dict[str, TrackInfo] = {}
     todo: list[SegmentJob] = []
+    missing: set[str] = set()
     for job in plan.clip_jobs:
-        if job.key in clips or any(t.key == job.key for t in todo):
+        if job.key in clips or job.key in missing:  # a repeated segment is one clip
             continue
         path = cache.get("clips", job.key)
         if path is None:
             todo.append(job)
+            missing.add(job.key)
             continue
         clips[job.key] = path
         recorded = cache.read_facts("clips", job.key).get("track")
