@@ -1,7 +1,8 @@
 """Safe YAML loading that keeps a line:column mark for every node.
 
 Storyboards are untrusted input. This composes the document with PyYAML's safe composer (no
-object construction at all), then builds plain Python values ourselves so that we can refuse
+object construction at all; over libyaml's events where those read exactly as PyYAML's parser,
+see `_compose`), then builds plain Python values ourselves so that we can refuse
 what YAML 1.1 would silently accept: python tags, duplicate keys, non-finite numbers,
 sexagesimal numbers (`1:30` is 90 in YAML 1.1), and alias expansion past a small bound.
 Size (MAX_BYTES), nesting (MAX_DEPTH) and alias expansion (MAX_ALIAS_NODES) are bounded
