@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -41,16 +42,32 @@ def ffmpeg_exe() -> str:
 
 @functools.cache
 def ffmpeg_version() -> str:
-    """ffmpeg's version, e.g. "n9.0.2-17-g2a571b6068-20260930" (asked once per process).
-
-    The planner puts it in every clip key beside `ENCODER_SETTINGS`: the bundled binary has x264
-    built in, so another build may write clips that cannot be stream-copied onto older ones, and
-    after an upgrade the clips re-render instead of failing the join.
-    """
+    """ffmpeg's version, e.g. "n9.0.2-17-g2a571b6068-20260930" (asked once per process)."""
     result = run(["-version"], "report its version")
     line = result.stdout.decode(errors="replace").splitlines()[0].strip()
     words = line.split()
     return words[2] if words[:2] == ["ffmpeg", "version"] and len(words) > 2 else line
+
+
+@functools.cache
+def encoder_build() -> str:
+    """Which ffmpeg (with its built-in x264) writes the clips, for the clip keys, without starting it.
+
+    Another build may write clips that cannot be stream-copied onto older ones, so an upgrade must
+    re-render them. imageio-ffmpeg's release and the platform name its bundled binary exactly, and
+    reading them costs no process (the plan and a no-op start none); a binary chosen with
+    IMAGEIO_FFMPEG_EXE is asked for its version instead.
+    """
+    chosen = os.environ.get("IMAGEIO_FFMPEG_EXE")
+    if chosen:
+        return f"{chosen} {ffmpeg_version()}"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("imageio-ffmpeg")
+    except PackageNotFoundError:  # pragma: no cover - a dependency of seqc
+        return ffmpeg_version()
+    return f"imageio-ffmpeg {release} {sys.platform}-{platform.machine()}"
 
 
 def ff_path(path: Path | str) -> str:

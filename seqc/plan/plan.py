@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from seqc.media.encode import ENCODER_SETTINGS
-from seqc.media.ffmpeg import ffmpeg_version
+from seqc.media.ffmpeg import encoder_build
 from seqc.models import fingerprint_inputs
 from seqc.motion.methods import METHODS
 from seqc.plan import keys
@@ -164,7 +164,7 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
 
     # 3. A clip key per segment, with its status and the reason. The encoder is the fixed
     #    settings plus the ffmpeg build that applies them.
-    encoder = {**ENCODER_SETTINGS, "ffmpeg": ffmpeg_version()}
+    encoder = {**ENCODER_SETTINGS, "ffmpeg": encoder_build()}
     previous = cache.read_run(run_id_for(story)) or {}
     old_segments = previous.get("segments", []) if isinstance(previous, dict) else []
     old_records = previous_records(story.segments, old_segments if isinstance(old_segments, list) else [])

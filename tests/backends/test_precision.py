@@ -30,12 +30,12 @@ def test_hidden_cuda_devices_mean_no_gpu(monkeypatch):
     assert precision.likely_device_type("auto") in ("cpu", "mps")
 
 
-def test_the_backends_pick_the_same_dtype_as_the_plan():
-    import torch
+@pytest.mark.parametrize("dtype", ["auto", "float32", "bfloat16"])
+def test_a_loaded_model_reports_the_precision_the_plan_keyed(tiny_vae, dtype):
+    """render() compares backend.precision with the plan's: a model loaded as the user asked must
+    report exactly what planned_precision said, or every render would re-plan."""
+    from seqc.backends import load_backend
+    from seqc.models import resolve_model
 
-    from seqc.backends.torchutil import pick_dtype
-
-    for dtype in ("auto", "float32", "float16", "bfloat16"):
-        for device in ("cpu", "cuda"):
-            chosen = pick_dtype(dtype, torch.device(device))
-            assert str(chosen).removeprefix("torch.") == precision.precision_for(dtype, device)
+    backend = load_backend(resolve_model(str(tiny_vae), tiny_vae.parent), "cpu", dtype)
+    assert backend.precision == precision.planned_precision("cpu", dtype)

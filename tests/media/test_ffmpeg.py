@@ -144,3 +144,26 @@ def test_ffmpeg_error_is_one_clear_line(tmp_path):
     assert "\n" not in message
     assert "clip.mp4" in message and "No such file or directory" in message
     assert files_in(tmp_path) == set()
+
+
+def test_the_encoder_build_is_named_without_starting_ffmpeg(monkeypatch):
+    """The clip keys name the ffmpeg build; with the bundled binary that costs no process (a plan
+    and a no-op render start none), with IMAGEIO_FFMPEG_EXE the chosen binary is asked."""
+    import subprocess
+    from importlib.metadata import version
+
+    from seqc.media import ffmpeg
+
+    launches = []
+    real = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: launches.append(a) or real(*a, **k))
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    ffmpeg.encoder_build.cache_clear()
+    bundled = ffmpeg.encoder_build()
+    assert bundled.startswith(f"imageio-ffmpeg {version('imageio-ffmpeg')} ") and launches == []
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", ffmpeg.ffmpeg_exe())
+    ffmpeg.encoder_build.cache_clear()
+    ffmpeg.ffmpeg_version.cache_clear()
+    chosen = ffmpeg.encoder_build()
+    assert chosen != bundled and chosen.endswith(ffmpeg.ffmpeg_version()) and launches
+    ffmpeg.encoder_build.cache_clear()

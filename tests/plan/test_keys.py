@@ -30,7 +30,7 @@ GOLDEN_FFMPEG = "n9.0.2-golden"  # the ffmpeg build is in every clip key: pinned
 
 @pytest.fixture(autouse=True)
 def pinned_ffmpeg(monkeypatch):
-    monkeypatch.setattr("seqc.plan.plan.ffmpeg_version", lambda: GOLDEN_FFMPEG)
+    monkeypatch.setattr("seqc.plan.plan.encoder_build", lambda: GOLDEN_FFMPEG)
 
 
 def plan_keys(story_path: Path, cache_dir: Path) -> dict:
@@ -117,7 +117,7 @@ def test_another_ffmpeg_build_rerenders_every_clip_and_says_so(tmp_path, monkeyp
     story = load_storyboard(GOLDEN / "storyboard.yaml")
     old = compile_plan(story, cache)
     cache.write_run(old.run_id, old.record())
-    monkeypatch.setattr("seqc.plan.plan.ffmpeg_version", lambda: "n9.1-newer")
+    monkeypatch.setattr("seqc.plan.plan.encoder_build", lambda: "n9.1-newer")
     new = compile_plan(story, cache)
     assert not {j.key for j in old.clip_jobs} & {j.key for j in new.clip_jobs}
     assert {lat.key for lat in old.latents.values()} == {lat.key for lat in new.latents.values()}
