@@ -74,7 +74,7 @@ def concat(clips: list[Path], output: Path, tracks: list[TrackInfo | None] | Non
                 raise RenderError(
                     f"cannot join {path.name} ({_describe(info)}) to {paths[0].name} "
                     f"({_describe(first)}) without re-encoding: the clips come from different encoder "
-                    "builds (the ffmpeg version is keyed, a system ffmpeg's libx264 is not); run "
+                    "builds (the ffmpeg build is keyed, a system ffmpeg's own libx264 is not); run "
                     "`seqc cache clear` and render again"
                 )
         expected += info.frames
