@@ -240,7 +240,7 @@ def threaded_write_clip(finisher, job, batches, size, fps, reporter):
     The generator `batches` decodes lazily, so the main thread computes the next batch while
     the thread blocks on the pipe; at most one batch waits. Errors surface at the next hand-over.
     """
-    writer = finisher.start(job, size, fps)
+    writer = finisher.start(job, size, fps, job.segment.frames)
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = None

@@ -66,10 +66,28 @@ def frame_rate(fps: float | Fraction) -> Fraction:
     return rate
 
 
+# Options of the whole ffmpeg process (not of one input or output).
+GLOBAL_ARGS = ["-loglevel", "error", "-filter_threads", "1"]
+
+
 def encode_args(size: tuple[int, int], rate: Fraction, output: Path) -> list[str]:
     """ffmpeg arguments that read raw RGB frames from stdin and write one clip to `output`."""
-    s = ENCODER_SETTINGS
+    return [*GLOBAL_ARGS, *input_args(size, rate, "pipe:0"), *output_args(0, output)]
+
+
+def input_args(size: tuple[int, int], rate: Fraction, source: str) -> list[str]:
+    """One input of raw rgb24 frames of `size` at `rate`, read from `source` (a pipe or a file URL)."""
     width, height = size
+    return ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+            "-r", f"{rate.numerator}/{rate.denominator}", "-i", source]  # fmt: skip
+
+
+def output_args(stream: int, output: Path) -> list[str]:
+    """One clip written to `output` from input number `stream`, with the clip encoding.
+
+    Each output of one ffmpeg has its own filter chain and encoder instance, so a clip is the same
+    bytes whether it is encoded alone or beside others (seqc.media.batch relies on it)."""
+    s = ENCODER_SETTINGS
     # The bundled ffmpeg writes only the matrix from -colorspace; setparams puts all four tags on
     # the frames, and x264 writes them into the stream (and the muxers into the container).
     scale = (
@@ -79,12 +97,7 @@ def encode_args(size: tuple[int, int], rate: Fraction, output: Path) -> list[str
         f":colorspace={s['color_matrix']}:range={s['color_range']}"
     )
     args = [
-        "-loglevel", "error",
-        "-filter_threads", "1",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-        "-r", f"{rate.numerator}/{rate.denominator}",
-        "-i", "pipe:0",
-        "-map", "0:v:0",
+        "-map", f"{stream}:v:0",
         "-vf", scale,
         "-c:v", s["codec"],
         "-preset", s["preset"],

@@ -3,9 +3,12 @@ last clip's encoder to drain, checks the clip and publishes it in the cache.
 
 For a short segment, waiting for ffmpeg to flush and exit costs as much as decoding its frames
 (about 15 ms each for a 2-frame clip here), so overlapping the two halves the fixed cost of a
-segment. Clips are finished in order, one at a time; a failure is raised in the render's
-thread at the next hand-over or at `wait()`. `close()` always waits for what was handed over,
-so no ffmpeg is left running and no temp file is left behind, whatever stopped the render.
+segment. A clip whose raw frames are small is not streamed into an ffmpeg of its own: its frames
+are held and encoded with the next short clips by one ffmpeg (seqc.media.batch), which pays one
+launch for up to `BATCH_CLIPS` clips. Clips are finished in order, one batch at a time; a failure
+is raised in the render's thread at the next hand-over or at `wait()`. `close()` always finishes
+what was handed over, so no ffmpeg is left running and no temp file is left behind, whatever
+stopped the render.
 """
 
 from __future__ import annotations
@@ -15,20 +18,33 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
+from seqc.media.batch import HeldClip, encode_batch
 from seqc.media.clips import ClipWriter
 from seqc.media.mp4 import TrackInfo
 from seqc.plan import SegmentJob
 from seqc.store import Cache
 
+# A clip of at most this many raw RGB bytes is held and encoded in a batch (at 256x256, 10 frames;
+# at 32x32, 341): below it, ffmpeg's launch costs more than the encode. Above it, frames stream.
+SMALL_CLIP_BYTES = 2 << 20
+# A batch goes to ffmpeg at this many clips or raw bytes (memory stays bounded, progress steady).
+BATCH_CLIPS = 32
+BATCH_BYTES = 16 << 20
+
+Published = dict[str, tuple[Path, TrackInfo]]  # clip key -> (cache path, track)
+
 
 class ClipFinisher:
     """Start a clip's writer (`start`), hand it over once its frames are written (`finish`), collect
-    the published clips (`wait`); use as a context manager so `close` runs."""
+    the published clips (`wait`); use as a context manager so `close` runs. `batch=False` streams
+    every clip into its own ffmpeg."""
 
-    def __init__(self, cache: Cache):
+    def __init__(self, cache: Cache, batch: bool = True):
         self.cache = cache
+        self.batch = batch
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqc-finish")
-        self._pending: list[tuple[str, Future]] = []
+        self._pending: list[Future[Published]] = []
+        self._held: list[tuple[SegmentJob, HeldClip]] = []
 
     def __enter__(self) -> ClipFinisher:
         return self
@@ -36,10 +52,15 @@ class ClipFinisher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self, job: SegmentJob, size: tuple[int, int], fps: float | Fraction) -> ClipWriter:
-        """A running writer for the job's clip, into a temp file beside its cache entry."""
+    def start(self, job: SegmentJob, size: tuple[int, int], fps: float | Fraction,
+              frames: int) -> ClipWriter | HeldClip:
+        """A writer for the job's clip of `frames` frames, into a temp file beside its cache entry:
+        a running ffmpeg, or (a short clip) a holder whose frames wait for the next batch."""
         self._raise_failures()
-        writer = ClipWriter(self.cache.temp_path("clips", job.key), size, fps)
+        path = self.cache.temp_path("clips", job.key)
+        if self.batch and frames * size[0] * size[1] * 3 <= SMALL_CLIP_BYTES:
+            return HeldClip(path, size, fps)
+        writer = ClipWriter(path, size, fps)
         try:
             writer.start()
         except BaseException:
@@ -47,32 +68,61 @@ class ClipFinisher:
             raise
         return writer
 
-    def finish(self, job: SegmentJob, writer: ClipWriter) -> None:
+    def finish(self, job: SegmentJob, writer: ClipWriter | HeldClip) -> None:
         """Close, check and publish the clip in the background (all its frames are written)."""
-        self._pending.append((job.key, self._pool.submit(self._publish, job, writer)))
+        if isinstance(writer, ClipWriter):
+            self._flush()  # clips are published in order
+            self._pending.append(self._pool.submit(self._publish, job, writer))
+            return
+        self._held.append((job, writer))
+        if len(self._held) >= BATCH_CLIPS or sum(clip.nbytes for _, clip in self._held) >= BATCH_BYTES:
+            self._flush()
 
-    def wait(self) -> dict[str, tuple[Path, TrackInfo]]:
-        """Every clip handed over, published: key -> (cache path, track). Raises the first failure."""
-        return {key: future.result() for key, future in self._pending}
+    def wait(self) -> Published:
+        """Every clip handed over, published. Raises the first failure."""
+        self._flush()
+        published: Published = {}
+        for future in self._pending:
+            published.update(future.result())
+        return published
 
     def close(self) -> None:
-        """Wait for what was handed over (its ffmpeg has all its frames), then stop the thread."""
-        for _, future in self._pending:
-            with contextlib.suppress(BaseException):  # the render's own error is the one to report
+        """Finish what was handed over (its frames are all there), then stop the thread."""
+        with contextlib.suppress(BaseException):  # the render's own error is the one to report
+            self._flush()
+        for future in self._pending:
+            with contextlib.suppress(BaseException):
                 future.result()
         self._pool.shutdown(wait=True)
 
+    def _flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            self._pending.append(self._pool.submit(self._publish_batch, held))
+
     def _raise_failures(self) -> None:
-        for _, future in self._pending:
+        for future in self._pending:
             if future.done() and future.exception() is not None:
                 future.result()
 
-    def _publish(self, job: SegmentJob, writer: ClipWriter) -> tuple[Path, TrackInfo]:
+    def _publish(self, job: SegmentJob, writer: ClipWriter) -> Published:
         try:
             writer.close()
             assert writer.track is not None
-            path = self.cache.put("clips", job.key, writer.path, job.inputs, facts={"track": writer.track.as_dict()})
-            return path, writer.track
+            return {job.key: (self._put(job, writer.path, writer.track), writer.track)}
         finally:
             with contextlib.suppress(FileNotFoundError):
                 writer.path.unlink()
+
+    def _publish_batch(self, held: list[tuple[SegmentJob, HeldClip]]) -> Published:
+        try:
+            tracks = encode_batch([clip for _, clip in held])
+            return {job.key: (self._put(job, clip.path, track), track)
+                    for (job, clip), track in zip(held, tracks, strict=True)}
+        finally:
+            for _, clip in held:
+                with contextlib.suppress(FileNotFoundError):
+                    clip.path.unlink()
+
+    def _put(self, job: SegmentJob, temp: Path, track: TrackInfo) -> Path:
+        return self.cache.put("clips", job.key, temp, job.inputs, facts={"track": track.as_dict()})

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from seqc.media.mp4 import TrackInfo
 from seqc.plan import Plan, SegmentJob
+from seqc.render.options import RenderOptions
 from seqc.render.stop import Superseded
 from seqc.store import Cache, atomic
 
@@ -57,26 +58,6 @@ class Reporter:
     def warn(self, message: str) -> None:
         if self._warn is not None:
             self._warn(message)
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """Where the model runs and how many frames it decodes at once."""
-
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_size: int | None = None  # None: the backend's default (8 on a GPU, 1 on the CPU)
-
-    @property
-    def precision(self) -> str:
-        """The precision to plan for (torch-free; checked when the model loads)."""
-        from seqc.backends.precision import planned_precision
-
-        return planned_precision(self.device, self.dtype)
-
-    def __post_init__(self) -> None:
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
 
 
 @dataclass
@@ -196,7 +177,7 @@ def write_clip(finisher: ClipFinisher, job: SegmentJob, batches: Iterator[np.nda
                fps: float, reporter: Reporter) -> None:
     """Stream a segment's frames into its clip's encoder, then hand the clip to the finisher, which
     checks it and publishes it with its stream parameters and frame count (the join reads them)."""
-    writer = finisher.start(job, size, fps)
+    writer = finisher.start(job, size, fps, job.segment.frames)
     try:
         for batch in batches:
             writer.write(batch)

@@ -1,5 +1,6 @@
 """Finishing clips in the background (seqc/render/finish.py): clips are published in order with
-their tracks, a failure reaches the render's thread, and nothing is left running or behind."""
+their tracks, short ones in batches, a failure reaches the render's thread, and nothing is left
+running or behind."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_clips_are_published_with_their_tracks_while_the_caller_goes_on(tmp_path
     cache = Cache(tmp_path / "cache")
     with ClipFinisher(cache) as finisher:
         for key, n in ((KEY_A, 3), (KEY_B, 5)):
-            writer = finisher.start(job(key), (16, 16), 12)
+            writer = finisher.start(job(key), (16, 16), 12, n)
             writer.write(frames(n, 100))
             finisher.finish(job(key), writer)
         done = finisher.wait()
@@ -45,8 +46,8 @@ def test_clips_are_published_with_their_tracks_while_the_caller_goes_on(tmp_path
 
 def test_a_failed_clip_is_raised_in_the_callers_thread_and_leaves_nothing(tmp_path):
     cache = Cache(tmp_path / "cache")
-    with ClipFinisher(cache) as finisher:
-        writer = finisher.start(job(KEY_A), (16, 16), 12)
+    with ClipFinisher(cache, batch=False) as finisher:  # a clip of its own ffmpeg
+        writer = finisher.start(job(KEY_A), (16, 16), 12, 2)
         writer.write(frames(2, 50))
         writer._proc.send_signal(signal.SIGKILL)  # ffmpeg dies before its clip is finished
         writer._proc.wait()
@@ -59,8 +60,48 @@ def test_a_failed_clip_is_raised_in_the_callers_thread_and_leaves_nothing(tmp_pa
 def test_close_after_the_callers_error_still_publishes_what_was_handed_over(tmp_path):
     cache = Cache(tmp_path / "cache")
     with pytest.raises(KeyboardInterrupt), ClipFinisher(cache) as finisher:
-        writer = finisher.start(job(KEY_A), (16, 16), 12)
+        writer = finisher.start(job(KEY_A), (16, 16), 12, 4)
         writer.write(frames(4, 200))
         finisher.finish(job(KEY_A), writer)
         raise KeyboardInterrupt  # Ctrl-C while the next segment decodes
     assert cache.status("clips", KEY_A) == "cached" and leftovers(cache) == []
+
+
+def test_short_clips_share_an_ffmpeg_and_long_ones_stream(tmp_path, monkeypatch):
+    import seqc.render.finish as finish
+
+    batches = []
+    real = finish.encode_batch
+    monkeypatch.setattr(finish, "encode_batch", lambda clips: batches.append(len(clips)) or real(clips))
+    monkeypatch.setattr(finish, "BATCH_CLIPS", 3)
+    long_frames = finish.SMALL_CLIP_BYTES // (16 * 16 * 3) + 1
+    cache = Cache(tmp_path / "cache")
+    streamed = Cache(tmp_path / "streamed")
+    counts = [2, 1, 3, 2, long_frames, 2]
+    keys = [f"{i:x}" * 64 for i in range(len(counts))]
+    for target, batch in ((cache, True), (streamed, False)):
+        with ClipFinisher(target, batch=batch) as finisher:
+            for i, (key, n) in enumerate(zip(keys, counts, strict=True)):
+                writer = finisher.start(job(key), (16, 16), 12, n)
+                writer.write(frames(n, 20 * i))
+                finisher.finish(job(key), writer)
+            done = finisher.wait()
+        assert [done[key][1].frames for key in keys] == counts
+    # Three short clips fill a batch; the long clip streams and flushes the one held before it; the
+    # last short one goes at wait(). Every clip is the same bytes as when streamed alone.
+    assert batches == [3, 1, 1]
+    for key in keys:
+        assert cache.get("clips", key).read_bytes() == streamed.get("clips", key).read_bytes()
+    assert leftovers(cache) == []
+
+
+def test_a_batch_handed_over_before_an_error_is_still_published(tmp_path):
+    cache = Cache(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt), ClipFinisher(cache) as finisher:
+        for key in (KEY_A, KEY_B):
+            writer = finisher.start(job(key), (16, 16), 12, 2)
+            writer.write(frames(2, 90))
+            finisher.finish(job(key), writer)
+        raise KeyboardInterrupt  # the batch was not full yet
+    assert cache.status("clips", KEY_A) == cache.status("clips", KEY_B) == "cached"
+    assert leftovers(cache) == []
