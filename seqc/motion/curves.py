@@ -32,8 +32,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "CUBIC_BEZIER_PATTERN",
@@ -47,7 +49,7 @@ __all__ = [
     "parse_easing",
 ]
 
-EasingFn = Callable[[np.ndarray], np.ndarray]
+EasingFn = Callable[["np.ndarray"], "np.ndarray"]
 
 # ECMA-262 and Python-compatible: ASCII digits only, no lookbehind, no named groups.
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -220,8 +222,8 @@ def _back() -> tuple[EasingFn, EasingFn, EasingFn]:
 
 
 def _elastic() -> tuple[EasingFn, EasingFn, EasingFn]:
-    c4 = 2.0 * np.pi / 3.0
-    c5 = 2.0 * np.pi / 4.5
+    c4 = 2.0 * math.pi / 3.0
+    c5 = 2.0 * math.pi / 4.5
     return (
         lambda t: -(2.0 ** (10.0 * t - 10.0)) * np.sin((10.0 * t - 10.75) * c4),
         lambda t: 2.0 ** (-10.0 * t) * np.sin((10.0 * t - 0.75) * c4) + 1.0,
@@ -311,6 +313,11 @@ class Easing:
 
     def __call__(self, t) -> np.ndarray:
         """Evaluate at t (array-like, clamped to [0, 1]); f(0) = 0 and f(1) = 1 exactly."""
+        # numpy is bound here, the only way into the formulas, not at import: parsing and checking
+        # easings (the planner, a no-op render) needs none of it.
+        global np
+        import numpy as np
+
         t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
         if self.name in _NAMED:
             out = _NAMED[self.name](t)

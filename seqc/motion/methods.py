@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from seqc.motion.interp import catmull_rom, lerp, slerp
-
-PathFn = Callable[[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray], np.ndarray]
+# The registry is read by the storyboard checks and the planner, which never need numpy: the paths
+# import it (and seqc.motion.interp) when they run.
+PathFn = Callable[["np.ndarray | None", "np.ndarray", "np.ndarray", "np.ndarray | None", "np.ndarray"], "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -37,23 +39,33 @@ class Method:
 
 
 def _lerp(before, start, end, after, t):
+    from seqc.motion.interp import lerp
+
     return lerp(start, end, t)
 
 
 def _slerp(before, start, end, after, t):
+    from seqc.motion.interp import slerp
+
     return slerp(start, end, t)
 
 
 def _spline(before, start, end, after, t):
+    from seqc.motion.interp import catmull_rom
+
     return catmull_rom(start if before is None else before, start, end, end if after is None else after, t)
 
 
 def _crossfade(before, start, end, after, t):
+    import numpy as np
+
     w = np.asarray(t).astype(np.float32)[:, None, None, None]
     return np.clip(np.rint(start[None] * (1.0 - w) + end[None] * w), 0, 255)
 
 
 def _cut(before, start, end, after, t):
+    import numpy as np
+
     return _crossfade(before, start, end, after, (np.asarray(t) >= 1.0).astype(np.float32))
 
 
