@@ -26,11 +26,13 @@ import numpy as np
 from bench.measure import Timing, timed
 from bench.workload import Project
 from seqc import media
+from seqc.motion import interp as interp_mod
 from seqc.motion import methods as methods_mod
 from seqc.outputs import video as video_output
 from seqc.outputs.produce import VideoOutput, produce
 from seqc.plan import Plan, compile_plan
 from seqc.render import endpoints as endpoints_mod
+from seqc.render import finish as finish_mod
 from seqc.render import render as render_mod
 from seqc.render.frames import segment_times
 from seqc.render.render import RenderOptions, Reporter
@@ -148,12 +150,13 @@ def instrumented(backend, breakdown: Breakdown) -> Iterator[None]:
     """Time the calls a render spends its time in, by wrapping them for the duration."""
     targets = [
         (backend, "decode", "model decode"),
-        (methods_mod, "lerp", "interpolation"),
-        (methods_mod, "slerp", "interpolation"),
-        (methods_mod, "catmull_rom", "interpolation"),
+        (interp_mod, "lerp", "interpolation"),  # the methods import them from here when they run
+        (interp_mod, "slerp", "interpolation"),
+        (interp_mod, "catmull_rom", "interpolation"),
         (media.ClipWriter, "start", "ffmpeg start (encoder)"),
         (media.ClipWriter, "write", "frames into ffmpeg (pipe writes)"),
         (media.ClipWriter, "close", "clip finish + frame-count check"),
+        (finish_mod, "encode_batch", "clip finish + frame-count check"),  # short clips, one ffmpeg per batch
         (EntryStore, "put", "cache publish (sha256, fsync, rename)"),
         (video_output, "concat", "concat (reads every clip, joins, checks)"),
     ]

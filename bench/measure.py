@@ -85,12 +85,15 @@ class CliRun:
 
 
 def cli_env(changes: dict[str, str | None] | None = None) -> dict:
-    """The environment for CLI runs: this one, wide columns, no inherited cache folder.
+    """The environment for CLI runs: this one, wide columns, no inherited cache folder, and Python's
+    bytecode cache on (as on a user's machine: a sandbox may turn it off, and then every run
+    compiles seqc's modules again).
 
     `changes` sets variables (a None value removes one).
     """
     env = {**os.environ, "COLUMNS": "120"}
     env.pop("SEQC_CACHE_DIR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     for name, value in (changes or {}).items():
         if value is None:
             env.pop(name, None)

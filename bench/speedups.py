@@ -16,6 +16,12 @@ sides alike. A ratio above 1 means "after" is faster.
   and finishing each clip (close, check, publish) in a background thread (another proposal).
 - BLAS-free norms: whole renders with slerp's norms through `np.linalg.norm` (as it was) vs
   plain numpy sums (as it is).
+- short clips: each streamed into an ffmpeg of its own (as it was) vs held and encoded by one
+  ffmpeg per batch (as it is); byte-identical clips.
+- the no-op: a CLI no-op with the full check (as it was) vs answered by the up-to-date stamp
+  (as it is), at production length (run by scenario 8, whose project it needs).
+- the planner without numpy: importing the storyboard language and the planner with numpy (as the
+  easing and method modules did) vs without.
 """
 
 from __future__ import annotations
@@ -342,3 +348,92 @@ def blas_free_norms(loaded: Loaded, rounds: int = 2) -> dict:
     return comparison("slerp norms without BLAS", "np.linalg.norm (BLAS dot)", "sum of squares", before, after,
                       loaded.frames, "seqc/motion/interp.py _norm (OpenBLAS threads spun after each dot and slowed "
                       "the decode that followed)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Short clips encoded by one ffmpeg (seqc/media/batch.py, seqc/render/finish.py)
+
+
+def batched_clips(folder, clips: int = 64, frames: int = 2, size: int = 32, rounds: int = 2) -> dict:
+    """`clips` short clips through the ClipFinisher: each streamed into an ffmpeg of its own (before)
+    vs held and encoded by one ffmpeg per batch (after); the cache entries must be byte-identical."""
+    import shutil
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from seqc.render.finish import ClipFinisher
+    from seqc.store import Cache
+
+    rng = np.random.default_rng(0)
+    pictures = [rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8) for _ in range(clips)]
+    jobs = [SimpleNamespace(key=f"{i:064x}", inputs={"bench": i}) for i in range(clips)]
+    made: dict[bool, list[bytes]] = {}
+
+    def encode(batch: bool) -> Callable[[], float]:
+        def run() -> float:
+            root = Path(folder) / f"cache-{batch}"
+            shutil.rmtree(root, ignore_errors=True)
+            cache = Cache(root)
+            started = time.perf_counter()
+            with ClipFinisher(cache, batch=batch) as finisher:
+                for job, picture in zip(jobs, pictures, strict=True):
+                    writer = finisher.start(job, (size, size), 24, frames)
+                    writer.write(picture)
+                    finisher.finish(job, writer)
+                done = finisher.wait()
+            seconds = time.perf_counter() - started
+            made[batch] = [done[job.key][0].read_bytes() for job in jobs]
+            return seconds
+        return run
+
+    before, after = fastest(encode(False), encode(True), rounds=rounds)
+    return comparison("short clips share an ffmpeg", "one ffmpeg per clip", "one ffmpeg per batch", before, after,
+                      clips * frames, "seqc/media/batch.py, seqc/render/finish.py (applied)",
+                      {"identical_clips": made[False] == made[True], "clips": clips,
+                       "ms_per_clip_before": round(1000 * before / clips, 2),
+                       "ms_per_clip_after": round(1000 * after / clips, 2)})
+
+
+# ---------------------------------------------------------------------------------------------
+# The up-to-date stamp (seqc/outputs/stamp.py) and the planner without numpy (seqc/motion)
+
+
+def stamp_noop(story, cache, cwd, runs: int = 3) -> dict:
+    """A no-op `seqc render` as a user runs it: the full check (its stamp removed first, as before
+    stamps existed) vs answered by the stamp; both must print the same result."""
+    from bench.measure import run_seqc
+
+    args = ["render", str(story), "--cache-dir", str(cache), "--json", "--quiet"]
+    stamps = sorted((cache / "runs").glob("*.stamp.json"))
+    printed: dict[str, dict] = {}
+
+    def full() -> float:
+        for path in (cache / "runs").glob("*.stamp.json"):
+            path.unlink()
+        run = run_seqc(args, cwd)
+        printed["full"] = {k: v for k, v in run.json().items() if k != "seconds"}
+        return run.timing.wall
+
+    def stamped() -> float:
+        run = run_seqc(args, cwd)
+        printed["stamp"] = {k: v for k, v in run.json().items() if k != "seconds"}
+        return run.timing.wall
+
+    before, after = fastest(full, stamped, rounds=runs)  # each full run writes the stamp the next one reads
+    return comparison("no-op answered by the stamp", "full check", "stamp", before, after, 1,
+                      "seqc/outputs/stamp.py (applied)",
+                      {"same_result": printed.get("full") == printed.get("stamp"), "had_stamp": bool(stamps)})
+
+
+def numpy_free_planner(cwd, runs: int = 5) -> dict:
+    """Importing the storyboard language (what `seqc plan` and a full no-op check import): with numpy
+    loaded as well, as the easing and method modules did before (before), vs as it is (after)."""
+    from bench.measure import run_python
+
+    def importing(code: str) -> Callable[[], float]:
+        return lambda: run_python(["-c", code], cwd).timing.wall
+
+    before, after = fastest(importing("import numpy, seqc.spec, seqc.plan"), importing("import seqc.spec, seqc.plan"),
+                            rounds=runs)
+    return comparison("planner without numpy", "numpy imported", "numpy not imported", before, after, 1,
+                      "seqc/motion/curves.py, seqc/motion/methods.py (applied)")

@@ -29,7 +29,7 @@ def _precision(args: argparse.Namespace) -> str:
 
 
 def _render_options(args: argparse.Namespace):
-    from seqc.render.render import RenderOptions
+    from seqc.render.options import RenderOptions
 
     return RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size)
 

@@ -20,7 +20,7 @@ from seqc.spec.yamlload import MAX_BYTES, Document, YamlProblems, load_document
 
 __all__ = [
     "ImageMemo", "Keyframe", "Output", "Segment", "Storyboard", "frames_for", "load_storyboard", "load_text",
-    "read_storyboard_bytes", "schema", "schema_text",
+    "read_storyboard", "read_storyboard_bytes", "schema", "schema_text",
 ]
 
 
@@ -114,9 +114,15 @@ def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem]) -> 
 
 def load_storyboard(path: str | os.PathLike, draft: bool = False, images: ImageMemo | None = None) -> Storyboard:
     """Load and validate a storyboard file; raise SpecError with every problem, sorted by position."""
+    return read_storyboard(path, draft, images)[1]
+
+
+def read_storyboard(path: str | os.PathLike, draft: bool = False,
+                    images: ImageMemo | None = None) -> tuple[bytes, Storyboard]:
+    """`load_storyboard`, also returning the bytes it was loaded from (what a render really used)."""
     display = str(path)
     try:
         data = read_storyboard_bytes(Path(path), display)
     except SpecError as exc:
         raise _readable(exc) from None
-    return load_text(data, Path(path), display, draft, images)
+    return data, load_text(data, Path(path), display, draft, images)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from seqc.outputs.produce import FramesOutput, VideoOutput, produce
-from seqc.outputs.video import check_output
-from seqc.plan import compile_plan
-from seqc.render.render import RenderOptions, Reporter
-from seqc.spec import load_storyboard
-from seqc.store import Cache
+from seqc.errors import Problem
+from seqc.outputs import stamp
 from seqc.ui import console
 from seqc.ui.load import open_cache
-from seqc.ui.progress import ProgressReporter
+
+if TYPE_CHECKING:
+    from seqc.render.options import RenderOptions
 
 
 def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool = False,
@@ -24,28 +25,70 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
 
     `no_cache` renders into a throwaway cache, so nothing is read from or written to the real one.
     """
+    started = time.monotonic()
+    inputs = stamp.InputWatch()
+    inputs.add([file])
     cache = open_cache(cache_dir, file)
+    # 1. Nothing to do if the last render of this very command stands as it was (seqc.outputs.stamp):
+    #    no storyboard parse, no plan, no numpy.
+    stamped = None
+    if frames is None and not no_cache:
+        stamped = stamp.stamp_path(cache.root, Path(file), draft, output, options.precision)
+        hit = stamp.check(stamped)
+        if hit is not None:
+            result, warnings = hit
+            _report({**result, "seconds": round(time.monotonic() - started, 3)}, warnings, frames, quiet, as_json)
+            return 0
+    from seqc.outputs.produce import FramesOutput, VideoOutput, produce
+    from seqc.outputs.video import check_output
+    from seqc.plan import compile_plan
+    from seqc.render.render import Reporter
+    from seqc.spec import read_storyboard
+    from seqc.store import Cache
+    from seqc.ui.progress import ProgressReporter
+
     with tempfile.TemporaryDirectory(prefix="seqc-nocache-") if no_cache else contextlib.nullcontext() as scratch:
         store = Cache(scratch, warn=console.warn) if scratch else cache
-        # 1. The storyboard and the output path, checked before planning touches the cache.
-        story = load_storyboard(file, draft=draft, images=store)
+        # 2. The storyboard and the output path, checked before planning touches the cache.
+        text, story = read_storyboard(file, draft=draft, images=store)
         if frames is not None:
             target: FramesOutput | VideoOutput = FramesOutput(frames)
         else:
             target = VideoOutput((output or story.output.path).absolute())
             check_output(story, target.path, cache)
+        warnings = list(story.warnings)
         if not quiet:
-            console.print_problems(list(story.warnings))
-        # 2. Plan, then render what is missing and write the output.
+            console.print_problems(warnings)
+        # 3. Plan, then render what is missing and write the output.
+        inputs.add(kf.image for kf in story.keyframes.values() if kf.image is not None)
+        assert story.model_ref is not None
+        model = stamp.model_files(story.model_ref.path, story.model_ref.source)
+        inputs.add(model or [])
         plan = compile_plan(story, store, precision=options.precision)
         reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
         result = produce(plan, store, options, target, reporter)
-    # 3. Report.
-    if as_json:
-        console.print_json(result.as_dict())
-    elif not quiet:
-        where = result.output or frames
-        console.info(f"{where}: {result.frames} frames; rendered {result.rendered} of {result.segments} "
-                     f"segments, {result.cached} cached; {result.seconds:.2f} s")
+    # 4. Stamp what this render read and wrote, for the next identical command.
+    if stamped is not None:
+        images = {kf.image: plan.descriptors[name]["image"] for name, kf in story.keyframes.items()
+                  if kf.image is not None}
+        settled = inputs.settled({file: hashlib.sha256(text).hexdigest(), **images})
+        if settled is None or model is None or result.output is None:
+            stamp.discard(stamped)
+        else:
+            used = sorted({str(p) for p in result.clips.values()})
+            used += [str(p.with_suffix(".json")) for p in result.clips.values()]
+            stamp.write(stamped, inputs, settled, [*used, str(result.output)], result.as_dict(), warnings)
+    # 5. Report.
+    _report(result.as_dict(), [], frames, quiet, as_json)
     return 0
 
+
+def _report(result: dict, warnings: list[Problem], frames: Path | None, quiet: bool, as_json: bool) -> None:
+    if not quiet:
+        console.print_problems(warnings)
+    if as_json:
+        console.print_json(result)
+    elif not quiet:
+        where = result["output"] or frames
+        console.info(f"{where}: {result['frames']} frames; rendered {result['rendered']} of {result['segments']} "
+                     f"segments, {result['cached']} cached; {result['seconds']:.2f} s")
