@@ -73,13 +73,13 @@ class EntryStore:
         """The content file of an entry: `<root>/<kind>/<ab>/<key><ext>`."""
         check_kind(kind)
         check_key(key)
-        return self.root / kind / key[:2] / f"{key}{KINDS[kind]}"
+        return Path(f"{self.root}/{kind}/{key[:2]}/{key}{KINDS[kind]}")  # one parse: planning builds thousands
 
     def sidecar(self, kind: str, key: str) -> Path:
         """The JSON sidecar of an entry: `<root>/<kind>/<ab>/<key>.json`."""
         check_kind(kind)
         check_key(key)
-        return self.root / kind / key[:2] / f"{key}{SIDECAR_EXT}"
+        return Path(f"{self.root}/{kind}/{key[:2]}/{key}{SIDECAR_EXT}")
 
     def temp_path(self, kind: str, key: str) -> Path:
         """A pid-stamped temp path in the entry's folder (created) for a writer to fill, then `put`."""

@@ -29,8 +29,9 @@ def sha256_file(path: Path, fsync: bool = False) -> tuple[str, int]:
 
 
 def json_bytes(data: object) -> bytes:
-    """The store's JSON files: sorted keys, one space of indent, a final newline."""
-    return (json.dumps(data, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    """The store's JSON files: sorted keys, one line, a final newline. (No indent: json's C encoder
+    runs only without one, and a run record or the file memo of a long storyboard is megabytes.)"""
+    return (json.dumps(data, sort_keys=True) + "\n").encode("utf-8")
 
 
 def read_json(path: Path) -> object | None:

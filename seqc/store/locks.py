@@ -30,7 +30,10 @@ class Locks:
     _local: threading.local
 
     def _ensure_root(self) -> None:
-        """Make the root folder, with the CACHEDIR.TAG that marks it as seqc's cache (seqc.store.location)."""
+        """Make the root folder, with the CACHEDIR.TAG that marks it as seqc's cache (seqc.store.location).
+        Checked on every write (a `cache clear` or a user may remove the folder meanwhile): one stat."""
+        if (self.root / TAG_NAME).is_file():
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / TAG_NAME).is_file():
             atomic_write_bytes(self.root / TAG_NAME, TAG_TEXT.encode())
