@@ -17,7 +17,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "seqc"
 # The planner side: loading, planning and the cache, plus the pure data they read.
 PLANNER = ("seqc.spec", "seqc.plan", "seqc.store", "seqc.motion", "seqc.media.encode", "seqc.media.formats",
-           "seqc.models", "seqc.backends.pipeline_info", "seqc.backends.precision", "seqc.cli.commands.plan", "seqc.cli.main")
+           "seqc.models", "seqc.backends.pipeline_info", "seqc.backends.precision", "seqc.cli.commands.plan", "seqc.cli.main",
+           "seqc.outputs.stamp", "seqc.render.options", "seqc.cli.commands.render")
 HEAVY = ("torch", "diffusers", "transformers")
 
 
@@ -85,6 +86,16 @@ def test_planner_side_never_imports_torch():
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_storyboard_language_the_planner_and_the_stamp_import_no_numpy():
+    """numpy costs a no-op and `seqc plan` about 0.1 s of imports: only rendering needs it."""
+    code = ("import importlib, sys\n"
+            "for name in ('seqc.cli.main', 'seqc.cli.commands.render', 'seqc.cli.commands.plan', 'seqc.spec',\n"
+            "             'seqc.plan', 'seqc.outputs.stamp'): importlib.import_module(name)\n"
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("name", sorted(n for n in modules() if n.startswith(PLANNER)))

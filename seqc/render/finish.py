@@ -14,6 +14,7 @@ stopped the render.
 from __future__ import annotations
 
 import contextlib
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -24,12 +25,14 @@ from seqc.media.mp4 import TrackInfo
 from seqc.plan import SegmentJob
 from seqc.store import Cache
 
-# A clip of at most this many raw RGB bytes is held and encoded in a batch (at 256x256, 10 frames;
-# at 32x32, 341): below it, ffmpeg's launch costs more than the encode. Above it, frames stream.
-SMALL_CLIP_BYTES = 2 << 20
-# A batch goes to ffmpeg at this many clips or raw bytes (memory stays bounded, progress steady).
+# A clip of at most this many raw RGB bytes is held and encoded in a batch (at 32x32, 85 frames; at
+# 64x64, 21; at 256x256, one): around there ffmpeg's launch costs as much as the encode. Above it,
+# frames stream into an ffmpeg of the clip's own.
+SMALL_CLIP_BYTES = 256 << 10
+# A batch goes to ffmpeg at this many clips, or once its first clip has waited this long (a crash
+# or Ctrl-C loses at most that much finished work, and watch mode's clips appear steadily).
 BATCH_CLIPS = 32
-BATCH_BYTES = 16 << 20
+BATCH_SECONDS = 0.5
 
 Published = dict[str, tuple[Path, TrackInfo]]  # clip key -> (cache path, track)
 
@@ -45,6 +48,7 @@ class ClipFinisher:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqc-finish")
         self._pending: list[Future[Published]] = []
         self._held: list[tuple[SegmentJob, HeldClip]] = []
+        self._held_since = 0.0
 
     def __enter__(self) -> ClipFinisher:
         return self
@@ -74,8 +78,10 @@ class ClipFinisher:
             self._flush()  # clips are published in order
             self._pending.append(self._pool.submit(self._publish, job, writer))
             return
+        if not self._held:
+            self._held_since = time.monotonic()
         self._held.append((job, writer))
-        if len(self._held) >= BATCH_CLIPS or sum(clip.nbytes for _, clip in self._held) >= BATCH_BYTES:
+        if len(self._held) >= BATCH_CLIPS or time.monotonic() - self._held_since >= BATCH_SECONDS:
             self._flush()
 
     def wait(self) -> Published:

@@ -49,20 +49,23 @@ def digests(cache: Path, keys) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, tmp_path):
-    story = storyboard(tmp_path, tiny_vae, keyframes=5, frames=8)
+# Clips of 8 frames at 128x128 stream into an ffmpeg each and are published one by one; at 32x32 they
+# are short, held and published together by one batch (seqc.media.batch), so a kill finds all or none.
+@pytest.mark.parametrize(("size", "outcomes"), [(128, 3), (32, 2)], ids=["streamed", "batched"])
+def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, tmp_path, size, outcomes):
+    story = storyboard(tmp_path, tiny_vae, keyframes=5, frames=8, size=size)
     planned = 4 * 8 + 1
     out = tmp_path / "out"
     output = out / "video.mp4"
-    # Calibrate: how long one whole render takes in a child of the fork server (the median of 3:
-    # the first is cold, and a render of tiny clips is now short enough for that to matter).
+    # Calibrate: how long one whole render takes in a child of the fork server (the faster of the
+    # last two of 3: the first is cold, and a slow one under load would make most kills land late).
     spans = []
     for attempt in range(3):
         t0 = time.monotonic()
         first = forkserver.run(*render_args(story, tmp_path / f"calibration-{attempt}"), cwd=tmp_path)
         spans.append(time.monotonic() - t0)
         assert first.rc == 0, first.err()
-    span = sorted(spans)[1]
+    span = min(spans[1:])
     final_key = json.loads(forkserver.run("plan", str(story), "--cache-dir", str(tmp_path / "calibration-0"),
                                           "--json", cwd=tmp_path).out())["final_frame"]["key"]
     rng = random.Random(SEED)
@@ -108,7 +111,7 @@ def test_sigkill_at_random_points_loses_nothing_finished(forkserver, tiny_vae, t
         assert verify.rc == 0, verify.err()
     # The kills must have landed all over the render, not only before or after it.
     assert figures["killed"] >= TRIALS // 2
-    assert len(set(figures["clips_done_at_kill"])) >= 3, figures
+    assert len(set(figures["clips_done_at_kill"])) >= outcomes, figures
     print("\nSIGKILL figures:", json.dumps(figures))
 
 

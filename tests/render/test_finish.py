@@ -105,3 +105,22 @@ def test_a_batch_handed_over_before_an_error_is_still_published(tmp_path):
         raise KeyboardInterrupt  # the batch was not full yet
     assert cache.status("clips", KEY_A) == cache.status("clips", KEY_B) == "cached"
     assert leftovers(cache) == []
+
+
+def test_a_batch_does_not_wait_longer_than_batch_seconds(tmp_path, monkeypatch):
+    """Held clips go to ffmpeg once the first has waited BATCH_SECONDS, full batch or not."""
+    import seqc.render.finish as finish
+
+    batches = []
+    real = finish.encode_batch
+    monkeypatch.setattr(finish, "encode_batch", lambda clips: batches.append(len(clips)) or real(clips))
+    monkeypatch.setattr(finish, "BATCH_SECONDS", 0.0)
+    cache = Cache(tmp_path / "cache")
+    with ClipFinisher(cache) as finisher:
+        for key in (KEY_A, KEY_B):
+            writer = finisher.start(job(key), (16, 16), 12, 2)
+            writer.write(frames(2, 30))
+            finisher.finish(job(key), writer)
+            assert finisher._held == []  # handed to the thread at once
+        finisher.wait()
+    assert batches == [1, 1]
