@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -35,6 +36,8 @@ from seqc.store.files import json_bytes, read_json, sha256_file
 from seqc.store.memo import RACY_SECONDS
 
 STAMP_VERSION = 1
+RACY_HASH_LIMIT = 64 << 20  # a racy input up to this size is hashed when named (git's racy check)
+RESULT_KEYS = ("output", "frames", "segments", "rendered", "cached", "rendered_final_frame")
 # Environment variables that can change what a render makes or where it reads from.
 _ENV_PREFIXES = ("SEQC_", "IMAGEIO_", "HF_", "HUGGINGFACE_", "CUDA_", "DIFFUSERS_")
 
@@ -59,7 +62,7 @@ def content_digest(path: str) -> str:
 
 def stamp_path(cache_root: Path, storyboard: Path, draft: bool, output: Path | None, precision: str) -> Path:
     """Where the stamp of this command lives (`output` is -o, None for the storyboard's own)."""
-    command = json.dumps([str(storyboard.resolve()), draft, str(output.absolute()) if output else None, precision,
+    command = json.dumps([str(storyboard.absolute()), draft, str(output.absolute()) if output else None, precision,
                           str(Path(cache_root).absolute())])
     return Path(cache_root) / "runs" / f"{hashlib.sha256(command.encode()).hexdigest()[:24]}.stamp.json"
 
@@ -71,24 +74,38 @@ def environment() -> dict:
 
     variables = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
     return {"seqc": __version__, "python": sys.version, "prefix": os.path.abspath(sys.prefix),
+            "code": _package_folders(), "home": os.path.expanduser("~"),  # `~` in a storyboard's paths
             "env": dict(sorted(variables.items()))}
+
+
+def _package_folders() -> list[str]:
+    """Where seqc and imageio-ffmpeg are imported from (another checkout of the same version differs)."""
+    folders = []
+    for package in ("seqc", "imageio_ffmpeg"):
+        spec = find_spec(package)
+        folders += [os.path.abspath(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    return folders
 
 
 def code_files() -> list[str]:
     """seqc's and imageio-ffmpeg's installed files (the ffmpeg build is in the clip keys)."""
     files: list[str] = []
-    for package in ("seqc", "imageio_ffmpeg"):
-        spec = find_spec(package)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            files += _tree(Path(location), skip="__pycache__")
+    for location in _package_folders():
+        files += _tree(Path(location), skip="__pycache__")
+    chosen = os.environ.get("IMAGEIO_FFMPEG_EXE")  # a binary of the user's: its version is in the clip keys
+    if chosen:
+        files.append(shutil.which(chosen) or chosen)
     return files
 
 
 def _tree(folder: Path, skip: str = "") -> list[str]:
-    """A folder, its subfolders and their files, sorted (a new or removed file changes a folder's mtime)."""
+    """A folder, its subfolders (through links, each once) and their files, sorted (a new or removed
+    file changes a folder's mtime)."""
     found = [str(folder)]
-    for base, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != skip)
+    visited = set()
+    for base, dirs, names in os.walk(folder, followlinks=True):  # a model may link a shared subfolder
+        visited.add(os.path.realpath(base))
+        dirs[:] = sorted(d for d in dirs if d != skip and os.path.realpath(os.path.join(base, d)) not in visited)
         found += [os.path.join(base, d) for d in dirs]
         found += [os.path.join(base, n) for n in sorted(names)]
     return found
@@ -106,13 +123,22 @@ class InputWatch:
 
     A file changed less than `RACY_SECONDS` before it was stat could change again within the same
     mtime tick and keep its signature (git's "racy" problem): such a file is stamped with its
-    sha256 too, and a check hashes it again (git compares content too)."""
+    sha256 too, and a check hashes it again (git compares content too). The digest is taken when
+    the file is named, before the render reads it (or given: the bytes the render used), so a
+    rewrite in the same tick can only make the next check miss, never hit. A racy file over
+    `RACY_HASH_LIMIT` bytes (model weights just copied) is not hashed: no stamp this time. Paths
+    given to `link` are stamped with what they point to, so a retargeted symlink is a change."""
 
     def __init__(self) -> None:
         self.seen: dict[str, Signature] = {}
-        self.racy: set[str] = set()
+        self.digests: dict[str, str | None] = {}  # racy file -> its sha256 when named (None: too big)
+        self.links: dict[str, str] = {}
         # Taken now: importing torch later sets variables of its own (CUDA_MODULE_LOADING).
         self.environment = environment()
+
+    @property
+    def racy(self) -> set[str]:
+        return set(self.digests)
 
     def add(self, paths: Iterable[str | os.PathLike]) -> None:
         for path in paths:
@@ -121,23 +147,29 @@ class InputWatch:
                 continue
             sig = self.seen[key] = signature(key)
             if sig is not None and max(sig[1], sig[2]) > time.time_ns() - int(RACY_SECONDS * 1e9):
-                self.racy.add(key)
+                try:
+                    self.digests[key] = content_digest(key) if sig[0] <= RACY_HASH_LIMIT else None
+                except OSError:
+                    self.digests[key] = None
+
+    def link(self, paths: Iterable[str | os.PathLike]) -> None:
+        for path in paths:
+            self.links[os.path.abspath(path)] = os.path.realpath(path)
 
     def settled(self, digests: dict[str, str]) -> tuple[dict[str, Signature], dict[str, str]] | None:
         """(signatures, digests of the racy files) if no input changed since it was named, else None
         (no stamp). `digests` are the sha256 of the bytes the render used (the storyboard's, the
-        images'); a racy file not among them (a model file just copied) is hashed now."""
+        images'), preferred to those taken when the files were named."""
         digests = {os.path.abspath(path): digest for path, digest in digests.items()}
         for path, seen in self.seen.items():
             if signature(path) != seen:
                 return None
-        racy = {}
-        for path in sorted(self.racy):
-            try:
-                racy[path] = digests[path] if path in digests else content_digest(path)
-            except OSError:
-                return None
-        return dict(self.seen), racy
+        if any(os.path.realpath(path) != target for path, target in self.links.items()):
+            return None
+        racy = {path: digests.get(path) or taken for path, taken in sorted(self.digests.items())}
+        if any(digest is None for digest in racy.values()):
+            return None
+        return dict(self.seen), racy  # type: ignore[return-value]
 
 
 def write(path: Path, watch: InputWatch, inputs: tuple[dict[str, Signature], dict[str, str]],
@@ -148,10 +180,15 @@ def write(path: Path, watch: InputWatch, inputs: tuple[dict[str, Signature], dic
     result = {**result, "rendered": 0, "cached": result["segments"], "rendered_final_frame": False}
     pairs = list(result.items())  # kept in order: a hit prints what the full path would
     files, digests = dict(inputs[0]), inputs[1]
-    for name in [*code_files(), *outputs]:
+    for name in code_files():
         files.setdefault(os.path.abspath(name), signature(name))
-    body = {"version": STAMP_VERSION, "environment": watch.environment, "files": files, "digests": digests, "result": pairs,
-            "warnings": [w.as_dict() for w in warnings]}
+    for name in outputs:
+        files[os.path.abspath(name)] = signature(name)
+        if files[os.path.abspath(name)] is None:  # gone already (another process): nothing to vouch for
+            discard(path)
+            return
+    body = {"version": STAMP_VERSION, "environment": watch.environment, "files": files, "digests": digests,
+            "links": watch.links, "result": pairs, "warnings": [w.as_dict() for w in warnings]}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic.atomic_write_bytes(path, json_bytes(body), durable=False)  # lost: the next run checks everything
 
@@ -176,13 +213,14 @@ def stale(data: object) -> str:
     """Why a stamp's render would not be a no-op now ("" if it would), as Ninja's `-d explain` says."""
     if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
         return "no stamp of this version"
-    files, digests = data.get("files"), data.get("digests")
+    files, digests, links = data.get("files"), data.get("digests"), data.get("links")
     pairs, warnings = data.get("result"), data.get("warnings")
-    if not (isinstance(files, dict) and isinstance(digests, dict) and isinstance(pairs, list)
-            and isinstance(warnings, list)):
+    if not (isinstance(files, dict) and isinstance(digests, dict) and isinstance(links, dict)
+            and isinstance(pairs, list) and isinstance(warnings, list)):
         return "the stamp is malformed"
     try:
-        dict(pairs)
+        if not set(RESULT_KEYS) <= set(dict(pairs)):
+            return "the stamp is malformed"
         [Problem(**w) for w in warnings]
     except (TypeError, ValueError):
         return "the stamp is malformed"
@@ -191,6 +229,9 @@ def stale(data: object) -> str:
     for name, seen in files.items():  # a file added to a folder changes the folder's signature
         if signature(name) != seen:
             return f"{name} changed"
+    for name, target in links.items():
+        if os.path.realpath(name) != target:
+            return f"{name} points elsewhere"
     for name, digest in digests.items():  # changed just before the render read it: compare the bytes
         try:
             if content_digest(name) != digest:

@@ -156,11 +156,16 @@ def test_frames_and_no_cache_are_never_answered_by_a_stamp(project, tmp_path):
 # -- the stamp file itself (no render) -------------------------------------------------------
 
 
+RESULT = [["output", "/v.mp4"], ["frames", 3], ["segments", 1], ["rendered", 0], ["cached", 1],
+          ["rendered_final_frame", False]]
+
+
 def _stamp_for(tmp_path: Path, files: dict, digests: dict) -> Path:
     path = tmp_path / "cache" / "runs" / "x.stamp.json"
     path.parent.mkdir(parents=True)
     path.write_bytes(json_bytes({"version": stamp.STAMP_VERSION, "environment": stamp.environment(),
-                                 "files": files, "digests": digests, "result": [["frames", 3]], "warnings": []}))
+                                 "files": files, "digests": digests, "links": {}, "result": RESULT,
+                                 "warnings": []}))
     return path
 
 
@@ -171,7 +176,7 @@ def test_a_racy_file_is_compared_by_its_bytes(tmp_path):
     story.write_text("version: 1\n")
     sig = stamp.signature(str(story))
     right = hashlib.sha256(b"version: 1\n").hexdigest()
-    assert stamp.check(_stamp_for(tmp_path / "a", {str(story): sig}, {str(story): right})) == ({"frames": 3}, [])
+    assert stamp.check(_stamp_for(tmp_path / "a", {str(story): sig}, {str(story): right})) == (dict(RESULT), [])
     assert stamp.check(_stamp_for(tmp_path / "b", {str(story): sig}, {str(story): "0" * 64})) is None
 
 
@@ -211,7 +216,9 @@ def test_a_missing_input_is_part_of_the_stamp(tmp_path):
     assert watch.settled({}) is None
 
 
-@pytest.mark.parametrize("damage", ["not json", "[]", '{"version": 999}', "missing"])
+@pytest.mark.parametrize("damage", ["not json", "[]", '{"version": 999}', "missing",
+                                    '{"version": 1, "files": {}, "digests": {}, "links": {}, "result": [["frames", 3]], '
+                                    '"warnings": []}'])
 def test_an_unreadable_stamp_is_a_miss(tmp_path, damage):
     path = tmp_path / "s.stamp.json"
     if damage != "missing":
@@ -221,7 +228,7 @@ def test_an_unreadable_stamp_is_a_miss(tmp_path, damage):
 
 def test_a_stamp_of_other_code_or_settings_is_a_miss(tmp_path, monkeypatch):
     path = _stamp_for(tmp_path, {}, {})
-    assert stamp.check(path) == ({"frames": 3}, [])
+    assert stamp.check(path) == (dict(RESULT), [])
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert stamp.check(path) is None
 
@@ -235,3 +242,16 @@ def test_each_command_has_its_own_stamp(tmp_path):
               stamp.stamp_path(tmp_path / "other", story, False, None, "float32").name}
     assert base.parent == tmp_path / "cache" / "runs" and base.name.endswith(".stamp.json")
     assert base.name not in others and len(others) == 4
+
+
+@pytest.mark.slow
+def test_a_retargeted_model_link_is_a_change(tmp_path, model):
+    other = make_tiny_vae(tmp_path / "other", seed=1)
+    (tmp_path / "current").symlink_to(model, target_is_directory=True)
+    story = five_keyframe_storyboard(tmp_path, Path("./current"), size=32)
+    cache = tmp_path / "cache"
+    assert render(story, cache)[0]["rendered"] == 4
+    (tmp_path / "current").unlink()
+    (tmp_path / "current").symlink_to(other, target_is_directory=True)
+    result, loaded = render(story, cache)
+    assert "seqc.plan" in loaded and result["rendered"] == 4  # another model: every clip again

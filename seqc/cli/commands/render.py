@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import tempfile
 import time
@@ -32,11 +33,13 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
     # 1. Nothing to do if the last render of this very command stands as it was (seqc.outputs.stamp):
     #    no storyboard parse, no plan, no numpy.
     stamped = None
+    precision = options.precision
     if frames is None and not no_cache:
-        stamped = stamp.stamp_path(cache.root, Path(file), draft, output, options.precision)
+        stamped = stamp.stamp_path(cache.root, Path(file), draft, output, precision)
         hit = stamp.check(stamped)
         if hit is not None:
             result, warnings = hit
+            warnings = [dataclasses.replace(w, file=file) for w in warnings]  # as this command names it
             _report({**result, "seconds": round(time.monotonic() - started, 3)}, warnings, frames, quiet, as_json)
             return 0
     from seqc.outputs.produce import FramesOutput, VideoOutput, produce
@@ -60,24 +63,29 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         if not quiet:
             console.print_problems(warnings)
         # 3. Plan, then render what is missing and write the output.
-        inputs.add(kf.image for kf in story.keyframes.values() if kf.image is not None)
+        images = [kf.image for kf in story.keyframes.values() if kf.image is not None]
+        inputs.add(images)
         assert story.model_ref is not None
         model = stamp.model_files(story.model_ref.path, story.model_ref.source)
         inputs.add(model or [])
+        inputs.link([file, *images])
+        if story.model_ref.source == "folder":  # as the storyboard names it: a link may be retargeted
+            inputs.link([story.path.parent / Path(story.model).expanduser()])
         plan = compile_plan(story, store, precision=options.precision)
         reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
         result = produce(plan, store, options, target, reporter)
     # 4. Stamp what this render read and wrote, for the next identical command.
     if stamped is not None:
-        images = {kf.image: plan.descriptors[name]["image"] for name, kf in story.keyframes.items()
-                  if kf.image is not None}
-        settled = inputs.settled({file: hashlib.sha256(text).hexdigest(), **images})
-        if settled is None or model is None or result.output is None:
+        used = {kf.image: plan.descriptors[name]["image"] for name, kf in story.keyframes.items()
+                if kf.image is not None}
+        settled = inputs.settled({file: hashlib.sha256(text).hexdigest(), **used})
+        replanned = options.precision != precision  # the model ran in another precision than guessed
+        if settled is None or model is None or result.output is None or replanned:
             stamp.discard(stamped)
         else:
-            used = sorted({str(p) for p in result.clips.values()})
-            used += [str(p.with_suffix(".json")) for p in result.clips.values()]
-            stamp.write(stamped, inputs, settled, [*used, str(result.output)], result.as_dict(), warnings)
+            clips = sorted({str(p) for p in result.clips.values()})
+            clips += [str(p.with_suffix(".json")) for p in result.clips.values()]
+            stamp.write(stamped, inputs, settled, [*clips, str(result.output)], result.as_dict(), warnings)
     # 5. Report.
     _report(result.as_dict(), [], frames, quiet, as_json)
     return 0
