@@ -32,8 +32,8 @@ from seqc.outputs import video as video_output
 from seqc.outputs.produce import VideoOutput, produce
 from seqc.plan import Plan, compile_plan
 from seqc.render import endpoints as endpoints_mod
+from seqc.render import execute as execute_mod
 from seqc.render import finish as finish_mod
-from seqc.render import render as render_mod
 from seqc.render.frames import segment_times
 from seqc.render.render import RenderOptions, Reporter
 from seqc.spec import load_storyboard
@@ -194,7 +194,7 @@ def clear_clips(project: Project) -> None:
 def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_clip=None) -> Timing:
     """Render every segment of the plan with the loaded model; check it rendered them all.
 
-    `write_clip` replaces `seqc.render.render.write_clip` for the call (to measure a variant of it).
+    `write_clip` replaces `seqc.render.execute.write_clip` for the call (to measure a variant of it).
     """
     clear_clips(loaded.project)
     plan, cache = loaded.plan()
@@ -204,9 +204,9 @@ def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_cl
         if breakdown is not None:
             stack.enter_context(instrumented(loaded.backend, breakdown))
         if write_clip is not None:
-            original = render_mod.write_clip
-            render_mod.write_clip = write_clip
-            stack.callback(setattr, render_mod, "write_clip", original)
+            original = execute_mod.write_clip
+            execute_mod.write_clip = write_clip
+            stack.callback(setattr, execute_mod, "write_clip", original)
         timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter()))
     if result.rendered != len(plan.jobs) or result.frames != loaded.frames:
         raise RuntimeError(f"expected {len(plan.jobs)} segments and {loaded.frames} frames rendered, "

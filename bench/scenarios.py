@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from bench import inprocess, speedups
+from bench import cluster, inprocess, speedups, warm
 from bench.measure import (
     median,
     plan_in_fresh_process,
@@ -662,6 +662,8 @@ SCENARIOS = [
     ("speedups", scenario_speedups),
     ("7_gpu", scenario_gpu),
     ("8_scale", scenario_scale),
+    ("9_warm", warm.scenario_warm),
+    ("cluster", cluster.scenario_cluster),  # segments on Ray workers (bench/cluster.py, issue 15)
 ]
 
 

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from bench.inprocess import Breakdown, Loaded, clip_bytes, decode_ceiling, render_segments
-from seqc.render.render import (
+from seqc.render.execute import (
     write_clip as original_write_clip,  # before render_segments patches it
 )
 
@@ -241,7 +241,7 @@ def backend_before_after(loaded: Loaded, frames: int) -> dict:
 
 
 def threaded_write_clip(finisher, job, batches, size, fps, reporter):
-    """render.write_clip with a writer thread: batch k goes to ffmpeg while batch k+1 decodes.
+    """execute.write_clip with a writer thread: batch k goes to ffmpeg while batch k+1 decodes.
 
     The generator `batches` decodes lazily, so the main thread computes the next batch while
     the thread blocks on the pipe; at most one batch waits. Errors surface at the next hand-over.
@@ -284,7 +284,7 @@ def overlap(loaded: Loaded, rounds: int = 1) -> dict:
     ceiling = decode_ceiling(loaded).wall
     return comparison("overlap decode with ffmpeg writes", "write, then decode next",
                       "writer thread", serial, threaded, loaded.frames,
-                      "seqc/render/render.py write_clip (proposal, not applied)",
+                      "seqc/render/execute.py write_clip (proposal, not applied)",
                       {"identical_clips": same, "ceiling_s": round(ceiling, 4),
                        "blocked_in_writes_share": round(min(blocked), 4),
                        "before_over_ceiling": round(serial / ceiling, 3),
@@ -292,7 +292,7 @@ def overlap(loaded: Loaded, rounds: int = 1) -> dict:
 
 
 def inline_write_clip(finisher, job, batches, size, fps, reporter):
-    """render.write_clip as it was before the background finisher: the clip is closed, checked and
+    """execute.write_clip as it was before the background finisher: the clip is closed, checked and
     published before the next segment starts decoding."""
     original_write_clip(finisher, job, batches, size, fps, reporter)
     finisher.wait()

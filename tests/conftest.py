@@ -149,3 +149,15 @@ def bad_image_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "bomb-1bit.png").write_bytes(_png_1bit(20000, 20000))
     Image.new("L", (8, 8)).save(folder / "eps.png", format="EPS")
     return folder
+
+
+# -- the remote cache's tests (tests/remotekit.py) ----------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on 127.0.0.1, started once per session when a test asks for it (bounded in
+    time, stopped at the end); yields its endpoint URL, with remotekit.BUCKET created."""
+    from remotekit import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint

@@ -21,6 +21,7 @@ from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRIC
 from seqc.motion.methods import METHODS  # noqa: E402
 from seqc.render.frames import PACINGS  # noqa: E402
 from seqc.render.pixels import FITS  # noqa: E402
+from seqc.spec.timeline import TIME_PATTERN  # noqa: E402
 
 SCHEMA_ID = "https://seqc.dev/schemas/storyboard.schema.json"
 
@@ -75,9 +76,64 @@ def timing_props() -> dict:
         "pacing": prop(
             "Pacing",
             "linear (default): t moves by the easing alone. even: t is re-parameterised so every frame changes "
-            "the picture by the same amount, then the easing applies (costs 9 probe decodes per segment).",
+            "the picture by the same amount, then the easing applies (costs 9 probe decodes per segment). "
+            "audio: the picture changes in step with the soundtrack's onsets over the segment (see `smooth`), "
+            "then the easing applies.",
             type="string", enum=list(PACINGS),
         ),
+        "beats": prop(
+            "Beats",
+            "Length in beats of `audio.bpm` (needs the tempo); the boundary lands on round(time x fps), "
+            "never rounded per segment.",
+            type="number", exclusiveMinimum=0, maximum=1000000, examples=[8, 4, 0.5],
+        ),
+        "smooth": prop(
+            "Smooth",
+            "pacing: audio: 0 follows the onset envelope alone, 1 is linear; blended in between. Default 0.3.",
+            type="number", minimum=0, maximum=1,
+        ),
+    }
+
+
+def timeline_props() -> dict:
+    """Segment ends given as a point on the video's timeline (only on a segment, not in defaults)."""
+    return {
+        "until": prop(
+            "Until",
+            'The segment ends at this time of the video: seconds (19.5) or "m:ss.s" ("0:19.5").',
+            anyOf=[{"type": "number", "minimum": 0, "maximum": 86400},
+                   {"type": "string", "pattern": TIME_PATTERN}],
+            examples=["0:19.5", 12],
+        ),
+        "until_beat": prop(
+            "Until beat",
+            "The segment ends on this beat (beat 0 is at `audio.first_beat`; needs `audio.bpm`).",
+            type="number", minimum=0, maximum=1000000, examples=[32],
+        ),
+    }
+
+
+def audio_schema() -> dict:
+    """The soundtrack: what times the segments, paces `pacing: audio`, and is muxed into the output."""
+    return {
+        "title": "Audio",
+        "description": "A soundtrack: times segments by beats or timestamps, paces `pacing: audio` segments, and "
+                       "is muxed into the video (trimmed and padded to its exact length).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["path"],
+        "properties": {
+            "path": prop("Path", "Audio file (wav, mp3, m4a/aac, flac, ogg, opus), relative to the storyboard; "
+                         "hashed by its bytes.", type="string", minLength=1, maxLength=4096),
+            "start": prop("Start", "Seconds into the file that play at video time 0. Default 0.",
+                          type="number", minimum=0, maximum=86400),
+            "bpm": prop("BPM", "Tempo in beats per minute; enables `beats` and `until_beat` "
+                        "(`seqc audio FILE` suggests one).", type="number", exclusiveMinimum=0, maximum=1000),
+            "first_beat": prop("First beat", "Video time in seconds (after `start`) of beat 0. Default 0.",
+                               type="number", minimum=-86400, maximum=86400),
+            "mux": prop("Mux", "Put the audio in the output video (mp4/mov/mkv: AAC, webm: Opus; GIF stays "
+                        "silent). Default true.", type="boolean"),
+        },
     }
 
 
@@ -157,6 +213,7 @@ def build() -> dict:
             "from": prop("From", "Name of the start keyframe.", type="string", minLength=1),
             "to": prop("To", "Name of the end keyframe.", type="string", minLength=1),
             **timing_props(),
+            **timeline_props(),
             **generation_props(),
         },
     }
@@ -165,7 +222,7 @@ def build() -> dict:
         "description": "Timing of the closing segment from the last keyframe back to the first.",
         "type": "object",
         "additionalProperties": False,
-        "properties": {**timing_props(), **generation_props()},
+        "properties": {**timing_props(), **timeline_props(), **generation_props()},
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -202,6 +259,7 @@ def build() -> dict:
                     ),
                 },
             },
+            "audio": audio_schema(),
             "model": prop(
                 "Model",
                 "`builtin` (the default), a local diffusers folder relative to the storyboard (./vae), "

@@ -31,7 +31,52 @@ def _precision(args: argparse.Namespace) -> str:
 def _render_options(args: argparse.Namespace):
     from seqc.render.options import RenderOptions
 
-    return RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+    options = RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                            **_executor_options(args))
+    return _with_remote(args, options)
+
+
+def _executor_options(args: argparse.Namespace) -> dict:
+    """--executor, --ray-address, --workers (render and watch; seqc.cluster) as RenderOptions fields."""
+    executor = getattr(args, "executor", "local")
+    address, workers = getattr(args, "ray_address", None), getattr(args, "workers", None)
+    if executor != "ray" and (address is not None or workers is not None):
+        from seqc.errors import InputError
+
+        raise InputError("--ray-address and --workers are for --executor ray; add --executor ray")
+    return {"executor": executor, "ray_address": address, "workers": workers}
+
+
+def _remote_url(args: argparse.Namespace) -> str | None:
+    """--remote, else $SEQC_REMOTE; checked as a URL (exit 2), not opened. None for no remote."""
+    url = args.remote if args.remote is not None else os.environ.get("SEQC_REMOTE", "")
+    if not url.strip():
+        return None
+    from seqc.store.remote import parse_url
+
+    return parse_url(url)[1]
+
+
+def _with_remote(args: argparse.Namespace, options):
+    """The options with the remote cache; opened here, before anything loads, except for `render`,
+    which opens it after its up-to-date stamp (a no-op render needs no remote). --no-cache: none."""
+    import dataclasses
+
+    url = None if getattr(args, "no_cache", False) else _remote_url(args)
+    if url is not None and args.command != "render":
+        from seqc.render.remote_tier import connect
+
+        connect(url)
+    return dataclasses.replace(options, remote=url)
+
+
+def _serve_options(args: argparse.Namespace):
+    """`seqc watch --serve`'s options, or None without --serve (seqc.serve)."""
+    if not args.serve:
+        return None
+    from seqc.serve.session import ServeOptions
+
+    return ServeOptions(host=args.host, port=args.port, open=args.open)
 
 
 def dispatch(args: argparse.Namespace, debug: bool) -> int:
@@ -59,13 +104,14 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
 
         return render.run(args.file, args.cache_dir, _render_options(args), draft=args.draft,
                           output=_path(args.output), frames=_path(args.frames), no_cache=args.no_cache,
-                          quiet=args.quiet, as_json=args.json)
+                          quiet=args.quiet, as_json=args.json, no_server=args.no_server)
     if command == "watch":
         from seqc.cli.commands import watch
 
         return watch.run(args.file, args.cache_dir, _render_options(args), debounce=args.debounce, poll=args.poll,
                          draft=args.draft, output=_path(args.output), frames=_path(args.frames),
-                         no_cache=args.no_cache, quiet=args.quiet, debug=debug)
+                         no_cache=args.no_cache, quiet=args.quiet, debug=debug,
+                         serve=_serve_options(args))
     if command == "diff":
         from seqc.cli.commands import diff
 
@@ -80,6 +126,11 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
 
         return analyze.run(args.file, args.cache_dir, _render_options(args), plot_path=_path(args.plot),
                            as_json=args.json, draft=args.draft, quiet=args.quiet)
+    if command == "audio":  # soundtracks (seqc/audio/)
+        from seqc.cli.commands import audio
+
+        return audio.run(args.file, start=args.start, fps=args.fps, use_librosa=not args.no_librosa,
+                         as_json=args.json)
     from seqc.cli.commands import cache
 
     action = args.cache_command
@@ -89,6 +140,9 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
         return cache.verify(args.cache_dir)
     if action == "gc":
         return cache.gc(args.cache_dir, max_size=args.max_size, keep=args.keep)
+    if action in ("push", "pull"):  # the remote cache (seqc.store.remote)
+        return cache.transfer(action, args.file, args.cache_dir, _remote_url(args), precision=_precision(args),
+                              draft=args.draft, quiet=args.quiet)
     return cache.clear(args.cache_dir)
 
 

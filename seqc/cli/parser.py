@@ -24,6 +24,17 @@ def at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 for a free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return value
+
+
 def seconds(text: str) -> float:
     """An argparse type: 0 or more seconds."""
     try:
@@ -67,6 +78,15 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draft", action="store_true",
                    help="half size and half fps for fast iteration (cached apart; output NAME.draft.EXT)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_remote(p)
+
+
+def _add_remote(p: argparse.ArgumentParser) -> None:
+    """--remote: the shared cache behind the local one (seqc.store.remote)."""
+    p.add_argument("--remote", metavar="URL",
+                   help="a shared cache behind the local one: s3://bucket/prefix, gs://bucket/prefix or "
+                        "file:///mnt/share/seqc; clips found there are fetched, clips rendered here are "
+                        "pushed (default: $SEQC_REMOTE; --remote '' for none)")
 
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
@@ -76,6 +96,20 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", metavar="DIR", help="write every frame as a PNG into DIR instead of a video")
     p.add_argument("--no-cache", action="store_true",
                    help="render everything again, ignoring and not writing the cache (how other tools work)")
+    _add_executor_options(p)
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    """--executor and its Ray options (seqc.render.execute, seqc.cluster)."""
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="who renders the missing segments: this process (local, the default) or the workers of "
+                        "a Ray cluster (ray; needs pip install 'seqc[ray]')")
+    p.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                   help="the Ray cluster to join (auto: the one `ray start` started here, or $RAY_ADDRESS); "
+                        "default: start a private local Ray")
+    p.add_argument("--workers", type=at_least(1), default=None, metavar="N",
+                   help="Ray workers, each holding the model (default: one per GPU of the cluster, else one per "
+                        "CPU, with one torch thread each)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     _add_render_options(p)
     p.add_argument("--json", action="store_true", help="print one final JSON line with the result")
+    p.add_argument("--no-server", action="store_true",
+                   help="render in this process even when a `seqc watch` on the same cache could take the job")
 
     p = sub.add_parser("watch", help="render, then re-render on every save",
                        description="Render once, then watch the storyboard and its keyframe files and re-render "
@@ -128,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debounce", type=seconds, default=0.3, metavar="SECONDS",
                    help="wait this long after the last change before rendering (default 0.3)")
     p.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify/FSEvents")
+    # -- the live preview (seqc.serve) --
+    p.add_argument("--serve", action="store_true",
+                   help="serve a live preview page (video, plan, errors); prints its URL with a token")
+    p.add_argument("--port", type=port_number, default=0, metavar="N", help="the preview's port (default 0: a free one)")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADDR",
+                   help="the address the preview listens on (default 127.0.0.1; another one warns: other "
+                        "machines can reach it)")
+    p.add_argument("--open", action="store_true", help="open the preview page in the browser")
 
     p = sub.add_parser("diff", help="which segments differ between two storyboards, and why",
                        description="Compare two storyboards (or one with its git revision) by the same key inputs "
@@ -156,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_model_options(p)
 
+    # seqc audio (soundtracks, seqc/audio/)
+    p = sub.add_parser("audio", help="suggest a soundtrack's bpm, first beat and onsets",
+                       description="Analyse an audio file and print a suggested tempo, first beat and onsets "
+                                   "to check by ear and paste into the storyboard's `audio:`; the render "
+                                   "always uses the storyboard's values. Uses librosa when the seqc[audio] "
+                                   "extra is installed, a plain numpy estimate otherwise.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--start", type=seconds, default=0.0,
+                   help="seconds into the file that will play at video time 0 (first_beat is given after it)")
+    p.add_argument("--fps", type=float, default=None, help="also say how many frames a beat is at this fps")
+    p.add_argument("--no-librosa", action="store_true", help="use the numpy estimate even if librosa is installed")
+    p.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+
     p = sub.add_parser("cache", help="inspect and maintain the cache",
                        description="List, verify, garbage-collect or clear the content-addressed cache.")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
@@ -174,5 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="storyboards whose entries must be kept")
     c = csub.add_parser("clear", help="delete every entry", description="Delete every cache entry.")
     _add_cache_dir(c)
+    for action, verb in (("push", "upload to"), ("pull", "download from")):  # seqc.store.remote
+        c = csub.add_parser(action, help=f"{verb} the remote cache one storyboard's clips and latents",
+                            description=f"{verb.capitalize()} the remote cache (--remote or $SEQC_REMOTE) every "
+                                        "clip, latent and prompt conditioning of FILE's plan, verified.")
+        c.add_argument("file", metavar="FILE")
+        _add_cache_dir(c)
+        _add_precision_options(c)
+        c.add_argument("--draft", action="store_true", help="the draft render's entries (half size and fps)")
+        c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+        _add_remote(c)
 
     return parser

@@ -125,8 +125,25 @@ PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
 
-def plot(reports: list[SegmentReport], path: Path, title: str = "") -> None:
-    """Draw frame-to-frame change against video frame, one coloured line per segment, as a PNG."""
+def beat_frames(story) -> list[tuple[float, int]]:
+    """(video frame, beat number) of every beat inside the video, for a storyboard with `audio.bpm`."""
+    audio = story.audio
+    if audio is None or audio.bpm is None:
+        return []
+    period, fps = 60.0 / audio.bpm, story.output.fps
+    end = (story.total_frames - 1) / fps
+    k = int(np.ceil(-audio.first_beat / period - 1e-9))
+    beats = []
+    while audio.first_beat + k * period <= end + 1e-9:
+        beats.append(((audio.first_beat + k * period) * fps, k))
+        k += 1
+    return beats
+
+
+def plot(reports: list[SegmentReport], path: Path, title: str = "",
+         beats: list[tuple[float, int]] | None = None) -> None:
+    """Draw frame-to-frame change against video frame, one coloured line per segment, as a PNG; with
+    `beats` (seqc.inspect.analyze.beat_frames), a light line at every beat and a darker one every 4th."""
     from PIL import Image, ImageDraw, ImageFont
 
     from seqc.store.atomic import atomic_path
@@ -152,6 +169,12 @@ def plot(reports: list[SegmentReport], path: Path, title: str = "") -> None:
         draw.line([left, y, width - right, y], fill=(225, 225, 225))
         draw.text((8, y - 6), f"{value:.1f}", fill=(0, 0, 0), font=font)
     draw.text((left, 12), title or "frame-to-frame change (0-255 levels) by video frame", fill=(0, 0, 0), font=font)
+    for frame, number in beats or []:
+        x, _ = xy(frame, 0)
+        bar = number % 4 == 0
+        draw.line([x, top + 1, x, height - bottom - 1], fill=(170, 170, 210) if bar else (228, 228, 240))
+        if bar:
+            draw.text((x + 2, top + 2), str(number), fill=(120, 120, 170), font=font)
     # One line per segment, with its start marked.
     for i, report in enumerate(reports):
         colour = PALETTE[i % len(PALETTE)]

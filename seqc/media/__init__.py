@@ -7,6 +7,7 @@
     probe.py    packets, frame counts and stream parameters without decoding
     concat.py   clips joined into the output by a stream copy (or a re-encode for gif/webm)
     decode.py   frames back out of a video; PNG sequences
+    mux.py      the soundtrack put into the joined video once, exactly its length
     mp4.py      a clip's frame count and stream parameters, read from its boxes in-process
 """
 

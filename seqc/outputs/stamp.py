@@ -177,7 +177,8 @@ def write(path: Path, watch: InputWatch, inputs: tuple[dict[str, Signature], dic
     """Write the stamp: the inputs as stat before the render (`watch.settled`), the environment as
     the render began, the code, the cache entries and output as they are now, and what to print
     (`result` as the render reported it; a hit renders nothing)."""
-    result = {**result, "rendered": 0, "cached": result["segments"], "rendered_final_frame": False}
+    result = {**result, "rendered": 0, "cached": result["segments"], "rendered_final_frame": False,
+              "fetched": 0, "pushed": 0}  # a hit moves nothing to or from a remote cache
     pairs = list(result.items())  # kept in order: a hit prints what the full path would
     files, digests = dict(inputs[0]), inputs[1]
     for name in code_files():

@@ -65,6 +65,18 @@ def _only_ffmpeg_differs(new: object, old: object) -> bool:
     return {k: v for k, v in new.items() if k != "ffmpeg"} == {k: v for k, v in old.items() if k != "ffmpeg"}
 
 
+def _pacing_change(new: object, old: object) -> str:
+    """What changed about `pacing: audio` (the soundtrack under the segment, smooth, the envelope)."""
+    if not (isinstance(new, dict) and isinstance(old, dict) and new.get("mode") == old.get("mode") == "audio"):
+        modes = [p.get("mode") if isinstance(p, dict) else "linear" for p in (old, new)]
+        return f"pacing changed ({modes[0]} -> {modes[1]})"
+    if new.get("smooth") != old.get("smooth"):
+        return f"smooth changed ({old.get('smooth')} -> {new.get('smooth')})"
+    if new.get("envelope") != old.get("envelope"):
+        return "the onset envelope's settings changed"
+    return "the soundtrack under it changed (audio edited, or moved by audio.start or the timing)"
+
+
 def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old: dict | None
             ) -> tuple[str, list[str]]:
     """A short human reason for a segment's status, plus the full list of changed inputs, against
@@ -92,6 +104,8 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
             if field_name == "encoder" and _only_ffmpeg_differs(inputs.get("encoder"), old_inputs.get("encoder")):
                 label = (f"ffmpeg build changed ({old_inputs['encoder'].get('ffmpeg', 'unknown')} -> "
                          f"{inputs['encoder'].get('ffmpeg')})")
+            elif field_name == "pacing":
+                label = _pacing_change(inputs.get("pacing"), old_inputs.get("pacing"))
             elif field_name in _SHOW_VALUES and field_name in old_inputs:
                 unit = " frames" if field_name == "frames" else ""
                 label = f"{label} ({old_inputs[field_name]}{unit} -> {inputs[field_name]}{unit})"

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
+from seqc.audio.decode import ENVELOPE, AudioWindow, window_for
 from seqc.media.encode import ENCODER_SETTINGS
 from seqc.media.ffmpeg import encoder_build
 from seqc.models import fingerprint_inputs
@@ -44,6 +45,7 @@ class SegmentJob:
     reason: str
     changes: tuple[str, ...]  # every changed input, for `plan --explain`
     end: bool = False  # the video's final frame: a one-frame hold on the keyframe the timeline ends on
+    window: AudioWindow | None = None  # pacing: audio: the soundtrack's samples under this segment
 
     @property
     def needs_render(self) -> bool:
@@ -72,6 +74,7 @@ class Plan:
     endpoints: dict[str, str] = field(default_factory=dict)  # keyframe -> the key its segments use
     descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
     previous: dict = field(default_factory=dict)  # the last render's run record (read once, here)
+    audio_sha256: str | None = None  # the soundtrack's bytes (muxed into the output, stamped)
 
     @property
     def total_frames(self) -> int:
@@ -169,13 +172,18 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
     old_segments = previous.get("segments", []) if isinstance(previous, dict) else []
     old_records = previous_records(story.segments, old_segments if isinstance(old_segments, list) else [])
     jobs = []
+    audio = story.audio
+    audio_sha = cache.hash_file(audio.path) if audio is not None else None
     for segment in story.segments:
+        window = None
+        if segment.pacing == "audio" and audio is not None:
+            window = window_for(audio.path, audio.start, story.output.fps, segment.first_frame, segment.frames)
         inputs = keys.clip_inputs(
             start=endpoints[segment.source], end=endpoints[segment.target],
             frames=segment.frames, fps=story.output.fps, size=(width, height), easing=segment.easing,
             method=segment.method, model=model_fp, precision=precision, encoder=encoder,
             generation=segment.generation,
-            pacing={"mode": "even", "probes": PACING_PROBES} if segment.pacing == "even" else None,
+            pacing=_pacing_inputs(segment, window),
             neighbours=({"before": endpoints[segment.before or segment.source],
                          "after": endpoints[segment.after or segment.target]}
                         if METHODS[segment.method].uses_neighbours else None),
@@ -184,7 +192,7 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
         status = cache.status("clips", key)
         inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
         reason, changes = explain(segment, inputs, descriptors, status, old_records[segment.index])
-        jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes)))
+        jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes), window=window))
 
     # 4. The final frame, its own one-frame clip, unless the timeline loops back to its start.
     end = None
@@ -192,7 +200,8 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
     if last is not None and last.include_end:
         hold = dataclasses.replace(last, index=len(story.segments), source=last.target, frames=1,
                                    include_end=False, first_frame=story.total_frames - 1, easing="linear",
-                                   method="lerp", pacing="linear", before=None, after=None)
+                                   method="lerp", pacing="linear", before=None, after=None,
+                                   start_time=(story.total_frames - 1) / story.output.fps, smooth=None)
         inputs = keys.end_frame_inputs(end=endpoints[last.target], fps=story.output.fps, size=(width, height),
                                        model=model_fp, precision=precision, encoder=encoder,
                                        generation=last.generation)
@@ -204,4 +213,18 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
         end = SegmentJob(hold, key, inputs, status, reason, tuple(changes), end=True)
     cache.save_memo()
     return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story), precision, end, embeds, endpoints,
-                descriptors, previous if isinstance(previous, dict) else {})
+                descriptors, previous if isinstance(previous, dict) else {}, audio_sha)
+
+
+def _pacing_inputs(segment: Segment, window: AudioWindow | None) -> dict | None:
+    """The pacing part of a clip key: even pacing's probes; for `pacing: audio`, the digest of exactly
+    the samples under the segment (not the file's bytes, not `audio.start`), their count, the
+    envelope's settings and `smooth`. So editing the track re-renders only the segments whose
+    stretch of it changed, and moving `audio.start` re-renders only the audio-paced ones (their
+    stretch moves); every other clip key holds nothing of the soundtrack."""
+    if segment.pacing == "even":
+        return {"mode": "even", "probes": PACING_PROBES}
+    if segment.pacing == "audio" and window is not None:
+        return {"mode": "audio", "smooth": segment.smooth, "envelope": ENVELOPE, "window": window.sha256,
+                "samples": window.last - window.first}
+    return None

@@ -17,7 +17,7 @@ from seqc.plan import PACING_PROBES, SegmentJob
 from seqc.render import metrics
 from seqc.render.stop import Superseded
 
-PACINGS = ("linear", "even")  # even: every frame changes the picture by the same amount
+PACINGS = ("linear", "even", "audio")  # even: every frame changes the picture equally; audio: by the onsets
 
 
 @dataclass
@@ -41,9 +41,15 @@ class Ends:
 
 def segment_times(job: SegmentJob) -> np.ndarray:
     """The eased t of every frame the segment's clip holds: e(i / n) for i = 0..n-1 (the frame at
-    t = 1 is the next segment's first, or the final frame's own clip)."""
+    t = 1 is the next segment's first, or the final frame's own clip). With `pacing: audio` the
+    easing applies to the soundtrack's progress over the segment instead of i / n
+    (seqc.audio.envelope.pacing_progress, from exactly the samples the clip key names)."""
     seg = job.segment
     t = np.arange(seg.frames, dtype=np.float64) / seg.frames
+    if seg.pacing == "audio" and job.window is not None:
+        from seqc.audio.envelope import as_samples, pacing_progress
+
+        t = pacing_progress(as_samples(job.window.samples()), seg.frames, float(seg.smooth or 0.0))
     return parse_easing(seg.easing)(t)
 
 

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from seqc.media.mp4 import TrackInfo
 from seqc.plan import Plan, SegmentJob
 from seqc.render.options import RenderOptions
+from seqc.render.remote_tier import RemoteTier
 from seqc.render.stop import Superseded
 from seqc.store import Cache, atomic
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from seqc.render.finish import ClipFinisher
 
 __all__ = ["PrecisionMismatch", "RenderOptions", "RenderResult", "Reporter", "Superseded", "render"]
 
@@ -49,6 +44,8 @@ class Reporter:
     def segment_begin(self, job: SegmentJob, frames: int) -> None: ...
     def advance(self, frames: int) -> None: ...
     def segment_end(self, job: SegmentJob) -> None: ...
+    def worker(self, worker: int, job: SegmentJob | None) -> None:
+        """Cluster worker `worker` (1..N) started rendering `job`, or is idle (None); seqc.cluster."""
     def end(self) -> None: ...
 
     def working(self, text: str) -> contextlib.AbstractContextManager:
@@ -74,12 +71,15 @@ class RenderResult:
     output: Path | None = None  # set by the output step that wrote a file
     rendered_end: bool = False  # the final frame's clip was rendered (it is not a segment)
     tracks: dict[str, TrackInfo] = field(default_factory=dict)  # clip key -> what it holds, as recorded at publish
+    fetched: int = 0  # segments whose clip came from the remote cache (counted in `cached` too)
+    pushed: int = 0  # entries this render committed to the remote cache
 
     def as_dict(self) -> dict:
         return {
             "output": str(self.output) if self.output else None, "frames": self.frames,
             "segments": self.segments, "rendered": self.rendered, "cached": self.cached,
             "rendered_final_frame": self.rendered_end, "seconds": round(self.seconds, 3),
+            "fetched": self.fetched, "pushed": self.pushed,
         }
 
 
@@ -92,6 +92,9 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     story = plan.storyboard
     # Temp files of killed renders (their pid is gone); a live process's are left alone.
     atomic.remove_dead_temps(cache.root)
+    # 0. A remote cache (--remote) first fills in what the local one lacks (seqc.render.remote_tier).
+    remote = RemoteTier.start(options.remote, cache, reporter)
+    remote.fetch_missing(plan)
 
     # 1. Which clips are really there: verify each cached clip (its digest, or its stat where the
     #    file memo vouches for it), with the stream parameters recorded when it was published.
@@ -116,10 +119,9 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
 
     if not todo:  # everything is cached: no numpy, no model, nothing written
         reporter.end()
-        return _result(plan, clips, tracks, [], started)
+        return remote.finish(plan, _result(plan, clips, tracks, [], started))
     from seqc.render.endpoints import encode_missing, gather_endpoints
-    from seqc.render.finish import ClipFinisher
-    from seqc.render.frames import segment_frames
+    from seqc.render.execute import Work, execute
 
     # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
     #    or images to encode (decoded now: a broken file fails before any model loads).
@@ -137,29 +139,19 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
     encode_missing(plan, cache, backend, endpoints, pixels, reporter.stage)
 
-    # 5. Render each missing segment into a clip; each is finished and published in the background
-    #    while the next one decodes (seqc.render.finish).
-    with ClipFinisher(cache) as finisher:
-        for job in todo:
-            if should_stop is not None and should_stop():
-                raise Superseded()
-            seg = job.segment
-            reporter.segment_begin(job, seg.frames)
-            if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
-                backend.set_scheduler(seg.scheduler)
-            batches = segment_frames(backend, job, endpoints[seg.source], endpoints[seg.target],
-                                     batch_size, should_stop, story.output.size,
-                                     endpoints.get(seg.before or ""), endpoints.get(seg.after or ""))
-            write_clip(finisher, job, batches, story.output.size, story.output.fps, reporter)
-            reporter.segment_end(job)
-        for key, (path, track) in finisher.wait().items():
-            clips[key], tracks[key] = path, track
+    # 5. Render each missing segment into a clip, through the executor the options name
+    #    (seqc.render.execute): here, each clip finished and published in the background while the
+    #    next one decodes, or on a Ray cluster's workers, which publish into the cache themselves.
+    work = Work(plan, cache, todo, endpoints, backend, batch_size, reporter, should_stop)
+    for key, (path, track) in execute(work, options).items():
+        clips[key], tracks[key] = path, track
     # 6. One sync for everything published above; then the file memo vouches for those entries
     #    (saved with the run record), so the next run trusts them by stat instead of hashing.
     cache.sync_published()
+    remote.push_rendered(plan, todo)  # 7. Share what this render made (--remote).
     reporter.end()
 
-    return _result(plan, clips, tracks, todo, started)
+    return remote.finish(plan, _result(plan, clips, tracks, todo, started))
 
 
 def _result(plan: Plan, clips: dict[str, Path], tracks: dict[str, TrackInfo], todo: list[SegmentJob],
@@ -171,18 +163,3 @@ def _result(plan: Plan, clips: dict[str, Path], tracks: dict[str, TrackInfo], to
         cached=len(plan.jobs) - len(indices), seconds=time.monotonic() - started, rendered_segments=indices,
         rendered_end=plan.end is not None and plan.end.key in rendered_keys, tracks=tracks,
     )
-
-
-def write_clip(finisher: ClipFinisher, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
-               fps: float, reporter: Reporter) -> None:
-    """Stream a segment's frames into its clip's encoder, then hand the clip to the finisher, which
-    checks it and publishes it with its stream parameters and frame count (the join reads them)."""
-    writer = finisher.start(job, size, fps, job.segment.frames)
-    try:
-        for batch in batches:
-            writer.write(batch)
-            reporter.advance(len(batch))
-    except BaseException:
-        writer.abort()
-        raise
-    finisher.finish(job, writer)

@@ -22,6 +22,8 @@ from seqc.spec import model as m
 from seqc.spec.images import ImageMemo, check_image
 from seqc.spec.paths import local_path, output_problem, resolved
 from seqc.spec.schema import suggest
+from seqc.spec.soundtrack import audio_path_problem, compile_audio
+from seqc.spec.timeline import LENGTH_FIELDS, Clock, format_time, uses_timeline
 from seqc.spec.yamlload import Document, format_path
 
 MAX_TOTAL_FRAMES = 1_000_000
@@ -138,6 +140,7 @@ def partial_problems(doc: Document, path: Path, schema_problems: list[Problem]) 
         if isinstance(segments, list):
             _check_names(segments, keyframes, out)
     _check_timing(data, out)
+    audio_path_problem(data, out, base)
     return out.errors
 
 
@@ -199,6 +202,10 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     # 2. Model.
     model_name, model_ref = _check_model(data, out, base)
 
+    # 2b. The soundtrack (checked by decoding it once, as a render will read it).
+    memo = images if hasattr(images, "audio_checked") else None  # the cache's file memo, if given
+    audio = compile_audio(data, doc, out, base, memo)  # type: ignore[arg-type]
+
     # 3. Keyframes.
     keyframes: dict[str, m.Keyframe] = {}
     for name, kf in data["keyframes"].items():
@@ -225,6 +232,8 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     if out_path is not None:
         images = {name: kf.image for name, kf in keyframes.items() if kf.image is not None}
         problem = output_problem(out_path, path, images)
+        if audio is not None and resolved(audio.path) == resolved(out_path):
+            problem = ("the output would overwrite the soundtrack (`audio.path`)", "")
         if problem is not None:
             out.error(("output", "path"), *problem)
 
@@ -233,6 +242,8 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     _check_names(data["segments"], data["keyframes"], out)
     if "duration" in defaults and "frames" in defaults:
         out.error(("defaults", "frames"), "give `duration` or `frames`, not both")
+    elif "beats" in defaults and ("duration" in defaults or "frames" in defaults):
+        out.error(("defaults", "beats"), "give one of `duration`, `frames` or `beats`")
     loop = data.get("loop", False)
     entries: list[tuple[tuple, dict]] = [(("segments", i), seg) for i, seg in raw_segments]
     if loop is not False:
@@ -248,10 +259,28 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     segments: list[m.Segment] = []
     first_frame = 0
     previous_target = None
+    # Each segment's length: rounded on its own (storyboards without a soundtrack or a time on the
+    # timeline: their frame counts and keys stay as they were), or on the absolute timeline.
+    clock = None
+    if uses_timeline(data):
+        bpm = data.get("audio", {}).get("bpm") if isinstance(data.get("audio"), dict) else None
+        first_beat = data.get("audio", {}).get("first_beat", 0) if isinstance(data.get("audio"), dict) else 0
+        clock = Clock(fps, output_data.get("fps", m.DEFAULT_FPS), defaults, bpm, first_beat)
     for index, (spath, seg) in enumerate(entries):
-        if "duration" in seg and "frames" in seg:
+        given = [f for f in LENGTH_FIELDS if f in seg]
+        if given == ["duration", "frames"]:
             out.error(spath + ("frames",), "give `duration` or `frames`, not both")
-        frames = _frames(seg, defaults, fps, out, spath, draft)
+        elif len(given) > 1:
+            out.error(spath + (given[1],), f"give one length: `{given[0]}` or `{given[1]}`, not both",
+                      "a segment's length is one of duration, frames, beats, until, until_beat")
+        start_time = (float(clock.time) if clock is not None else first_frame / fps)
+        frames = clock.advance(seg, spath, out) if clock is not None else _frames(seg, defaults, fps, out, spath, draft)
+        pacing = seg.get("pacing", defaults.get("pacing", "linear"))
+        if pacing == "audio" and audio is None and "audio" not in data:
+            out.error(spath + ("pacing",) if "pacing" in seg else ("defaults", "pacing"),
+                      "`pacing: audio` needs a soundtrack", "add `audio: {path: ...}` to the storyboard")
+        if "smooth" in seg and pacing != "audio":
+            out.warn(spath + ("smooth",), "`smooth` has no effect without `pacing: audio`")
         easing_text = seg.get("easing", defaults.get("easing", m.DEFAULT_EASING))
         try:
             easing = parse_easing(easing_text).name
@@ -273,7 +302,9 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
             index=index, source=seg["from"], target=seg["to"], frames=frames, include_end=last,
             first_frame=first_frame, easing=easing,
             method=seg.get("method", defaults.get("method", m.DEFAULT_METHOD)), line=line, column=col,
-            pacing=seg.get("pacing", defaults.get("pacing", "linear")), **generation,
+            pacing=pacing, start_time=start_time,
+            smooth=float(seg.get("smooth", defaults.get("smooth", DEFAULT_SMOOTH))) if pacing == "audio" else None,
+            **generation,
         ))
         first_frame += frames + (1 if last else 0)
     segments = _with_neighbours(segments, loop is not False)
@@ -294,12 +325,19 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
                   f"{total * width * height:,} pixels, over the budget of {MAX_TOTAL_PIXELS:,}",
                   "shorten it or lower the size or fps")
 
+    # 6. A timeline longer than the soundtrack: a warning, the rest is silence.
+    if audio is not None and total / fps > audio.seconds - audio.start + 0.5 / fps:
+        out.warn(("audio",), f"the video is {format_time(total / fps)} long but the audio has "
+                 f"{format_time(audio.seconds - audio.start)} after `start`: the rest is silence",
+                 "shorten the timeline, or start earlier in the file")
+
     out.warnings.sort(key=lambda p: (p.line, p.column, p.path))
     if out.errors:
         return None, out.errors, out.warnings
     story = m.Storyboard(
         path=path, version=int(data["version"]), output=output, model=model_name, model_ref=model_ref,
         keyframes=keyframes, segments=tuple(segments), warnings=tuple(out.warnings), draft=draft,
+        audio=audio,
     )
     return story, [], out.warnings
 
@@ -342,6 +380,7 @@ def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple
 
 
 GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+DEFAULT_SMOOTH = 0.3  # pacing: audio: how much of linear is blended into the onset curve
 DEFAULT_STRENGTH = 0.5
 
 

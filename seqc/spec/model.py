@@ -6,6 +6,8 @@ also renders its end frame (t = 1), so total frames = sum(n) + 1 and joins never
 frame. n is `frames:` when given, else round(duration x fps) (halves round up), at least 1.
 The product is taken on the decimal numbers as written (8.7 s at 25 fps is 217.5 -> 218),
 not on binary floats (where 8.7 * 25 = 217.49999999999997 would round down).
+With a soundtrack (`audio:`) or a time on the timeline (`beats`, `until`, `until_beat`), the
+boundaries are exact times instead and each lands on round(T x fps): seqc.spec.timeline.
 """
 
 from __future__ import annotations
@@ -34,6 +36,24 @@ class Output:
     path: Path
     size: tuple[int, int]
     fps: float
+
+
+@dataclass(frozen=True)
+class Audio:
+    """The soundtrack: a file (hashed by its bytes), the point of it at video time 0, the beat grid."""
+
+    path: Path
+    start: float  # seconds into the file that play at video time 0
+    bpm: float | None  # enables beat units
+    first_beat: float  # video time (seconds after `start`) of beat 0
+    mux: bool  # False: the video stays silent (the audio still times and paces it)
+    seconds: float  # the file's decoded length
+    line: int
+    column: int
+
+    def beat_at(self, seconds: float) -> float | None:
+        """The beat number at a video time (beat 0 at `first_beat`), or None without a bpm."""
+        return None if self.bpm is None else (seconds - self.first_beat) * self.bpm / 60.0
 
 
 @dataclass(frozen=True)
@@ -69,9 +89,11 @@ class Segment:
     guidance: float | None = None
     scheduler: str | None = None
     strength: float | None = None  # img2img strength between two image keyframes
-    pacing: str = "linear"  # "even": re-parameterised so every frame changes the picture equally
+    pacing: str = "linear"  # "even": every frame changes the picture equally; "audio": follows the onsets
     before: str | None = None  # spline: the keyframe before `source` on the timeline (its neighbour)
     after: str | None = None  # spline: the keyframe after `target`
+    start_time: float | None = None  # the boundary's exact time on the timeline (first_frame = round(it x fps))
+    smooth: float | None = None  # pacing: audio: 0 follows the onsets alone, 1 is linear
 
     @property
     def generation(self) -> dict | None:
@@ -101,6 +123,7 @@ class Storyboard:
     segments: tuple[Segment, ...]
     warnings: tuple[Problem, ...] = field(default=())
     draft: bool = False  # compiled with --draft (half size and fps)
+    audio: Audio | None = None  # the soundtrack, if any
 
     @property
     def total_frames(self) -> int:

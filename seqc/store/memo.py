@@ -132,6 +132,30 @@ class FileMemo:
             records[key] = record
             self._memo_new[key] = record
 
+    # -- soundtracks (seqc.audio.decode.check_audio): the decoded length, by stat ----------------
+
+    def audio_checked(self, path: Path, st: os.stat_result, rules: str) -> int | None:
+        """The sample count an earlier check of this very file state (stat signature) recorded under
+        `rules`, or None: the file must be decoded and checked again."""
+        record = self._records().get(os.path.abspath(path))
+        if not same_signature(record, st):
+            return None
+        check = record.get("audio_check")  # type: ignore[union-attr]
+        if isinstance(check, dict) and check.get("rules") == rules and isinstance(check.get("samples"), int):
+            return check["samples"]
+        return None
+
+    def remember_audio_check(self, path: Path, st: os.stat_result, rules: str, samples: int) -> None:
+        """Note a passed audio check on the file's memo record, if one matches the file (`hash_file`
+        makes it once the file has settled; the planner hashes the soundtrack), for later runs."""
+        key = os.path.abspath(path)
+        records = self._records()
+        record = records.get(key)
+        if same_signature(record, st):
+            record = dict(record, audio_check={"rules": rules, "samples": samples})  # type: ignore[arg-type]
+            records[key] = record
+            self._memo_new[key] = record
+
     def save_memo(self) -> None:
         """Merge this object's new records into `files.json` (atomically; no-op if none)."""
         if not self._memo_new:

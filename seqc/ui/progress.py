@@ -50,11 +50,14 @@ class ProgressReporter(Reporter):
         self.current: TaskID | None = None
         self.started = time.monotonic()
         self.done = 0
+        self.workers: dict[int, TaskID] = {}  # cluster worker -> its line (seqc.cluster)
+        self.worker_frames: dict[int, int] = {}
 
     def begin(self, plan, todo, frames_to_render):
         for task in list(self.progress.task_ids):
             self.progress.remove_task(task)
         self.total = self.current = None
+        self.workers, self.worker_frames = {}, {}
         if not todo:
             return
         if self.own:
@@ -73,6 +76,21 @@ class ProgressReporter(Reporter):
             self.progress.remove_task(self.current)
         self.current = self.progress.add_task(escape(f"  {job.label}"), total=frames, rate="")
         self.stage(f"rendering {job.label.split(':')[0]}")
+
+    def worker(self, worker, job):
+        """One line per cluster worker: the segment it renders now, filled when it is done."""
+        task = self.workers.get(worker)
+        if job is None:
+            if task is not None:
+                self.progress.update(task, completed=self.worker_frames[worker],
+                                     description=escape(f"  worker {worker}: idle"))
+            return
+        text = escape(f"  worker {worker}: {job.label}")
+        self.worker_frames[worker] = job.segment.frames
+        if task is None:
+            self.workers[worker] = self.progress.add_task(text, total=job.segment.frames, rate="")
+        else:
+            self.progress.reset(task, total=job.segment.frames, description=text)
 
     def advance(self, frames):
         self.done += frames

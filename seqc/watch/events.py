@@ -60,8 +60,17 @@ def nearest_folder(path: Path) -> Path:
     return path
 
 
+def story_inputs(story) -> set[Path]:
+    """The files a valid storyboard reads besides itself: its keyframe images and its soundtrack."""
+    files = {kf.image for kf in story.keyframes.values() if kf.image is not None}
+    if getattr(story, "audio", None) is not None:
+        files.add(story.audio.path)
+    return files
+
+
 def referenced_images(story_file: Path) -> set[Path]:
-    """Best effort: the keyframe image paths a storyboard names, even when it is invalid.
+    """Best effort: the keyframe image paths a storyboard names, and its soundtrack's (`audio.path`),
+    even when it is invalid.
 
     So that a keyframe added to the storyboard before its image exists is watched, and the
     render happens when the image is saved. It reads the file with the same hardened loader as
@@ -75,11 +84,17 @@ def referenced_images(story_file: Path) -> set[Path]:
         data = exc.document.data if exc.document is not None else None
     except (SpecError, OSError):
         return set()
-    keyframes = data.get("keyframes") if isinstance(data, dict) else None
-    if not isinstance(keyframes, dict):
+    if not isinstance(data, dict):
         return set()
     base = story_file.absolute().parent
     found = set()
+    audio = data.get("audio")
+    sound = audio.get("path") if isinstance(audio, dict) else None
+    if isinstance(sound, str) and sound and "\0" not in sound:
+        found.add((base / Path(sound).expanduser()).absolute())
+    keyframes = data.get("keyframes")
+    if not isinstance(keyframes, dict):
+        return found
     for kf in keyframes.values():
         image = kf.get("image") if isinstance(kf, dict) else None
         if isinstance(image, str) and image and "\0" not in image:

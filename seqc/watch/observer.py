@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from seqc.spec import Storyboard
-from seqc.watch.events import identity, nearest_folder, referenced_images
+from seqc.watch.events import identity, nearest_folder, referenced_images, story_inputs
 
 # How often the polling observer re-reads the watched folders.
 POLL_SECONDS = 0.5
@@ -39,15 +39,15 @@ class FolderWatches:
     _lock: threading.Lock
 
     def _watch_for(self, story: Storyboard | None) -> None:
-        """Watch the storyboard and its keyframe images: the valid storyboard's, else every image the
-        file names plus the last good storyboard's (so fixing either one triggers a render)."""
+        """Watch the storyboard, its keyframe images and soundtrack: the valid storyboard's, else every
+        one the file names plus the last good storyboard's (so fixing either one triggers a render)."""
         files = {self.story.absolute()}
         if story is not None:
-            files |= {kf.image for kf in story.keyframes.values() if kf.image is not None}
+            files |= story_inputs(story)
         else:
             files |= referenced_images(self.story)
             if self.last_good is not None:
-                files |= {kf.image for kf in self.last_good.keyframes.values() if kf.image is not None}
+                files |= story_inputs(self.last_good)
         if files != self._files:
             self.set_files(files)
         self._refresh_watches()

@@ -25,9 +25,11 @@ How it works:
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import EVENT_TYPE_DELETED, FileSystemEvent, FileSystemEventHandler
@@ -116,6 +118,11 @@ class Watcher(FolderWatches):
         # render (then a bad edit does not leave the output behind: the good one is finished).
         self.last_good: Storyboard | None = None
         self._unfinished = False
+        # Work other threads hand to the main thread, run between renders (seqc.serve.handoff: a
+        # `seqc render` on this cache); `_wake` ends the idle wait for a task as for a change.
+        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self.rendering = False  # read by other threads: whether a task would wait for a render
 
     # -- the main loop ---------------------------------------------------------------------------
 
@@ -130,8 +137,10 @@ class Watcher(FolderWatches):
                 self.mark_dirty("", at=time.monotonic() - self.debounce)
                 while not self._stopping.is_set():
                     # 2. Wait for a change, waking now and then to re-check the watched folders
-                    #    (one deleted and recreated took its watch with it: watch it again).
-                    if not self._dirty.wait(TICK_SECONDS):
+                    #    (one deleted and recreated took its watch with it: watch it again), and
+                    #    run the tasks handed over meanwhile.
+                    self._run_tasks()
+                    if not self._wait(TICK_SECONDS):
                         for folder in self._refresh_watches():
                             self.mark_dirty(str(folder))
                         continue
@@ -155,7 +164,11 @@ class Watcher(FolderWatches):
                     if plan is None:
                         continue
                     # 7. Render what the plan needs; a newer edit stops it at the next frame batch.
-                    self._render(plan, reason)
+                    self.rendering = True
+                    try:
+                        self._render(plan, reason)
+                    finally:
+                        self.rendering = False
         finally:
             # 8. Stop watchdog's thread and wait for it (the render cleaned up after itself).
             self._stop_observer()
@@ -164,6 +177,28 @@ class Watcher(FolderWatches):
         """Ask `run()` to return (from another thread; used when running in-process)."""
         self._stopping.set()
         self._dirty.set()
+        self._wake.set()
+
+    def post(self, task: Callable[[], None]) -> None:
+        """Run `task` in the main thread between renders (from another thread)."""
+        self._tasks.put(task)
+        self._wake.set()
+
+    def _run_tasks(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                return
+            task()
+
+    def _wait(self, timeout: float) -> bool:
+        """Wait for a change or a task; True if a change is pending."""
+        if self._dirty.is_set():
+            return True
+        self._wake.wait(timeout)
+        self._wake.clear()
+        return self._dirty.is_set()
 
     # -- called from watchdog's thread -----------------------------------------------------------
 
@@ -199,6 +234,7 @@ class Watcher(FolderWatches):
             if path and path not in self._changed:
                 self._changed.append(path)
             self._dirty.set()
+            self._wake.set()
 
     # -- the steps -------------------------------------------------------------------------------
 

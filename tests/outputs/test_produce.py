@@ -67,6 +67,12 @@ def test_a_render_starts_no_ffmpeg_per_clip_beyond_its_encoders(tmp_path, monkey
 
     story_path, cache = golden_project(tmp_path)
     plan = compile_plan(load_storyboard(story_path), cache)
+    # imageio-ffmpeg checks its binary with `ffmpeg -version` once per process, on first use: do
+    # that before counting, so the count does not depend on which tests ran before this one.
+    media.ffmpeg_exe()
+    # A held clip is also flushed once it has waited 0.5 s, which a loaded machine can reach between
+    # two of these tiny segments: this test counts launches, not the timing of flushes.
+    monkeypatch.setattr("seqc.render.finish.BATCH_SECONDS", 600.0)
     launches: list[list[str]] = []
     real = subprocess.Popen
 

@@ -374,8 +374,14 @@ def repair(instance: dict, draw) -> dict:
         kf.pop("prompt", None)
         kf["image"] = draw(st.sampled_from(["a.png", "b.png", "c.png"]))
     instance["segments"] = instance["segments"][:6]
+    instance.pop("audio", None)  # no soundtrack file here (tests/audio cover them): nor its units
     defaults = instance.get("defaults", {})
-    for timing in [defaults, *instance["segments"]]:
+    loop = instance.get("loop") if isinstance(instance.get("loop"), dict) else {}
+    for timing in [defaults, *instance["segments"], loop]:
+        for name in ("beats", "until", "until_beat"):
+            timing.pop(name, None)
+        if timing.get("pacing") == "audio":
+            del timing["pacing"]
         if "from" in timing:
             timing["from"] = draw(st.sampled_from(names))
             timing["to"] = draw(st.sampled_from(names))

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from seqc.inspect.analyze import analyze, plot
+from seqc.inspect.analyze import analyze, beat_frames, plot
 from seqc.outputs.produce import rendered
 from seqc.render.metrics import sparkline
 from seqc.render.render import RenderOptions, Reporter
@@ -25,7 +25,8 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, plot_path: 
     with rendered(plan, cache, options, reporter) as (plan, result):
         reports = analyze(plan, result.clips, cache)
     if plot_path is not None:
-        plot(reports, plot_path, title=f"{Path(file).name}: frame-to-frame change by video frame")
+        plot(reports, plot_path, title=f"{Path(file).name}: frame-to-frame change by video frame",
+             beats=beat_frames(plan.storyboard))
     if as_json:
         console.print_json({"segments": [r.as_dict() for r in reports],
                             "jarring": [r.index for r in reports if r.jarring]})

@@ -1,4 +1,5 @@
-"""`seqc cache ls | verify | gc | clear`: inspect and maintain the cache."""
+"""`seqc cache ls | verify | gc | clear | push | pull`: inspect and maintain the cache, and move one
+storyboard's entries to or from the remote cache."""
 
 from __future__ import annotations
 
@@ -62,3 +63,78 @@ def clear(cache_dir: str | None) -> int:
     for line in open_cache(cache_dir).clear().summary():
         console.out.print(escape(line))
     return 0
+
+
+
+def transfer(action: str, file: str, cache_dir: str | None, url: str | None, *, precision: str = "float32",
+             draft: bool = False, quiet: bool = False) -> int:
+    """`push`: upload FILE's entries the remote lacks; `pull`: download those the local cache lacks.
+    The entries are the plan's clips, keyframe latents and prompt conditionings, each verified."""
+    from seqc.errors import InputError
+    from seqc.render.remote_tier import connect, endpoint_entries
+    from seqc.render.remote_tier import transfer as run_transfer
+
+    if url is None:
+        raise InputError(f"seqc cache {action} needs a remote: pass --remote URL or set SEQC_REMOTE "
+                         "(e.g. s3://bucket/prefix or file:///mnt/share/seqc)")
+    cache = open_cache(cache_dir, file)
+    # 1. The remote, checked before anything is read or written; then the plan's entries.
+    remote = connect(url)
+    assert remote is not None
+    plan = load_and_plan(file, cache, quiet=quiet, draft=draft, precision=precision)
+    entries = [("clips", key) for key in dict.fromkeys(job.key for job in plan.clip_jobs)]
+    entries += endpoint_entries(plan, plan.clip_jobs)  # the keyframes the segments use
+    moved: list[tuple[str, str]] = []
+    with cache.lease(entries):  # kept from a concurrent gc while they move
+        # 2. What to move: local entries (push), or entries the local cache lacks (pull).
+        here = [entry for entry in entries if cache.get(*entry) is not None]
+        todo = here if action == "push" else [entry for entry in entries if entry not in set(here)]
+        if action == "push":
+            def work(entry):
+                return remote.push(cache, *entry)
+        else:
+            def work(entry):
+                return remote.fetch(cache, *entry) is not None
+
+        # 3. Move them, a few at a time, with a progress bar.
+        with _progress(f"{action}ing", len(todo), quiet) as advance:
+            def done(entry, ok):
+                if ok:
+                    moved.append(entry)
+                advance()
+
+            run_transfer(todo, work, done)
+        if action == "pull":
+            cache.sync_published()
+            cache.save_memo()
+    # 4. The summary.
+    size = format_size(sum(cache.path(*entry).stat().st_size for entry in moved))
+    if action == "push":
+        line = (f"pushed {len(moved)} of {len(entries)} entries ({size}) to {remote.url}; "
+                f"{len(todo) - len(moved)} were there already; {len(entries) - len(here)} not in the local cache")
+        line += " (render first)" if len(here) < len(entries) else ""
+    else:
+        line = (f"pulled {len(moved)} of {len(entries)} entries ({size}) from {remote.url}; "
+                f"{len(here)} were here already; {len(todo) - len(moved)} not on the remote")
+        line += " (render them here, or push them from where they were rendered)" if len(moved) < len(todo) else ""
+    console.out.print(escape(line))
+    return 0
+
+
+def _progress(verb: str, total: int, quiet: bool):
+    """A progress bar on stderr ("pushing ━━━━ 3/12"); yields the function that advances it."""
+    import contextlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextlib.contextmanager
+    def bar():
+        if quiet or total == 0:
+            yield lambda: None
+            return
+        with Progress(TextColumn(verb), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console.err) as progress:
+            task = progress.add_task(verb, total=total)
+            yield lambda: progress.advance(task)
+
+    return bar()

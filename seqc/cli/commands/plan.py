@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from seqc.plan import Plan, SegmentJob
+from seqc.spec.timeline import format_time
 from seqc.ui import console
 from seqc.ui.load import load_and_plan, open_cache
 
@@ -16,21 +17,36 @@ STATUS_STYLE = {"cached": "green", "missing": "yellow", "invalid": "red"}
 COLLAPSE_AFTER = 5
 
 
-def _job_json(job: SegmentJob) -> dict:
+def _start_seconds(plan: Plan, job: SegmentJob) -> float:
+    """Where a segment starts on the video's timeline: its exact boundary time (it lands on
+    `first_frame` = round(start_seconds x fps))."""
     seg = job.segment
-    return {"index": seg.index, "from": seg.source, "to": seg.target, "frames": seg.frames,
-            "first_frame": seg.first_frame, "easing": seg.easing, "method": seg.method, "key": job.key,
-            "status": job.status, "reason": job.reason, "changes": list(job.changes)}
+    return seg.start_time if seg.start_time is not None else seg.first_frame / plan.storyboard.output.fps
+
+
+def _job_json(job: SegmentJob, plan: Plan) -> dict:
+    seg = job.segment
+    out = {"index": seg.index, "from": seg.source, "to": seg.target, "frames": seg.frames,
+           "first_frame": seg.first_frame, "start_frame": seg.first_frame,
+           "start_seconds": round(_start_seconds(plan, job), 6), "easing": seg.easing, "method": seg.method,
+           "key": job.key, "status": job.status, "reason": job.reason, "changes": list(job.changes)}
+    audio = plan.storyboard.audio
+    beat = audio.beat_at(_start_seconds(plan, job)) if audio is not None else None
+    if beat is not None:
+        out["start_beat"] = round(beat, 4)
+    if seg.pacing == "audio":
+        out["pacing"] = "audio"
+    return out
 
 
 def plan_json(plan: Plan) -> dict:
     """The plan as `seqc plan --json` prints it: the segments' clips, then the final frame's."""
     end = None
     if plan.end is not None:
-        end = {k: v for k, v in _job_json(plan.end).items() if k not in ("index", "from", "easing", "method")}
+        end = {k: v for k, v in _job_json(plan.end, plan).items() if k not in ("index", "from", "easing", "method")}
         end["keyframe"] = end.pop("to")
     return {
-        "segments": [_job_json(j) for j in plan.jobs],
+        "segments": [_job_json(j, plan) for j in plan.jobs],
         "final_frame": end,
         "total_frames": plan.total_frames,
         "precision": plan.precision,
@@ -47,10 +63,17 @@ def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = F
         return 0
     table = Table(title=f"{escape(file)}: {plan.total_frames} frames, "
                         f"{plan.storyboard.duration:.2f} s at {plan.storyboard.output.fps:g} fps, {plan.precision}")
-    for column in ("#", "from -> to", "frames", "easing", "method", "status", "reason"):
-        table.add_column(column, justify="right" if column in ("#", "frames") else "left")
+    audio = plan.storyboard.audio
+    beats = audio is not None and audio.bpm is not None
+    columns = ("#", "start", *(("beat",) if beats else ()), "from -> to", "frames", "easing", "method", "status",
+               "reason")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("#", "start", "beat", "frames") else "left",
+                         no_wrap=column in ("start", "beat"))
     for group in runs(plan.jobs, every=every):
         first, last, seg = group[0], group[-1], group[0].segment
+        start = _start_seconds(plan, first)
+        when = (format_time(start), *((f"{audio.beat_at(start):.2f}",) if beats and audio is not None else ()))
         style = STATUS_STYLE.get(first.status, "")
         if len(group) == 1:
             cells = (str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.frames),
@@ -62,10 +85,12 @@ def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = F
                      escape(easings.pop()) if len(easings) == 1 else "(mixed)",
                      methods.pop() if len(methods) == 1 else "(mixed)",
                      escape(f"{first.reason} ({len(group)} segments)"))
-        table.add_row(*cells[:5], f"[{style}]{first.status}[/{style}]", cells[5])
+        table.add_row(cells[0], *when, *cells[1:5], f"[{style}]{first.status}[/{style}]", cells[5])
     if plan.end is not None:
         style = STATUS_STYLE.get(plan.end.status, "")
-        table.add_row("end", escape(f"final frame: {plan.end.segment.target}"), "1", "", "",
+        start = _start_seconds(plan, plan.end)
+        when = (format_time(start), *((f"{audio.beat_at(start):.2f}",) if beats and audio is not None else ()))
+        table.add_row("end", *when, escape(f"final frame: {plan.end.segment.target}"), "1", "", "",
                       f"[{style}]{plan.end.status}[/{style}]", escape(plan.end.reason))
     console.out.print(table)
     missing = plan.missing

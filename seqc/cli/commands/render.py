@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,14 +18,18 @@ from seqc.ui.load import open_cache
 
 if TYPE_CHECKING:
     from seqc.render.options import RenderOptions
+    from seqc.render.render import Reporter
 
 
 def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool = False,
         output: Path | None = None, frames: Path | None = None, no_cache: bool = False,
-        quiet: bool = False, as_json: bool = False) -> int:
+        quiet: bool = False, as_json: bool = False, no_server: bool = False, reporter: Reporter | None = None,
+        report: Callable[[dict, list[Problem]], None] | None = None) -> int:
     """Render FILE to its video (or `output`), or to PNG frames in `frames`.
 
     `no_cache` renders into a throwaway cache, so nothing is read from or written to the real one.
+    A `seqc watch` on the same cache renders the job with its model loaded unless `no_server`
+    (seqc.serve.handoff); it calls this with its `reporter` and a `report(result, warnings)`.
     """
     started = time.monotonic()
     inputs = stamp.InputWatch()
@@ -40,7 +45,31 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         if hit is not None:
             result, warnings = hit
             warnings = [dataclasses.replace(w, file=file) for w in warnings]  # as this command names it
+            if report is not None:
+                report(result, warnings)
+                return 0
             _report({**result, "seconds": round(time.monotonic() - started, 3)}, warnings, frames, quiet, as_json)
+            return 0
+    # 1a. The remote cache (--remote): opened and checked before anything renders (seqc.store.remote).
+    if options.remote is not None:
+        from seqc.render.remote_tier import connect
+
+        connect(options.remote)
+    # 1c. --executor ray: Ray installed (else exit 2) and its address answering (else exit 1), before
+    #     anything loads (seqc.cluster.connect; Ray itself is joined when something must render).
+    if options.executor == "ray":
+        from seqc.cluster.connect import check
+
+        check(options)
+    # 1b. A running `seqc watch` on this cache has the model loaded: it renders the job (seqc.serve.handoff).
+    if not no_server and not no_cache:
+        from seqc.serve import handoff
+
+        handed = handoff.try_render(cache.root, file, options, draft=draft, output=output, frames=frames,
+                                    quiet=quiet, as_json=as_json)
+        if handed is not None:
+            _report({**handed[0], "seconds": round(time.monotonic() - started, 3)}, handed[1], frames, quiet,
+                    as_json)
             return 0
     from seqc.outputs.produce import FramesOutput, VideoOutput, produce
     from seqc.outputs.video import check_output
@@ -64,6 +93,8 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
             console.print_problems(warnings)
         # 3. Plan, then render what is missing and write the output.
         images = [kf.image for kf in story.keyframes.values() if kf.image is not None]
+        if story.audio is not None:  # the soundtrack is an input like an image (seqc/audio)
+            images.append(story.audio.path)
         inputs.add(images)
         assert story.model_ref is not None
         model = stamp.model_files(story.model_ref.path, story.model_ref.source)
@@ -72,12 +103,14 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         if story.model_ref.source == "folder":  # as the storyboard names it: a link may be retargeted
             inputs.link([story.path.parent / Path(story.model).expanduser()])
         plan = compile_plan(story, store, precision=options.precision)
-        reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
+        reporter = reporter or (Reporter(warn=console.warn) if quiet or as_json else ProgressReporter())
         result = produce(plan, store, options, target, reporter)
     # 4. Stamp what this render read and wrote, for the next identical command.
     if stamped is not None:
         used = {kf.image: plan.descriptors[name]["image"] for name, kf in story.keyframes.items()
                 if kf.image is not None}
+        if story.audio is not None and plan.audio_sha256 is not None:
+            used[story.audio.path] = plan.audio_sha256
         settled = inputs.settled({file: hashlib.sha256(text).hexdigest(), **used})
         replanned = options.precision != precision  # the model ran in another precision than guessed
         if settled is None or model is None or result.output is None or replanned:
@@ -87,6 +120,9 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
             clips += [str(p.with_suffix(".json")) for p in result.clips.values()]
             stamp.write(stamped, inputs, settled, [*clips, str(result.output)], result.as_dict(), warnings)
     # 5. Report.
+    if report is not None:
+        report(result.as_dict(), warnings)
+        return 0
     _report(result.as_dict(), [], frames, quiet, as_json)
     return 0
 
@@ -98,5 +134,7 @@ def _report(result: dict, warnings: list[Problem], frames: Path | None, quiet: b
         console.print_json(result)
     elif not quiet:
         where = result["output"] or frames
+        remote = f" ({result['fetched']} fetched from the remote)" if result.get("fetched") else ""
+        remote += f"; pushed {result['pushed']} entries to the remote" if result.get("pushed") else ""
         console.info(f"{where}: {result['frames']} frames; rendered {result['rendered']} of {result['segments']} "
-                     f"segments, {result['cached']} cached; {result['seconds']:.2f} s")
+                     f"segments, {result['cached']} cached{remote}; {result['seconds']:.2f} s")

@@ -1,0 +1,285 @@
+"""The preview server over real HTTP: its checks (token, Host, Origin, the artifact allow-list,
+Range, no-store) against a server in this process, then `seqc watch --serve` in a subprocess:
+events after a save, the video URL changing only once the new video is published, errors, a port
+in use, a browser leaving mid-stream, Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from servekit import ServeWatch, SSEClient, make_project, request, story_text
+from watchutil import save_by_rename
+
+from seqc.serve.artifacts import KEEP, Artifacts
+from seqc.serve.events import EventBus
+from seqc.serve.handoff import socket_path
+from seqc.serve.server import PreviewServer, ServeError
+
+VIDEO = bytes(range(256)) * 40  # 10,240 bytes whose content says where each byte is
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    """A running server with one published video; yields (server, artifact, bus)."""
+    source = tmp_path / "video.mp4"
+    source.write_bytes(VIDEO)
+    bus, artifacts = EventBus(), Artifacts()
+    artifact = artifacts.publish("video", source)
+    bus.publish("render-finished", {"summary": "test", "video": artifact.as_dict()})
+    server = PreviewServer(bus, artifacts)
+    server.start()
+    yield server, artifact, bus
+    server.close()
+    artifacts.close()
+
+
+def get(server: PreviewServer, path: str, headers: dict | None = None, token: bool = True, method: str = "GET"):
+    if token:
+        path += ("&" if "?" in path else "?") + f"token={server.token}"
+    return request(server.port, path, headers, method)
+
+
+# -- the checks -----------------------------------------------------------------------------------
+
+
+def test_the_page_needs_the_token(served):
+    server, _, _ = served
+    assert get(server, "/", token=False).status == 403
+    assert request(server.port, "/?token=wrong").status == 403
+    assert request(server.port, "/state?token=").status == 403
+    page = get(server, "/")
+    assert page.status == 200 and b"seqc preview" in page.body
+    assert get(server, "/a/video?v=x", token=False).status == 403
+    assert get(server, "/events", token=False).status == 403
+
+
+def test_a_foreign_host_is_refused(served):
+    """DNS rebinding: a page of evil.example resolving to 127.0.0.1 sends its own Host."""
+    server, _, _ = served
+    for host in (f"evil.example:{server.port}", "127.0.0.1", f"127.0.0.1:{server.port + 1}", "", None):
+        assert get(server, "/", {"Host": host}).status == 403, host
+    for host in (f"localhost:{server.port}", f"LOCALHOST:{server.port}", f"[::1]:{server.port}"):
+        assert get(server, "/", {"Host": host}).status == 200, host
+
+
+def test_a_foreign_origin_or_a_cross_site_request_is_refused(served):
+    server, artifact, _ = served
+    assert get(server, "/state", {"Origin": "http://evil.example"}).status == 403
+    assert get(server, "/events", {"Origin": f"http://localhost.evil.example:{server.port}"}).status == 403
+    assert get(server, artifact.url, {"Sec-Fetch-Site": "cross-site"}).status == 403
+    assert get(server, "/state", {"Origin": f"http://127.0.0.1:{server.port}"}).status == 200
+    assert get(server, "/state", {"Sec-Fetch-Site": "same-origin"}).status == 200
+
+
+@pytest.mark.parametrize("path", [
+    "/a/../seqc/serve/server.py", "/a/%2e%2e/%2e%2e/etc/passwd", "/a/%2E%2E%2Fetc%2Fpasswd",
+    "/a/video/../../etc/passwd", "/a/..%2fvideo", "//etc/passwd", "/etc/passwd", "/a/nope", "/a/VIDEO",
+    "/a/video%00", "/a/", "/a", "/page.html", "/../", "/state/..",
+])
+def test_paths_outside_the_allow_list_are_404(served, path):
+    server, artifact, _ = served
+    response = get(server, path + f"?v={artifact.version}")
+    assert response.status == 404, (path, response.status)
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_only_published_versions_are_served(served, tmp_path):
+    server, artifact, _ = served
+    assert get(server, "/a/video?v=0123456789abcdef").status == 404
+    assert get(server, "/a/video").status == 404
+    assert get(server, "/a/sheet?v=" + artifact.version).status == 404  # that version is the video's
+    assert get(server, artifact.url).body == VIDEO
+
+
+def test_a_single_range_is_206_with_the_right_bytes(served):
+    server, artifact, _ = served
+    size = len(VIDEO)
+    r = get(server, artifact.url, {"Range": "bytes=1000-1099"})
+    assert r.status == 206 and r.body == VIDEO[1000:1100]
+    assert r.headers["content-range"] == f"bytes 1000-1099/{size}"
+    assert r.headers["content-length"] == "100" and r.headers["accept-ranges"] == "bytes"
+    assert get(server, artifact.url, {"Range": "bytes=10000-"}).body == VIDEO[10000:]
+    assert get(server, artifact.url, {"Range": "bytes=-7"}).body == VIDEO[-7:]
+    assert get(server, artifact.url, {"Range": f"bytes=10-{size * 2}"}).body == VIDEO[10:]
+    unsatisfiable = get(server, artifact.url, {"Range": f"bytes={size}-"})
+    assert unsatisfiable.status == 416 and unsatisfiable.headers["content-range"] == f"bytes */{size}"
+    several = get(server, artifact.url, {"Range": "bytes=0-9,20-29"})  # several ranges: the whole file
+    assert several.status == 200 and several.body == VIDEO
+    assert get(server, artifact.url, {"Range": "pages=1-2"}).status == 200
+    head = get(server, artifact.url, method="HEAD")
+    assert head.status == 200 and head.body == b"" and head.headers["content-length"] == str(size)
+
+
+def test_every_response_is_no_store_and_the_page_has_a_policy(served):
+    server, artifact, _ = served
+    for path, token in (("/", True), ("/state", True), (artifact.url, True), ("/", False), ("/nope", True)):
+        response = get(server, path, token=token)
+        assert response.headers["cache-control"] == "no-store", path
+        assert response.headers["x-content-type-options"] == "nosniff"
+    page = get(server, "/")
+    policy = page.headers["content-security-policy"]
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert page.body.count(f'nonce="{nonce}"'.encode()) == 2 and b"{{NONCE}}" not in page.body
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert get(server, "/", method="POST").status == 405
+
+
+def test_events_stream_state_then_each_event_and_resume(served):
+    server, artifact, bus = served
+    client = SSEClient(f"http://127.0.0.1:{server.port}/?token={server.token}")
+    try:
+        first = client.wait("state", timeout=10)
+        assert first.data["video"]["version"] == artifact.version and first.data["status"] == "idle"
+        published = bus.publish("render-failed", {"message": "boom"})
+        arrived = client.wait("render-failed", timeout=10)
+        assert arrived.id == published.id and arrived.data["message"] == "boom"
+        assert arrived.at - published.t < 1.0
+    finally:
+        client.close()
+    # A page that reconnects with Last-Event-ID gets what it missed, not the whole state.
+    missed = bus.publish("storyboard-loaded", {})
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    with conn:
+        conn.sendall(f"GET /events?token={server.token} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                     f"Last-Event-ID: {missed.id - 1}\r\n\r\n".encode())
+        received = b""
+        deadline = time.monotonic() + 5
+        while b"event: storyboard-loaded" not in received and time.monotonic() < deadline:
+            received += conn.recv(65536)
+        assert b"event: storyboard-loaded" in received and b"event: state" not in received
+
+
+def test_a_port_in_use_is_one_line(served):
+    server, _, _ = served
+    other = PreviewServer(EventBus(), Artifacts(), port=server.port)
+    with pytest.raises(ServeError) as caught:
+        other.start()
+    assert "\n" not in str(caught.value) and str(server.port) in str(caught.value)
+    assert "in use" in str(caught.value)
+
+
+def test_a_version_keeps_its_bytes_after_the_output_changes(tmp_path):
+    artifacts = Artifacts()
+    try:
+        out = tmp_path / "video.mp4"
+        versions = []
+        for i in range(KEEP + 1):
+            tmp = tmp_path / "new.mp4"
+            tmp.write_bytes(bytes([i]) * (100 + i))
+            tmp.replace(out)  # as the render publishes: rename over
+            versions.append(artifacts.publish("video", out))
+        assert len({a.version for a in versions}) == KEEP + 1
+        assert artifacts.lookup("video", versions[0].version) is None  # only the last KEEP are kept
+        for i, artifact in enumerate(versions[1:], start=1):
+            assert artifacts.lookup("video", artifact.version).path.read_bytes() == bytes([i]) * (100 + i)
+        assert oct(artifacts.folder.stat().st_mode & 0o777) == "0o700"
+    finally:
+        artifacts.close()
+    assert not artifacts.folder.exists()
+
+
+# -- seqc watch --serve ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_watch_serve_pushes_events_and_swaps_the_video_only_after_publish(tmp_path):
+    folder = make_project(tmp_path)
+    story = folder / "story.yaml"
+    story.write_text(story_text([("dawn", "noon", 6), ("noon", "dusk", 6)]))
+    watch = ServeWatch(folder)
+    try:
+        url = watch.wait_url()
+        client = SSEClient(url)
+        first = client.wait("render-finished", timeout=240)
+        v1 = first.data["video"]
+        assert request(watch.port, watch.path(v1["url"])).body == (folder / "out/video.mp4").read_bytes()
+        assert first.data["video"]["frames"] == 13
+        # A save: events arrive; until render-finished the page's video stays the old one.
+        mark = client.mark()
+        save_by_rename(story, story_text([("dawn", "noon", 6), ("noon", "dusk", 10, "ease-in")]))
+        started = client.wait("render-started", mark, timeout=60)
+        rows = started.data["plan"]["rows"]
+        assert [r["status"] for r in rows[:2]] == ["cached", "missing"]
+        assert rows[1]["reason"].startswith("duration changed") and rows[1]["easing"] == "ease-in"
+        state = request(watch.port, watch.path("/state"))
+        assert json.loads(state.body)["state"]["video"]["version"] == v1["version"]
+        finished = client.wait("render-finished", mark, timeout=120)
+        between = client.since(mark)
+        between = between[:between.index(finished)]
+        assert {"segment-started", "segment-done"} <= {e.kind for e in between}
+        assert all("video" not in e.data for e in between)
+        v2 = finished.data["video"]
+        assert v2["version"] != v1["version"] and v2["url"] != v1["url"] and v2["frames"] == 17
+        assert request(watch.port, watch.path(v2["url"])).body == (folder / "out/video.mp4").read_bytes()
+        assert request(watch.port, watch.path(v1["url"])).status == 200  # a page still playing it may seek
+        assert finished.at - finished.data["t"] < 1.0  # pushed at once
+        extras = client.wait("extras", mark, timeout=120, **{"for": v2["version"]})
+        assert extras.data["state"] == "ready"
+        sheet = request(watch.port, watch.path(extras.data["sheet"]["url"]))
+        assert sheet.status == 200 and sheet.body.startswith(b"\x89PNG")
+        # An invalid save: the problems with their line:col, the last good video stays.
+        mark = client.mark()
+        save_by_rename(story, story_text([("dawn", "noon", 6)]).replace("linear", "lineer"))
+        invalid = client.wait("storyboard-invalid", mark, timeout=60)
+        texts = [p["text"] for p in invalid.data["problems"]]
+        assert any(t.startswith("story.yaml:3:") and "lineer" in t for t in texts), texts
+        state = json.loads(request(watch.port, watch.path("/state")).body)["state"]
+        assert state["video"]["version"] == v2["version"] and state["problems"]
+        client.close()
+        assert watch.interrupt() == 130
+        assert not socket_path(folder / "cache").exists()
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", watch.port), timeout=2).close()
+    finally:
+        watch.close()
+    assert "Traceback" not in watch.output()
+
+
+@pytest.mark.slow
+def test_a_port_in_use_and_a_browser_leaving_never_stop_the_watcher(tmp_path):
+    folder = make_project(tmp_path)
+    story = folder / "story.yaml"
+    story.write_text(story_text([("dawn", "noon", 24)]))
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    with contextlib.closing(taken):
+        watch = ServeWatch(folder, "--port", str(port))
+        try:
+            _, line = watch.wait_for(r"preview: cannot listen", timeout=60)
+            assert f"127.0.0.1:{port}" in line and "in use" in line
+            watch.wait_render(timeout=240)  # the watcher goes on without the page
+            assert watch.interrupt() == 130
+        finally:
+            watch.close()
+    # A browser that leaves in the middle of a stream and of a video download.
+    save_by_rename(story, story_text([("dawn", "noon", 40)]))
+    watch = ServeWatch(folder)
+    try:
+        watch.wait_url()
+        client = SSEClient(watch.url)
+        client.wait("render-started", timeout=240)
+        client.response.close()
+        client.close()  # gone mid-render
+        finished = watch.wait_render(timeout=240)[1]
+        assert finished.frames == 41
+        client = SSEClient(watch.url)
+        video = client.wait("state", timeout=10).data["video"]
+        conn = socket.create_connection(("127.0.0.1", watch.port), timeout=5)
+        conn.sendall(f"GET {watch.path(video['url'])} HTTP/1.1\r\nHost: 127.0.0.1:{watch.port}\r\n\r\n".encode())
+        conn.recv(100)
+        conn.close()  # gone mid-download
+        mark = watch.mark()
+        save_by_rename(story, story_text([("dawn", "noon", 30)]))
+        assert watch.wait_render(mark, timeout=120)[1].frames == 31
+        client.close()
+        assert watch.interrupt() == 130
+    finally:
+        watch.close()
+    assert "Traceback" not in watch.output() and "request failed" not in watch.output()
