@@ -55,13 +55,13 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         from seqc.render.remote_tier import connect
 
         connect(options.remote)
-    # 1c. --executor ray: Ray installed (else exit 2) and its address answering (else exit 1), before
+    # 1b. --executor ray: Ray installed (else exit 2) and its address answering (else exit 1), before
     #     anything loads (seqc.cluster.connect; Ray itself is joined when something must render).
     if options.executor == "ray":
         from seqc.cluster.connect import check
 
         check(options)
-    # 1b. A running `seqc watch` on this cache has the model loaded: it renders the job (seqc.serve.handoff).
+    # 1c. A running `seqc watch` on this cache has the model loaded: it renders the job (seqc.serve.handoff).
     if not no_server and not no_cache:
         from seqc.serve import handoff
 
