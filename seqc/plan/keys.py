@@ -19,8 +19,18 @@ KEY_VERSION = 3
 FLOAT_DIGITS = 10  # floats are rounded to this many significant digits before hashing
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # canonical as they are
+
+
 def _normalise(value: object) -> object:
     """Make a value canonical: floats rounded (and integral floats kept as floats), tuples as lists."""
+    kind = type(value)  # exact types first: a plan of a thousand segments normalises tens of thousands
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _normalise(v) for k, v in value.items()}  # type: ignore[union-attr]
+    if kind is list or kind is tuple:
+        return [_normalise(v) for v in value]  # type: ignore[union-attr]
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):

@@ -273,7 +273,7 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         elif len(given) > 1:
             out.error(spath + (given[1],), f"give one length: `{given[0]}` or `{given[1]}`, not both",
                       "a segment's length is one of duration, frames, beats, until, until_beat")
-        start_time = (float(clock.time) if clock is not None else first_frame / fps)
+        start_time = clock.seconds if clock is not None else first_frame / fps
         frames = clock.advance(seg, spath, out) if clock is not None else _frames(seg, defaults, fps, out, spath, draft)
         pacing = seg.get("pacing", defaults.get("pacing", "linear"))
         if pacing == "audio" and audio is None and "audio" not in data:

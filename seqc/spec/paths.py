@@ -41,16 +41,38 @@ def output_problem(target: Path, storyboard: Path, images: Mapping[str, Path],
     The one rule for the storyboard's `output.path` and for `-o`: a format seqc writes, and never
     the storyboard, a keyframe image, a folder, or a file inside the cache (when it is given).
     """
+    given = os.path.abspath(target)
     target = resolved(target)
     if target == resolved(storyboard):
         return "the output would overwrite the storyboard itself", ""
-    for name, image in images.items():
-        if resolved(image) == target:
-            return f"the output would overwrite keyframe '{name}'s image", ""
+    name = _image_at(given, target, images)
+    if name is not None:
+        return f"the output would overwrite keyframe '{name}'s image", ""
     if target.suffix.lower() not in OUTPUT_FORMATS:
         return (f"unsupported output type '{target.suffix or '(none)'}'", f"use one of {', '.join(OUTPUT_FORMATS)}")
     if cache_root is not None and target.is_relative_to(resolved(cache_root)):
         return f"the output may not be inside the cache folder ({cache_root})", ""
     if target.is_dir():
         return f"the output {target} is a folder", ""
+    return None
+
+
+def _image_at(given: str, target: Path, images: Mapping[str, Path]) -> str | None:
+    """The keyframe whose image is the file at `target` (`given` as named, `target` resolved), or None.
+
+    The same path names it, or, when the file exists, the same inode (through a link): a stat
+    per image rather than resolving each path, for storyboards of a thousand keyframes."""
+    try:
+        wanted: os.stat_result | None = os.stat(target)
+    except OSError:
+        wanted = None
+    for name, image in images.items():
+        if os.path.abspath(image) in (given, str(target)):
+            return name
+        if wanted is not None:
+            try:
+                if os.path.samestat(os.stat(image), wanted):
+                    return name
+            except OSError:
+                continue
     return None

@@ -23,6 +23,9 @@ LENGTH_FIELDS = ("duration", "frames", "beats", "until", "until_beat")
 TIMELINE_FIELDS = ("beats", "until", "until_beat")  # fields that put a storyboard on the absolute timeline
 TIME_PATTERN = r"^(\d{1,4}):([0-5]\d(?:\.\d{1,6})?)$"
 _TIME = re.compile(TIME_PATTERN)
+# No segment ends later than this on the timeline (about 317 years; a million frames at 0.001 fps
+# is 1e9 s): past it a time is refused, so no boundary, start or message overflows a float.
+MAX_SECONDS = 10**10
 
 
 def exact(value: float | int | str) -> Fraction:
@@ -45,9 +48,11 @@ def parse_time(value: object) -> Fraction | None:
     return None
 
 
-def format_time(seconds: float) -> str:
-    """m:ss.ff for tables: 83.5 -> "1:23.50"."""
-    hundredths = int(math.floor(seconds * 100 + 0.5))
+def format_time(seconds: float | Fraction) -> str:
+    """m:ss.ff for tables: 83.5 -> "1:23.50" (exact for a Fraction; past MAX_SECONDS, only that)."""
+    if seconds > MAX_SECONDS:
+        return f"more than {MAX_SECONDS:.0e} s"
+    hundredths = math.floor(seconds * 100 + Fraction(1, 2))
     minutes, rest = divmod(hundredths, 6000)
     return f"{minutes}:{rest // 100:02d}.{rest % 100:02d}"
 
@@ -120,11 +125,15 @@ class Clock:
                 what = f"until {value}"
             else:
                 end = self.first_beat + exact(value) * self.beat
-                what = f"until_beat {value} (at {format_time(float(end))})"
+                what = f"until_beat {value} (at {format_time(end)})"
             if end <= start:
-                out.error(where, f"{what} does not move forward: the segment starts at {format_time(float(start))}",
+                out.error(where, f"{what} does not move forward: the segment starts at {format_time(start)}",
                           "times on the timeline must grow from segment to segment")
                 return self._skip()
+        if end > MAX_SECONDS:
+            out.error(where, f"{name} {value} ends the segment past seqc's limit for the timeline, "
+                      f"{MAX_SECONDS:.0e} s (at {float(self.fps):g} fps)", "shorten the timeline, or raise output.fps")
+            return self._skip()
         frame = frame_at(end, self.fps)
         frames = frame - self.frame
         if frames < 1:
@@ -133,6 +142,11 @@ class Clock:
             return self._skip()
         self.time, self.frame = end, frame
         return frames
+
+    @property
+    def seconds(self) -> float:
+        """Where the next segment starts, in seconds (capped at MAX_SECONDS: a refused timeline may run past it)."""
+        return float(min(self.time, Fraction(MAX_SECONDS)))
 
     def _skip(self) -> int:
         self.frame += 1

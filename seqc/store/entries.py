@@ -71,15 +71,17 @@ class EntryStore:
 
     def path(self, kind: str, key: str) -> Path:
         """The content file of an entry: `<root>/<kind>/<ab>/<key><ext>`."""
-        check_kind(kind)
-        check_key(key)
-        return Path(f"{self.root}/{kind}/{key[:2]}/{key}{KINDS[kind]}")  # one parse: planning builds thousands
+        return Path(self._file(kind, key, KINDS.get(kind, "")))
 
     def sidecar(self, kind: str, key: str) -> Path:
         """The JSON sidecar of an entry: `<root>/<kind>/<ab>/<key>.json`."""
+        return Path(self._file(kind, key, SIDECAR_EXT))
+
+    def _file(self, kind: str, key: str, ext: str) -> str:
+        """An entry's file as a string: planning looks at thousands, and a Path costs more than the stat."""
         check_kind(kind)
         check_key(key)
-        return Path(f"{self.root}/{kind}/{key[:2]}/{key}{SIDECAR_EXT}")
+        return f"{self.root}/{kind}/{key[:2]}/{key}{ext}"
 
     def temp_path(self, kind: str, key: str) -> Path:
         """A pid-stamped temp path in the entry's folder (created) for a writer to fill, then `put`."""
@@ -96,7 +98,7 @@ class EntryStore:
         A sidecar this object has parsed is not read again while its stat is unchanged (a plan
         and the render after it look at every entry more than once); a rewrite is a rename, so
         it always changes the inode."""
-        path = self.sidecar(kind, key)
+        path = self._file(kind, key, SIDECAR_EXT)
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -104,11 +106,11 @@ class EntryStore:
         except OSError as exc:
             return None, f"sidecar unreadable: {exc.strerror or exc}"
         signature = (st.st_size, st.st_mtime_ns, st.st_ino)
-        seen = self._sidecars.get(str(path))
+        seen = self._sidecars.get(path)
         if seen is not None and seen[0] == signature:
             return seen[1], seen[2]
-        result = self._parse_sidecar(path, kind, key)
-        self._sidecars[str(path)] = (signature, *result)
+        result = self._parse_sidecar(Path(path), kind, key)
+        self._sidecars[path] = (signature, *result)
         return result
 
     def _parse_sidecar(self, path: Path, kind: str, key: str) -> tuple[dict | None, str]:
@@ -139,7 +141,7 @@ class EntryStore:
     def _inspect(self, kind: str, key: str) -> tuple[str, str, dict | None]:
         """Cheap check, no hashing: (status, what is wrong, sidecar fields)."""
         try:
-            content_size: int | None = os.stat(self.path(kind, key)).st_size
+            content_size: int | None = os.stat(self._file(kind, key, KINDS.get(kind, ""))).st_size
         except FileNotFoundError:
             content_size = None
         meta, problem = self._load_sidecar(kind, key)

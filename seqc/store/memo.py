@@ -75,24 +75,24 @@ class FileMemo:
 
         Call `save_memo()` to keep new hashes for later runs.
         """
-        path = Path(os.path.abspath(path))
+        name = os.path.abspath(path)  # a string: a plan of a thousand keyframes asks a thousand times
         records = self._records()
-        before = os.stat(path)
-        record = records.get(str(path))
+        before = os.stat(name)
+        record = records.get(name)
         if same_signature(record, before):
             digest = record.get("sha256")  # type: ignore[union-attr]
             if isinstance(digest, str) and HEX64_RE.fullmatch(digest):
                 return digest
-        digest = self._digest_file(path)
-        after = file_signature(os.stat(path))
+        digest = self._digest_file(Path(name))
+        after = file_signature(os.stat(name))
         settled = time.time_ns() - max(after["mtime_ns"], after["ctime_ns"]) > self.racy_seconds * 1e9
         if after == file_signature(before) and settled:
             record = dict(after, sha256=digest)
-            checked = self._images_checked.get(str(path))
+            checked = self._images_checked.get(name)
             if checked is not None and checked[0] == after:
                 record["image_check"] = checked[1]
-            records[str(path)] = record
-            self._memo_new[str(path)] = record
+            records[name] = record
+            self._memo_new[name] = record
         return digest
 
     def vouch(self, path: Path, digest: str) -> None:

@@ -132,6 +132,17 @@ def test_less_than_a_frame_between_boundaries_is_an_error(folder):
     assert len(found) == 1 and "less than one frame" in found[0] and "segments[1].until" in found[0]
 
 
+@pytest.mark.parametrize("fps", ["2.2250738585072014e-308", "1.0e-10"])
+def test_a_timeline_past_any_float_is_an_error_not_a_crash(tmp_path, fps):
+    """A tiny fps makes `frames: N` end beyond what a float holds (found by the schema fuzz): one
+    problem at the value, never an OverflowError."""
+    keyframes(tmp_path)
+    found = problems(story(tmp_path, "  - {from: a, to: b, frames: 687}\n  - {from: b, to: a, until: 5.0}\n",
+                           audio="", fps=fps))
+    assert ":8:30: segments[0].frames: frames 687 ends the segment past seqc's limit for the timeline" in found[0]
+    assert all("Overflow" not in f for f in found)
+
+
 def test_a_timeline_longer_than_the_audio_is_a_warning(folder):
     s = load_storyboard(story(folder, "  - {from: a, to: b, until: 45}\n",
                               audio="audio: {path: track.wav, start: 2}"))
