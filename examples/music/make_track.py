@@ -7,6 +7,7 @@ needs no third-party music. A kick on every beat, a hi-hat on the off-beats, a b
 
 from __future__ import annotations
 
+import os
 import wave
 from pathlib import Path
 
@@ -58,11 +59,13 @@ def track() -> np.ndarray:
 def main() -> None:
     path = Path(__file__).resolve().parent / "track.wav"
     samples = (track() * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as fh:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # whole or not at all, even when two write it
+    with wave.open(str(temp), "wb") as fh:
         fh.setnchannels(1)
         fh.setsampwidth(2)
         fh.setframerate(RATE)
         fh.writeframes(samples.tobytes())
+    os.replace(temp, path)
     print(f"wrote {path} ({SECONDS:g} s, {BPM} bpm, first beat at 0.0 s)")
 
 
