@@ -28,6 +28,7 @@ def test_open_hands_the_printed_url_to_the_users_browser(tmp_path: Path, monkeyp
         while not (opened.exists() and opened.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert opened.read_text() == url
+        watch.wait_render(timeout=240)
         assert watch.interrupt() == 130
     finally:
         watch.close()
@@ -48,6 +49,7 @@ def test_another_host_is_served_with_a_warning(tmp_path: Path):
         host = {"Host": f"127.0.0.2:{port}"}
         assert _get("127.0.0.2", port, f"/?token={token}", host) == 200
         assert _get("127.0.0.2", port, "/", host) == 403
+        watch.wait_render(timeout=240)
         assert watch.interrupt() == 130
     finally:
         watch.close()
