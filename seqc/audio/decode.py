@@ -24,6 +24,7 @@ from typing import Protocol
 
 from seqc.errors import InputError, RenderError
 from seqc.media.ffmpeg import ff_path, run
+from seqc.store.files import file_kind
 
 ANALYSIS_RATE = 22050  # samples per second of the mono PCM the envelope and the checks read
 MAX_AUDIO_BYTES = 1024 * 1024 * 1024
@@ -55,18 +56,6 @@ class AudioInfo:
         return self.samples / ANALYSIS_RATE
 
 
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def stat_audio(path: Path) -> os.stat_result:
     """The file's stat, refusing what is not a regular file within the size limit (before any read:
     opening a FIFO would block)."""
@@ -77,7 +66,7 @@ def stat_audio(path: Path) -> os.stat_result:
     except OSError as exc:
         raise AudioError(f"cannot open audio file {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise AudioError(f"{path} is {_file_kind(st.st_mode)}, not an audio file")
+        raise AudioError(f"{path} is {file_kind(st.st_mode)}, not an audio file")
     if st.st_size == 0:
         raise AudioError(f"{path} is empty, not an audio file")
     if st.st_size > MAX_AUDIO_BYTES:

@@ -16,6 +16,8 @@ import warnings
 from pathlib import Path
 from typing import Protocol
 
+from seqc.store.files import file_kind
+
 MAX_IMAGE_BYTES = 256 * 1024 * 1024
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000
 # Formats Pillow may open: common raster formats only. EPS (which runs Ghostscript), PDF-like
@@ -38,18 +40,6 @@ class ImageMemo(Protocol):
         """Note that the file with this stat signature passed the checks `rules` names."""
 
 
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def check_image(path: Path, memo: ImageMemo | None = None) -> tuple[str, str]:
     """Return ('', '') if `path` is a readable image within limits, else (message, hint).
 
@@ -64,7 +54,7 @@ def check_image(path: Path, memo: ImageMemo | None = None) -> tuple[str, str]:
     except OSError as exc:
         return f"cannot open image {path}: {exc.strerror or exc}", ""
     if not stat.S_ISREG(st.st_mode):
-        return f"{path} is {_file_kind(st.st_mode)}, not an image file", ""
+        return f"{path} is {file_kind(st.st_mode)}, not an image file", ""
     if st.st_size > MAX_IMAGE_BYTES:
         return f"{path} is {st.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,}-byte limit", ""
     if memo is not None and memo.image_checked(path, st, CHECK_RULES):

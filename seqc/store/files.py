@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -55,3 +56,16 @@ def file_signature(st: os.stat_result) -> dict:
 def same_signature(record: dict | None, st: os.stat_result) -> bool:
     """Whether a memo record was made for a file with exactly this stat signature."""
     return record is not None and all(record.get(k) == v for k, v in file_signature(st).items())
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, from its stat mode, for one-line refusals ("... is a FIFO")."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
