@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -146,6 +147,8 @@ def markdown_table(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its JSON; exit 1 if a scenario crashed (missed targets are reported)."""
     args = parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # a background job: scenario 9 stops
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # its seqc watch with Ctrl-C
     if args.markdown:
         print(markdown_table(json.loads(Path(args.markdown).read_text())))
         return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import struct
 import zlib
 from importlib.metadata import version
@@ -19,6 +20,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+
+def pytest_configure(config) -> None:
+    """Tests stop the seqc they started with Ctrl-C (SIGINT). A shell starts a background job with
+    SIGINT ignored, and a child inherits that: put Python's handler back, so every seqc started from
+    here acts on Ctrl-C as it would in a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 TINY_VAE_CONFIG = dict(
     encoder_block_out_channels=(16, 16),

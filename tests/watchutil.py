@@ -195,14 +195,14 @@ class WatchProcess:
     def output_tail(self, lines: int = 40) -> str:
         return "\n".join(self.lines[-lines:])
 
-    def interrupt(self, timeout: float = 20.0) -> int:
-        """Ctrl-C: send SIGINT and return the exit code (fails if it does not exit within `timeout`)."""
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, timeout: float = 20.0, sig: int = signal.SIGINT) -> int:
+        """Ctrl-C (or `sig`): send it and return the exit code (fails if it does not exit within `timeout`)."""
+        self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"watcher still running {timeout:.0f} s after SIGINT; output:\n"
-                                 f"{self.output_tail()}") from None
+            raise AssertionError(f"watcher still running {timeout:.0f} s after {signal.Signals(sig).name}; "
+                                 f"output:\n{self.output_tail()}") from None
 
     def close(self) -> None:
         """Kill the process if it still runs (after a failed test) and reap it."""

@@ -9,11 +9,13 @@ no-op `seqc render` never import torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
 from pathlib import Path
 
+from seqc import interrupts
 from seqc.cli.parser import build_parser
 from seqc.errors import EXIT_INTERRUPTED, EXIT_RENDER, SeqcError, SpecError
 
@@ -150,36 +152,52 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; map every error to an exit code with one clear line, no traceback."""
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("SEQC_DEBUG") == "1"
-    try:
-        return int(dispatch(args, debug) or 0)
-    except SpecError as exc:
-        from seqc.ui import console
+    with interrupts.stop_signals():  # a `kill` or a closed terminal cleans up as Ctrl-C does
+        try:
+            return int(dispatch(args, debug) or 0)
+        except SpecError as exc:
+            from seqc.ui import console
 
-        if vars(args).get("format") == "json" or vars(args).get("json"):
-            console.print_json({"error": "invalid storyboard", "problems": [p.as_dict() for p in exc.problems]})
-        console.print_problems(exc.problems)
-        if debug:
-            traceback.print_exc()
-        return exc.exit_code
-    except SeqcError as exc:
-        from seqc.ui import console
+            if vars(args).get("format") == "json" or vars(args).get("json"):
+                console.print_json({"error": "invalid storyboard", "problems": [p.as_dict() for p in exc.problems]})
+            console.print_problems(exc.problems)
+            if debug:
+                traceback.print_exc()
+            return exc.exit_code
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc)
+        except BrokenPipeError:  # `seqc plan --json | head`: the reader left; that is not a failure
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        except Exception as exc:
+            stop = interrupts.interrupt_in(exc)  # a Ctrl-C that a library wrapped (seqc.interrupts)
+            if stop is not None:
+                return _interrupted(stop)
+            if not isinstance(exc, (SeqcError, OSError)):
+                raise  # a bug in seqc: its traceback is what a report needs
+            _print_error(exc)
+            if debug:
+                traceback.print_exc()
+            return exc.exit_code if isinstance(exc, SeqcError) else EXIT_RENDER
 
-        console.err.print(f"[red]seqc: error:[/red] {console.escape(str(exc))}")
-        if debug:
-            traceback.print_exc()
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("seqc: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `seqc plan --json | head`: the reader left; that is not a failure
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except OSError as exc:  # a full disk, a permission problem: one line, exit 1
-        from seqc.ui import console
 
-        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        console.err.print(f"[red]seqc: error:[/red] {console.escape((exc.strerror or str(exc)) + where)}")
-        if debug:
-            traceback.print_exc()
-        return EXIT_RENDER
+def _print_error(exc: SeqcError | OSError) -> None:
+    """One line: seqc's own message, or for an OSError (a full disk, a permission problem) its reason
+    and file."""
+    from seqc.ui import console
+
+    if isinstance(exc, SeqcError):
+        text = str(exc)
+    else:
+        text = (exc.strerror or str(exc)) + (f": {exc.filename}" if getattr(exc, "filename", None) else "")
+    console.err.print(f"[red]seqc: error:[/red] {console.escape(text)}")
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C: exit 130; SIGTERM or SIGHUP: 128 + the signal. One line (the terminal may be gone)."""
+    interrupts.forget_unhandled()
+    code = exc.exit_code if isinstance(exc, interrupts.Stopped) else EXIT_INTERRUPTED
+    with contextlib.suppress(OSError):
+        print("seqc: interrupted" if code == EXIT_INTERRUPTED else f"seqc: stopped ({exc})", file=sys.stderr)
+    return code

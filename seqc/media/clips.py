@@ -17,14 +17,13 @@ from typing import IO
 
 import numpy as np
 
+from seqc import interrupts
 from seqc.errors import RenderError
 from seqc.media.encode import CLIP_SUFFIX, ENCODER_SETTINGS, encode_args, frame_rate
 from seqc.media.ffmpeg import (
     exit_text,
     ffmpeg_exe,
-    hold_interrupts,
     popen_kwargs,
-    release_interrupts,
     tail,
 )
 from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
@@ -123,7 +122,7 @@ class ClipWriter:
         # Hold Ctrl-C back while ffmpeg starts: an interrupt inside Popen would leave an ffmpeg
         # nobody owns, writing the temp file after its owner cleaned up. A held signal is acted on
         # once `_proc` is set, so `__enter__`'s cleanup kills ffmpeg and removes the file.
-        held = hold_interrupts()
+        held = interrupts.hold()
         try:
             self._proc = subprocess.Popen(
                 cmd,
@@ -137,7 +136,7 @@ class ClipWriter:
             self._done = True
             raise RenderError(f"cannot start ffmpeg: {exc}") from None
         finally:
-            release_interrupts(held)
+            interrupts.release(held)
 
     def write(self, frames: np.ndarray) -> None:
         """Send one frame [H,W,3] or a batch [B,H,W,3] of uint8 RGB frames to ffmpeg.

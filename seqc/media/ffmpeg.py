@@ -22,7 +22,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from seqc.errors import RenderError
@@ -120,26 +119,3 @@ def run(args: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
             f"ffmpeg could not {what} ({exit_text(result.returncode)}): {tail(result.stderr)}"
         )
     return result
-
-
-def hold_interrupts():
-    """Record SIGINT/SIGTERM instead of acting on them (main thread only); return what to restore."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    caught: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    return previous, caught
-
-
-def release_interrupts(state) -> None:
-    """Restore the handlers saved by `_hold_interrupts`, then act on a signal that came meanwhile."""
-    if state is None:
-        return
-    previous, caught = state
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-    if caught:
-        if caught[0] == signal.SIGINT and previous[signal.SIGINT] is signal.default_int_handler:
-            raise KeyboardInterrupt
-        os.kill(os.getpid(), caught[0])  # deliver it again, now to the restored handler

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from seqc import interrupts
 from seqc.render.options import RenderOptions
 from seqc.render.render import Reporter
 from seqc.serve.handoff import (
@@ -222,14 +223,17 @@ class HandoffListener:
             with contextlib.suppress(OSError):
                 send(conn, {"ev": "error", "problems": [p.as_dict() for p in exc.problems]})
         except SeqcError as exc:
+            interrupts.raise_if_interrupted(exc)  # a Ctrl-C a library wrapped stops the watcher
             with contextlib.suppress(OSError):
                 send(conn, {"ev": "error", "message": str(exc), "exit_code": exc.exit_code})
         except (OSError, ValueError) as exc:
+            interrupts.raise_if_interrupted(exc)
             outcome = "stopped: the client went away" if isinstance(exc, (ConnectionError, TimeoutError)) else \
                 f"failed: {exc}"
             with contextlib.suppress(OSError):
                 send(conn, {"ev": "error", "message": str(exc), "exit_code": 1})
         except Exception as exc:  # noqa: BLE001 - the watcher goes on; the client gets the message
+            interrupts.raise_if_interrupted(exc)
             with contextlib.suppress(OSError):
                 send(conn, {"ev": "error", "message": f"{type(exc).__name__}: {exc}", "exit_code": 1})
         finally:

@@ -10,6 +10,7 @@ import webbrowser
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from seqc import interrupts
 from seqc.serve.listener import HandoffListener
 from seqc.store import Cache
 from seqc.ui import console
@@ -107,6 +108,7 @@ def _prewarm(watcher, log) -> None:
         plan = compile_plan(story, watcher.cache, precision=watcher.options.precision)
         load_backend(story.model_ref, watcher.options.device, watcher.options.dtype, fingerprint=plan.model)
     except Exception as exc:  # noqa: BLE001 - warm renders just start cold then
+        interrupts.raise_if_interrupted(exc)
         log(f"warm renders: the model is not preloaded ({type(exc).__name__}: {exc})", "yellow")
 
 

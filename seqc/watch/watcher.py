@@ -34,6 +34,7 @@ from pathlib import Path
 
 from watchdog.events import EVENT_TYPE_DELETED, FileSystemEvent, FileSystemEventHandler
 
+from seqc import interrupts
 from seqc.errors import SeqcError, SpecError
 from seqc.outputs.produce import FramesOutput, Output, VideoOutput, produce
 from seqc.outputs.video import check_output
@@ -299,6 +300,7 @@ class Watcher(FolderWatches):
             self.view.invalid(self.story, exc.problems, kept=self.last_good is not None)
             return
         except Exception as exc:  # noqa: BLE001 - a failed render is shown; the watcher goes on
+            interrupts.raise_if_interrupted(exc)  # unless it is a Ctrl-C a library wrapped
             self._unfinished = False
             self._show_failure("render failed", exc)
             return

@@ -140,7 +140,10 @@ def test_next_render_removes_dead_temps_but_never_a_live_one(forkserver, tiny_va
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_segment_3_of_5(forkserver, tiny_vae, tmp_path):
+@pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGINT, 130, "seqc: interrupted"),
+                                                  (signal.SIGTERM, 143, "seqc: stopped (SIGTERM)")])
+def test_ctrl_c_during_segment_3_of_5(forkserver, tiny_vae, tmp_path, sig, code, said):
+    """Ctrl-C, or a `kill` (SIGTERM), mid-render: the finished clips kept, nothing half-written."""
     story = storyboard(tmp_path, tiny_vae, keyframes=6, frames=48, size=64)
     cache = tmp_path / "cache"
     output = tmp_path / "out" / "video.mp4"
@@ -148,9 +151,9 @@ def test_ctrl_c_during_segment_3_of_5(forkserver, tiny_vae, tmp_path):
     output.write_bytes(b"the previous version")
     child = forkserver.start(*render_args(story, cache, "--batch-size", "1", "--quiet"), cwd=tmp_path)
     assert wait_until(lambda: len(published_clips(cache)) >= 2, timeout=300, interval=0.002)
-    kill(child, signal.SIGINT)
-    assert forkserver.wait(child) == 130, child.err()
-    assert "interrupted" in child.err() and "Traceback" not in child.err()
+    kill(child, sig)
+    assert forkserver.wait(child) == code, child.err()
+    assert said in child.err() and "Traceback" not in child.err()
     assert len(published_clips(cache)) == 2  # the interrupt landed in segment 3
     assert ffmpeg_processes_using(cache) == []
     assert temps(cache, output.parent) == []

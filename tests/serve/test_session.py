@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -70,3 +71,45 @@ def _get(address: str, port: int, path: str, headers: dict) -> int:
     finally:
         conn.close()
 
+
+
+def test_ctrl_c_at_any_moment_of_the_first_render_exits_130_and_removes_the_socket(tmp_path: Path):
+    """Early in the first render the watcher is importing torch and diffusers and loading the model:
+    a Ctrl-C landing there (inside an import, a class definition) still stops it, with exit 130."""
+    from seqc.serve.handoff import socket_path
+
+    for attempt, delay in enumerate((0.2, 0.7, 1.2, 1.7, 2.2)):
+        folder = make_project(tmp_path / f"attempt{attempt}")
+        (folder / "story.yaml").write_text(story_text([("dawn", "noon", 8), ("noon", "dusk", 8)]))
+        watch = ServeWatch(folder)
+        try:
+            watch.wait_url()
+            time.sleep(delay)
+            assert watch.interrupt() == 130, watch.output_tail()
+        finally:
+            watch.close()
+        assert watch.lines[-1] == "seqc: interrupted", watch.output_tail()
+        assert not socket_path((folder / "cache").absolute()).exists()
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_kill_or_a_closed_terminal_stops_the_watcher_as_ctrl_c_does(tmp_path: Path, sig, code):
+    """`kill PID` (SIGTERM) and a closed terminal (SIGHUP): the preview and the warm-render socket
+    close, exit 128 + the signal."""
+    from seqc.serve.handoff import socket_path
+
+    folder = make_project(tmp_path)
+    (folder / "story.yaml").write_text(story_text([("dawn", "noon", 8)]))
+    watch = ServeWatch(folder)
+    try:
+        watch.wait_url()
+        watch.wait_render(timeout=240)
+        sock = socket_path((folder / "cache").absolute())
+        assert sock.exists()
+        assert watch.interrupt(sig=sig) == code, watch.output_tail()
+    finally:
+        watch.close()
+    assert watch.lines[-1] == f"seqc: stopped ({signal.Signals(sig).name})"
+    assert not sock.exists()
+    with pytest.raises(ConnectionRefusedError):
+        _get("127.0.0.1", watch.port, f"/?token={watch.token}", {"Host": f"127.0.0.1:{watch.port}"})

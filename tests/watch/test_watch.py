@@ -501,3 +501,38 @@ def test_an_image_made_before_its_new_folder_is_watched_still_renders(tmp_path):
         assert watcher._dirty.is_set()
     finally:
         watcher._stop_observer()
+
+
+def test_a_ctrl_c_that_a_library_wrapped_stops_the_watcher(tmp_path, tiny_vae, monkeypatch):
+    """Ctrl-C landing in torch's or diffusers' first import can come back as a RuntimeError (Python
+    wraps an exception raised in a class body's `__set_name__`). It must stop the watcher like any
+    Ctrl-C; an ordinary failure is shown and the watcher goes on."""
+    import seqc.watch.watcher as watcher_module
+    from seqc.ui.load import load_and_plan
+
+    folder = make_project(tmp_path / "project")
+    (folder / "story.yaml").write_text(storyboard(tiny_vae, [("dawn", "noon", 2)]))
+    cache = Cache(folder / "cache")
+    plan = load_and_plan(str(folder / "story.yaml"), cache)
+
+    class Failed(_RecordingView):
+        def failed(self, message):
+            self.events.append(("failed", message))
+
+    view = Failed()
+    watcher = Watcher(folder / "story.yaml", cache, RenderOptions(), view=view)
+
+    def cut_short(*args, **kwargs):
+        raise RuntimeError("Error calling __set_name__ on 'cached_property' instance") from KeyboardInterrupt()
+
+    monkeypatch.setattr(watcher_module, "produce", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        watcher._render(plan, "first render")
+    assert not [e for e in view.events if e[0] == "failed"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(watcher_module, "produce", broken)
+    watcher._render(plan, "first render")
+    assert ("failed", "render failed: RuntimeError: out of memory") in view.events
