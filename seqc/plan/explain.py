@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from seqc.spec import Segment
+from seqc.spec.generation import GENERATION_FIELDS
 from seqc.store import CACHED, INVALID
 
 
@@ -56,7 +57,6 @@ _SHOW_VALUES = ("frames", "easing", "method", "fps", "precision")
 
 _KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
                     ("negative_prompt", "negative prompt"), ("seed", "seed"))
-_GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
 
 
 def _only_ffmpeg_differs(new: object, old: object) -> bool:
@@ -112,7 +112,7 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
             changes.append(label)
     # Generation settings of a pipeline model, one by one.
     new_gen, old_gen = inputs.get("generation") or {}, old_inputs.get("generation") or {}
-    for name in _GENERATION_FIELDS:
+    for name in GENERATION_FIELDS:
         if new_gen.get(name) != old_gen.get(name):
             changes.append(f"{name} changed ({old_gen.get(name)} -> {new_gen.get(name)})")
     # Endpoint keyframes: say which keyframe and what about it changed.

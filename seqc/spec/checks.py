@@ -10,7 +10,6 @@ reports a typo in an easing and a missing image together.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from pathlib import Path
 
@@ -19,6 +18,13 @@ from seqc.models import ModelRef, resolve_model
 from seqc.motion.curves import EasingError, parse_easing
 from seqc.motion.methods import METHODS
 from seqc.spec import model as m
+from seqc.spec.generation import (
+    GENERATION_FIELDS,
+    check_pipeline_segment,
+    default_seed,
+    family_defaults,
+    segment_generation,
+)
 from seqc.spec.images import ImageMemo, check_image
 from seqc.spec.paths import local_path, output_problem, resolved
 from seqc.spec.schema import suggest
@@ -255,7 +261,7 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
             out.warn(("loop",), f"the timeline already ends at '{first['from']}', where it starts: `loop` adds no "
                      "closing segment, so its settings are not used",
                      "set them on the last segment, or write `loop: true`")
-    pipeline_defaults = _pipeline_defaults(model_ref, output.size, out)
+    pipeline_defaults = family_defaults(model_ref, output.size, out)
     segments: list[m.Segment] = []
     first_frame = 0
     previous_target = None
@@ -295,9 +301,9 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         previous_target = seg["to"]
         line, col = doc.where(spath)
         last = index == len(entries) - 1 and loop is False
-        generation = _generation(seg, data["keyframes"].get(seg["from"], {}), defaults, pipeline_defaults)
+        generation = segment_generation(seg, data["keyframes"].get(seg["from"], {}), defaults, pipeline_defaults)
         if pipeline_defaults is not None:
-            _check_pipeline_segment(seg, data["keyframes"], out, spath)
+            check_pipeline_segment(seg, data["keyframes"], out, spath)
         segments.append(m.Segment(
             index=index, source=seg["from"], target=seg["to"], frames=frames, include_end=last,
             first_frame=first_frame, easing=easing,
@@ -379,62 +385,7 @@ def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple
     return frames
 
 
-GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
 DEFAULT_SMOOTH = 0.3  # pacing: audio: how much of linear is blended into the onset curve
-DEFAULT_STRENGTH = 0.5
-
-
-def default_seed(prompt: str | None) -> int:
-    """A prompt keyframe's seed when none is given: from the prompt text, so renaming changes nothing."""
-    return int(hashlib.sha256((prompt or "").encode("utf-8")).hexdigest()[:8], 16)
-
-
-def _pipeline_defaults(model_ref: ModelRef | None, size: tuple, out: _Collector) -> dict | None:
-    """The model family's generation defaults (steps, guidance), or None for an autoencoder."""
-    if model_ref is None or not model_ref.can_generate:
-        return None
-    from seqc.backends.pipeline_info import (  # torch-free: reads JSON only
-        check_size,
-        read_pipeline_info,
-    )
-
-    try:
-        info = read_pipeline_info(model_ref)
-        check_size(tuple(size), model_ref.name)
-    except ModelError as exc:
-        out.error(("model",), str(exc))
-        return None
-    return info.defaults()
-
-
-def _generation(seg: dict, start_kf: dict, defaults: dict, family: dict | None) -> dict:
-    """Generation settings of a segment: its own, else its start keyframe's, else `defaults`, else the family's."""
-    if family is None:
-        return {}
-    def pick(name: str, fallback):
-        for source in (seg, start_kf if isinstance(start_kf, dict) else {}, defaults):
-            if name in source:
-                return source[name]
-        return fallback
-
-    return {
-        "steps": int(pick("steps", family["steps"])),
-        "guidance": float(pick("guidance", family["guidance"])),
-        "scheduler": str(pick("scheduler", "default")),
-        "strength": float(pick("strength", DEFAULT_STRENGTH)),
-    }
-
-
-def _check_pipeline_segment(seg: dict, keyframes: dict, out: _Collector, spath: tuple) -> None:
-    """A segment under a pipeline joins two prompt keyframes or two image keyframes, not one of each."""
-    kinds = []
-    for end in ("from", "to"):
-        kf = keyframes.get(seg[end])
-        if isinstance(kf, dict):
-            kinds.append("image" if "image" in kf else "prompt")
-    if len(kinds) == 2 and kinds[0] != kinds[1]:
-        out.error(spath, f"a segment from a {kinds[0]} keyframe to a {kinds[1]} keyframe is not supported",
-                  "give both keyframes an image, or both a prompt (an image keyframe may also have a prompt)")
 
 
 def _with_neighbours(segments: list[m.Segment], loop: bool) -> list[m.Segment]:

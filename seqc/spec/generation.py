@@ -1,0 +1,70 @@
+"""Generation settings of a storyboard on a text-to-image pipeline: the model family's defaults,
+each segment's steps, guidance, scheduler and strength, a prompt keyframe's default seed, and what
+a segment may join. Torch-free: the family's defaults are read from the model's JSON files."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from seqc.errors import ModelError
+from seqc.models import ModelRef
+
+if TYPE_CHECKING:
+    from seqc.spec.checks import _Collector as Collector
+
+GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+DEFAULT_STRENGTH = 0.5
+
+
+def default_seed(prompt: str | None) -> int:
+    """A prompt keyframe's seed when none is given: from the prompt text, so renaming changes nothing."""
+    return int(hashlib.sha256((prompt or "").encode("utf-8")).hexdigest()[:8], 16)
+
+
+def family_defaults(model_ref: ModelRef | None, size: tuple, out: Collector) -> dict | None:
+    """The model family's generation defaults (steps, guidance), or None for an autoencoder."""
+    if model_ref is None or not model_ref.can_generate:
+        return None
+    from seqc.backends.pipeline_info import (  # torch-free: reads JSON only
+        check_size,
+        read_pipeline_info,
+    )
+
+    try:
+        info = read_pipeline_info(model_ref)
+        check_size(tuple(size), model_ref.name)
+    except ModelError as exc:
+        out.error(("model",), str(exc))
+        return None
+    return info.defaults()
+
+
+def segment_generation(seg: dict, start_kf: dict, defaults: dict, family: dict | None) -> dict:
+    """Generation settings of a segment: its own, else its start keyframe's, else `defaults`, else the family's."""
+    if family is None:
+        return {}
+    def pick(name: str, fallback):
+        for source in (seg, start_kf if isinstance(start_kf, dict) else {}, defaults):
+            if name in source:
+                return source[name]
+        return fallback
+
+    return {
+        "steps": int(pick("steps", family["steps"])),
+        "guidance": float(pick("guidance", family["guidance"])),
+        "scheduler": str(pick("scheduler", "default")),
+        "strength": float(pick("strength", DEFAULT_STRENGTH)),
+    }
+
+
+def check_pipeline_segment(seg: dict, keyframes: dict, out: Collector, spath: tuple) -> None:
+    """A segment under a pipeline joins two prompt keyframes or two image keyframes, not one of each."""
+    kinds = []
+    for end in ("from", "to"):
+        kf = keyframes.get(seg[end])
+        if isinstance(kf, dict):
+            kinds.append("image" if "image" in kf else "prompt")
+    if len(kinds) == 2 and kinds[0] != kinds[1]:
+        out.error(spath, f"a segment from a {kinds[0]} keyframe to a {kinds[1]} keyframe is not supported",
+                  "give both keyframes an image, or both a prompt (an image keyframe may also have a prompt)")
