@@ -12,7 +12,9 @@ import contextlib
 import importlib.util
 import logging
 import os
+import signal
 import socket
+import threading
 
 from seqc.errors import InputError, RenderError
 
@@ -94,6 +96,9 @@ def connect(options):
         return ray
     common = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
                   configure_logging=True)
+    # ray.init sets its own SIGTERM handler (sys.exit(15)); keep seqc's, so `kill` stops a Ray
+    # render as Ctrl-C does, exit 143 (seqc.interrupts). Ray's atexit shutdown runs either way.
+    sigterm = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     try:
         if options.ray_address is None:
             ray.init(num_cpus=options.workers or os.cpu_count() or 1, **common)
@@ -103,6 +108,9 @@ def connect(options):
         where = options.ray_address or "a local Ray"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterUnreachable(f"cannot start or join Ray ({where}): {first}") from None
+    finally:
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
     _messages_to_stderr(ray)
     return ray
 

@@ -245,3 +245,19 @@ def test_a_clip_the_driver_cannot_find_is_a_clear_error(tiny_project, tmp_path):
     with pytest.raises(RenderError, match=r"rendered by a Ray worker on gpu-7, but its clip is not in this "
                                           r"machine's cache .*share the cache folder .* or pass --remote URL"):
         locate(cache, plan.jobs[0], {"host": "gpu-7"}, None)
+
+
+def test_joining_ray_keeps_seqcs_sigterm_handler(ray_pool_stopped, tmp_path):
+    """ray.init installs its own SIGTERM handler (sys.exit(15)); `kill` must still stop a Ray render
+    the way it stops any seqc command (seqc.interrupts, exit 143)."""
+    code = ("import signal\n"
+            "from seqc import interrupts\n"
+            "from seqc.cluster.connect import connect\n"
+            "from seqc.render.options import RenderOptions\n"
+            "with interrupts.stop_signals():\n"
+            "    ours = signal.getsignal(signal.SIGTERM)\n"
+            f"    connect(RenderOptions(device='cpu', executor='ray', ray_address={ray_pool_stopped!r}))\n"
+            "    print(signal.getsignal(signal.SIGTERM) is ours)\n")
+    child = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "True"
