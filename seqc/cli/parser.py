@@ -35,6 +35,14 @@ def port_number(text: str) -> int:
     return value
 
 
+def host_address(text: str) -> str:
+    """The preview's listening address: never empty (an empty host would bind every interface unasked)."""
+    value = text.strip()
+    if not value:
+        raise argparse.ArgumentTypeError("expected an address to listen on, e.g. 127.0.0.1 (the default)")
+    return value
+
+
 def seconds(text: str) -> float:
     """An argparse type: 0 or more seconds."""
     try:
@@ -168,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true",
                    help="serve a live preview page (video, plan, errors); prints its URL with a token")
     p.add_argument("--port", type=port_number, default=0, metavar="N", help="the preview's port (default 0: a free one)")
-    p.add_argument("--host", default="127.0.0.1", metavar="ADDR",
+    p.add_argument("--host", type=host_address, default="127.0.0.1", metavar="ADDR",
                    help="the address the preview listens on (default 127.0.0.1; another one warns: other "
                         "machines can reach it)")
     p.add_argument("--open", action="store_true", help="open the preview page in the browser")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import hmac
 import http.server
+import ipaddress
 import json
 import re
 import secrets
@@ -73,7 +74,7 @@ class PreviewServer:
         names = {"127.0.0.1", "localhost", "[::1]"}
         if self.host not in ("127.0.0.1", "localhost", "::1"):
             names.add(f"[{self.host}]" if ":" in self.host else self.host)
-        if self.host in ("0.0.0.0", "::"):  # every address: the names other machines reach it by
+        if _unspecified(self.host):  # every interface, asked for: the names other machines reach it by
             names |= _machine_names()
         self.allowed_hosts = frozenset(f"{name}:{self.port}".lower() for name in names)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
@@ -304,6 +305,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         last, state = self.server.preview.bus.snapshot()
         self.wfile.write(f"id: {last}\nevent: state\ndata: {json.dumps(state)}\n\n".encode())
         return last
+
+
+def _unspecified(host: str) -> bool:
+    """Whether `host` is the IPv4 or IPv6 "any address" (every interface)."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _machine_names() -> set[str]:

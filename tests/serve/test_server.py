@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from renderkit import run_seqc
 from servekit import ServeWatch, SSEClient, make_project, request, story_text
 from watchutil import save_by_rename
 
@@ -161,6 +162,27 @@ def test_a_port_in_use_is_one_line(served):
         other.start()
     assert "\n" not in str(caught.value) and str(server.port) in str(caught.value)
     assert "in use" in str(caught.value)
+
+
+@pytest.mark.parametrize(("host", "every"), [("0.0.0.0", True), ("::", True), ("127.0.0.1", False),
+                                              ("::1", False), ("localhost", False), ("studio.lan", False)])
+def test_only_the_any_address_accepts_this_machines_other_names(host, every):
+    """Served on every interface (asked for with --host), Host may name the machine as others reach it."""
+    from seqc.serve.server import _unspecified
+
+    assert _unspecified(host) is every
+
+
+def test_an_empty_host_is_refused_before_anything_starts(tmp_path):
+    """`--host ""` would bind every interface unasked: exit 2, one line, nothing written."""
+    folder = make_project(tmp_path)
+    (folder / "story.yaml").write_text(story_text([("dawn", "noon", 4)]))
+    proc = run_seqc("watch", "story.yaml", "--serve", "--host", " ", "--cache-dir", "cache", check=False,
+                    cwd=folder, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "--host: expected an address to listen on" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (folder / "cache").exists() and not (folder / "out").exists()
 
 
 def test_a_version_keeps_its_bytes_after_the_output_changes(tmp_path):
