@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from seqc import __version__
-from seqc.errors import EXIT_INPUT, EXIT_RENDER, SeqcError
+from seqc.errors import InputError, RenderError
 from seqc.store.files import CHUNK, HEX64_RE, json_bytes, sha256_file
 from seqc.store.kinds import KINDS, SIDECAR_EXT, check_key, check_kind
 
@@ -46,22 +46,16 @@ SCHEMES = ("s3://", "gs://", "az://", "file://", "memory://")
 _BACKEND_PACKAGE = {"s3": "s3fs", "gcs": "gcsfs", "abfs": "adlfs"}
 
 
-class RemoteURLError(SeqcError):
-    """A --remote URL that is not one seqc can use (unknown scheme, no bucket, a relative path)."""
-
-    exit_code = EXIT_INPUT
+class RemoteURLError(InputError):
+    """A --remote URL that is not one seqc can use (unknown scheme, no bucket, a relative path): exit 2."""
 
 
-class RemoteExtraMissing(SeqcError):
-    """The packages a remote needs are not installed."""
-
-    exit_code = EXIT_INPUT
+class RemoteExtraMissing(InputError):
+    """The packages a remote needs are not installed: exit 2."""
 
 
-class RemoteUnavailable(SeqcError):
-    """The remote cannot be used now: unreachable, no credentials, no bucket, access denied."""
-
-    exit_code = EXIT_RENDER
+class RemoteUnavailable(RenderError):
+    """The remote cannot be used now: unreachable, no credentials, no bucket, access denied: exit 1."""
 
 
 def parse_url(url: str) -> tuple[str, str]:
