@@ -60,20 +60,6 @@ def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.pop("SEQC_CACHE_DIR", None)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _music_example_track() -> None:
-    """examples/music/track.wav is generated, not committed: make it as a user does before rendering
-    that example (`python examples/music/make_track.py`), so the tests of every example can read it.
-    The script writes it whole by rename, so two test processes making it at once is harmless."""
-    track = Path(__file__).resolve().parents[1] / "examples" / "music" / "track.wav"
-    if not track.is_file():
-        import subprocess
-        import sys
-
-        subprocess.run([sys.executable, str(track.with_name("make_track.py"))], check=True, capture_output=True,
-                       timeout=120)
-
-
 @pytest.fixture(scope="session")
 def tiny_vae(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding a tiny random `AutoencoderTiny` saved with safetensors (read-only)."""
