@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 # What a `state` event holds at first, before any render.
-EMPTY_STATE = {"story": "", "status": "starting", "reason": "", "plan": None, "progress": None,
+EMPTY_STATE: dict = {"story": "", "status": "starting", "reason": "", "plan": None, "progress": None,
                "problems": [], "failure": None, "video": None, "extras": None, "last": None, "note": None}
 
 

@@ -2,7 +2,10 @@
 
 Standard library only (`http.server.ThreadingHTTPServer`, a thread per connection): it starts in
 milliseconds, adds no dependency to a no-op render, and what it must do is small (five routes, one
-Range form). Security for a local dev server (docs/PREVIEW.md has the reasons):
+Range form). Bounded: at most 64 connections are served at once (more wait in a listen backlog of
+128), a connection that sends no request for 10 s is closed, and an event stream notices within
+half a second that its page went away, so a reloading page always finds a free stream.
+Security for a local dev server (docs/PREVIEW.md has the reasons):
 
 - bound to 127.0.0.1 unless `--host` says otherwise (then the command warns);
 - every request needs the token (`?token=`, compared in constant time), else 403;
@@ -11,13 +14,15 @@ Range form). Security for a local dev server (docs/PREVIEW.md has the reasons):
   browser marks cross-site (`Sec-Fetch-Site`) is refused;
 - artifacts are looked up by name and version in `Artifacts`, never by a path from the URL: the
   URL is not even unquoted, so `..`, `%2e%2e` and anything unknown are 404;
-- one `Range: bytes=a-b` per request (206), so the video seeks; several ranges get the whole file;
+- one `Range: bytes=a-b` per request (206), so the video seeks; several ranges or another unit get
+  the whole file; a malformed or unsatisfiable byte range is 416 (numbers of any length: no int());
 - every response: `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, no referrer; the
   page gets a Content-Security-Policy with a fresh nonce for its one script and one style.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hmac
 import http.server
@@ -27,6 +32,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,10 +41,16 @@ from seqc.serve.artifacts import NAMES, Artifacts
 from seqc.serve.events import EventBus
 
 KEEPALIVE_SECONDS = 15.0  # an SSE comment this often keeps proxies and the browser from timing out
-MAX_STREAMS = 16  # event streams at once (each holds a thread)
+STREAM_POLL_SECONDS = 0.5  # how often a quiet event stream checks that its page is still there
+MAX_STREAMS = 16  # event streams at once (each holds a connection and its thread)
+MAX_CONNECTIONS = 64  # connections served at once, a thread each; more wait in the listen backlog
+BACKLOG = 128  # connections the kernel queues before accept (a burst of connects never stalls)
+IDLE_SECONDS = 10.0  # a connection that sends no request (or no next one) this long is closed
+SEND_SECONDS = 60.0  # a client that takes nothing of a response this long is dropped
 CHUNK = 64 * 1024
 PAGE = Path(__file__).with_name("page.html")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_BYTES = re.compile(r"^[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$")  # ASCII digits only
+_HUGE = 10**18  # larger than any file; a longer number in a Range is read as this
 
 
 class ServeError(SeqcError):
@@ -49,9 +61,11 @@ class PreviewServer:
     """Serve the preview of one watch session; `start()` returns the page's URL, `close()` stops it."""
 
     def __init__(self, bus: EventBus, artifacts: Artifacts, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None, on_error=None):
+                 token: str | None = None, on_error=None, max_connections: int = MAX_CONNECTIONS,
+                 idle_timeout: float = IDLE_SECONDS):
         self.bus, self.artifacts = bus, artifacts
         self.host, self.port = host, port
+        self.max_connections, self.idle_timeout = max_connections, idle_timeout
         self.token = token or secrets.token_urlsafe(24)
         self.on_error = on_error or (lambda message: None)
         self.page = PAGE.read_text(encoding="utf-8")
@@ -91,6 +105,7 @@ class PreviewServer:
         """End the event streams, stop serving and close the socket."""
         self.bus.close()
         if self._httpd is not None:
+            self._httpd.stopping.set()
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
@@ -123,15 +138,62 @@ class PreviewServer:
         with self._streams_lock:
             self._streams -= 1
 
+    @property
+    def streams(self) -> int:
+        """Event streams open now."""
+        with self._streams_lock:
+            return self._streams
+
+    @property
+    def connections(self) -> int:
+        """Connections being served now (each has a thread)."""
+        return self._httpd.connections if self._httpd is not None else 0
+
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` at once: a connection is accepted only
+    when a slot is free, so the rest wait in the kernel's backlog instead of each taking a thread."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = BACKLOG
 
     def __init__(self, address, handler, family, preview: PreviewServer):
         self.address_family = family
         self.preview = preview
+        self.stopping = threading.Event()
+        self._slots = threading.BoundedSemaphore(preview.max_connections)
+        self._count = 0
+        self._count_lock = threading.Lock()
         super().__init__(address, handler)
+
+    @property
+    def connections(self) -> int:
+        with self._count_lock:
+            return self._count
+
+    def get_request(self):
+        """Accept once a slot is free (checking for shutdown meanwhile, which the loop waits for)."""
+        while not self._slots.acquire(timeout=0.2):
+            if self.stopping.is_set():
+                raise OSError("the preview server is stopping")  # the serve loop ignores it
+        try:
+            accepted = super().get_request()
+        except BaseException:
+            self._slots.release()
+            raise
+        with self._count_lock:
+            self._count += 1
+        return accepted
+
+    def shutdown_request(self, request) -> None:
+        """Close the connection and free its slot (called once per accepted connection)."""
+        try:
+            super().shutdown_request(request)
+        finally:
+            with self._count_lock:
+                self._count -= 1
+            self._slots.release()
 
     def handle_error(self, request, client_address) -> None:
         """A browser that went away is normal; anything else is one line, never a traceback."""
@@ -147,12 +209,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "seqc-preview"
     sys_version = ""
-    timeout = 60  # an idle keep-alive connection is closed after this
+    timeout = IDLE_SECONDS  # set per request below: idle_timeout to read one, SEND_SECONDS to answer
 
     server: _HTTPServer
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
         """No access log: the watcher's terminal is for the watcher."""
+
+    def handle_one_request(self) -> None:
+        """Wait at most idle_timeout for the (next) request; a connection that sends none is closed
+        (the base class ends the connection on the timeout), so idle ones give their slot back."""
+        self.connection.settimeout(self.server.preview.idle_timeout)
+        super().handle_one_request()
 
     def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
         self._dispatch(head=True)
@@ -168,6 +236,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- routing --------------------------------------------------------------------------------
 
     def _dispatch(self, head: bool) -> None:
+        self.connection.settimeout(SEND_SECONDS)
         preview = self.server.preview
         parts = urlsplit(self.path)
         try:
@@ -228,7 +297,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, body, "text/html; charset=utf-8", head, {"Content-Security-Policy": csp})
 
     def _file(self, path: Path, content_type: str, head: bool) -> None:
-        """The file, or the one byte range asked for (206; 416 if it lies outside the file)."""
+        """The file, or the one byte range asked for (206; 416 if it is malformed or outside the file)."""
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below; the artifact may be gone
         except OSError:
@@ -238,12 +307,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             size = path.stat().st_size
             start, end, status = 0, size - 1, 200
             wanted = self.headers.get("Range")
-            if wanted is not None and "," not in wanted and _RANGE.match(wanted.strip()):
-                # (several ranges, or another unit: the whole file, as RFC 9110 allows)
-                span = _parse_range(wanted.strip(), size)
-                if span is None:
-                    self._send(416, b"", "text/plain", head, {"Content-Range": f"bytes */{size}"})
-                    return
+            span = _parse_range(wanted, size) if wanted is not None else WHOLE
+            if span is None:
+                self._send(416, b"", "text/plain", head, {"Content-Range": f"bytes */{size}"})
+                return
+            if span is not WHOLE:
                 start, end, status = span[0], span[1], 206
             self.send_response(status)
             self._common_headers()
@@ -269,7 +337,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         preview = self.server.preview
         bus = preview.bus
         if not preview.open_stream():
-            self._plain(503, "too many event streams")
+            self._plain(503, "too many event streams", {"Retry-After": "2"})  # the page polls /state
             return
         try:
             self.send_response(200)
@@ -278,28 +346,50 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             self.close_connection = True
-            last = _int(self.headers.get("Last-Event-ID"))
-            resume = last is not None and 0 <= last <= bus.last_id and bus.after(last, 0) is not None
+            asked = _int(self.headers.get("Last-Event-ID"))
             self.wfile.write(b"retry: 1000\n\n")
-            if not resume:
+            if asked is not None and 0 <= asked <= bus.last_id and bus.after(asked, 0) is not None:
+                last = asked  # resume: only what the page missed
+            else:
                 last = self._send_state()
             self.wfile.flush()
+            keepalive = time.monotonic() + KEEPALIVE_SECONDS
             while True:
-                events = bus.after(last, KEEPALIVE_SECONDS)
+                # Wake at least every STREAM_POLL_SECONDS: a page that reloads closes its stream
+                # without a word, and its slot must be free again before the new page asks for one.
+                events = bus.after(last, min(STREAM_POLL_SECONDS, max(0.0, keepalive - time.monotonic())))
                 if events is None:  # fell out of the history: start again from the state
                     last = self._send_state()
                 elif events:
                     self.wfile.write(b"".join(e.sse() for e in events))
                     last = events[-1].id
-                elif bus.closed:
+                elif bus.closed or self._client_gone():
                     return
-                else:
+                elif time.monotonic() >= keepalive:
                     self.wfile.write(b": keep-alive\n\n")
+                else:
+                    continue
                 self.wfile.flush()
+                keepalive = time.monotonic() + KEEPALIVE_SECONDS
         except (ConnectionError, TimeoutError):
             return  # the browser went away mid-stream: nothing to do
         finally:
             preview.close_stream()
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end (an EventSource sends nothing after its request, so a
+        readable socket with nothing to read is the end of the connection)."""
+        sock = self.connection
+        try:
+            sock.settimeout(0)
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False  # nothing to read: still connected
+        except OSError:
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(SEND_SECONDS)
 
     def _send_state(self) -> int:
         last, state = self.server.preview.bus.snapshot()
@@ -325,26 +415,43 @@ def _machine_names() -> set[str]:
     return names
 
 
+WHOLE = (0, -1)  # _parse_range: answer with the whole file (200)
+
+
 def _parse_range(value: str, size: int) -> tuple[int, int] | None:
-    """`bytes=a-b`, `bytes=a-` or `bytes=-n` as an inclusive (start, end) within the file, or None."""
-    match = _RANGE.match(value)
+    """A `Range` header as an inclusive (start, end) within the file; WHOLE where RFC 9110 lets the
+    server ignore it (another unit, several ranges); None to answer 416 (a malformed byte range, or
+    one outside the file). Numbers of any length are fine: `bytes=<5,000 digits>-` is 416, not a
+    ValueError from int()."""
+    unit, equals, spec = value.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return WHOLE
+    if "," in spec:
+        return WHOLE
+    match = _BYTES.match(spec)
     if match is None or size == 0:
         return None
     first, last = match.groups()
     if first == "" and last == "":
         return None
     if first == "":  # the last n bytes
-        n = int(last)
+        n = _number(last)
         return (max(0, size - n), size - 1) if n > 0 else None
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _number(first)
+    end = min(_number(last), size - 1) if last else size - 1
     if start >= size or end < start:
         return None
     return start, end
 
 
+def _number(digits: str) -> int:
+    """A run of decimal digits as an int, at most _HUGE (int() refuses more than 4,300 digits)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < len(str(_HUGE)) else _HUGE
+
+
 def _int(text: str | None) -> int | None:
     try:
-        return int(text) if text is not None else None
+        return int(text) if text is not None and len(text) <= 20 else None
     except ValueError:
         return None

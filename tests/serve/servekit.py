@@ -3,9 +3,11 @@ and small storyboards on the built-in model."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -147,4 +149,24 @@ class SSEClient:
             return list(self.events[mark:])
 
     def close(self) -> None:
+        """Leave as a browser tab does: the connection ends (FIN) at once. Closing the socket alone
+        would not, while the reader thread is still in recv on it."""
+        if self.conn.sock is not None:
+            with contextlib.suppress(OSError):
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
         self.conn.close()
+
+
+def open_stream(port: int, token: str, timeout: float = 10.0) -> socket.socket:
+    """A raw event-stream connection that has received its first event (the state), left open."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    conn.sendall(f"GET /events?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    received = b""
+    while b"event: state" not in received:
+        chunk = conn.recv(65536)
+        received += chunk
+        refused = b"\r\n\r\n" in received and not received.startswith(b"HTTP/1.1 200")
+        if not chunk or refused:
+            conn.close()
+            raise AssertionError(f"no event stream: {received[:200]!r}")
+    return conn

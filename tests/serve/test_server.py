@@ -1,25 +1,28 @@
 """The preview server over real HTTP: its checks (token, Host, Origin, the artifact allow-list,
 Range, no-store) against a server in this process, then `seqc watch --serve` in a subprocess:
 events after a save, the video URL changing only once the new video is published, errors, a port
-in use, a browser leaving mid-stream, Ctrl-C."""
+in use, a browser leaving mid-stream, Ctrl-C. Also the bounds: streams freed as soon as their page
+goes, at most MAX_CONNECTIONS threads, a deep listen backlog, idle connections closed, and Range
+headers of any length answered."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from renderkit import run_seqc
-from servekit import ServeWatch, SSEClient, make_project, request, story_text
+from servekit import ServeWatch, SSEClient, make_project, open_stream, request, story_text
 from watchutil import save_by_rename
 
 from seqc.serve.artifacts import KEEP, Artifacts
 from seqc.serve.events import EventBus
 from seqc.serve.handoff import socket_path
-from seqc.serve.server import PreviewServer, ServeError
+from seqc.serve.server import MAX_CONNECTIONS, MAX_STREAMS, PreviewServer, ServeError
 
 VIDEO = bytes(range(256)) * 40  # 10,240 bytes whose content says where each byte is
 
@@ -114,6 +117,133 @@ def test_a_single_range_is_206_with_the_right_bytes(served):
     assert get(server, artifact.url, {"Range": "pages=1-2"}).status == 200
     head = get(server, artifact.url, method="HEAD")
     assert head.status == 200 and head.body == b"" and head.headers["content-length"] == str(size)
+
+
+def test_a_range_of_any_length_or_form_gets_an_answer(served):
+    """Issue 24 item 6: `bytes=<5,000 digits>-` closed the connection (int() refuses 4,300 digits)
+    and printed a ValueError on the watcher's terminal. RFC 9110: a first byte past the end is 416;
+    a last byte past the end or a suffix longer than the file is clipped; a malformed byte range is
+    416; another unit is ignored."""
+    server, artifact, _ = served
+    errors: list[str] = []
+    server.on_error = errors.append
+    size, huge = len(VIDEO), "9" * 5000
+    for value in (f"bytes={huge}-", f"bytes={huge}-{huge}", f"bytes={size}-{huge}", "bytes=abc", "bytes=5-3",
+                  "bytes=--1", "bytes=1-2-3", "bytes=-0", "bytes=-", "bytes=", "bytes=0x10-", "bytes=\u00b2-"):
+        response = get(server, artifact.url, {"Range": value})
+        assert response.status == 416, (value[:40], response.status)
+        assert response.headers["content-range"] == f"bytes */{size}"
+    for value, body in ((f"bytes=0-{huge}", VIDEO), (f"bytes=-{huge}", VIDEO), (f"bytes={'0' * 5000}1-2", VIDEO[1:3]),
+                        ("Bytes = 5 - 9", VIDEO[5:10])):
+        response = get(server, artifact.url, {"Range": value})
+        assert response.status == 206 and response.body == body, value[:40]
+    assert get(server, artifact.url, {"Range": f"items={huge}-"}).status == 200  # another unit: ignored
+    assert get(server, artifact.url, {"Range": f"bytes={huge}-", "Last-Event-ID": huge}, method="HEAD").status == 416
+    assert not errors, errors
+
+
+def test_a_stream_frees_its_slot_as_soon_as_its_page_goes(served):
+    """Issue 24 item 5: a reloaded page's stream held its slot until the next 15 s keep-alive, so
+    16 quick reloads took every slot and the next page got 503 for good."""
+    server, _, bus = served
+    streams = [open_stream(server.port, server.token) for _ in range(MAX_STREAMS)]
+    assert server.streams == MAX_STREAMS
+    refused = get(server, "/events")
+    assert refused.status == 503 and refused.headers["retry-after"]
+    assert get(server, "/state").status == 200  # the page's fallback still answers
+    for stream in streams:
+        stream.close()
+    deadline = time.monotonic() + 2.0  # a quiet stream looks every 0.5 s
+    while server.streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    again = [open_stream(server.port, server.token) for _ in range(MAX_STREAMS)]  # none refused
+    for stream in again:
+        stream.close()
+    bus.publish("storyboard-loaded", {})  # wakes the streams (now gone) at once; nothing breaks
+    deadline = time.monotonic() + 2.0
+    while (server.streams or server.connections) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.streams == 0 and server.connections == 0
+
+
+def test_connections_are_bounded_and_idle_ones_closed(tmp_path):
+    """Issue 24 item 7: a thread per connection with no cap (300 idle connections: 311 threads), a
+    listen backlog of 5 (connects stalled 1 s at 100 at once), idle connections kept for 60 s."""
+    bus, artifacts = EventBus(), Artifacts()
+    server = PreviewServer(bus, artifacts, idle_timeout=1.0)
+    server.start()
+    base = threading.active_count()
+    try:
+        # 300 clients connect at once and send nothing: never more than MAX_CONNECTIONS threads
+        # serve them (the rest wait in the backlog; each idle one is closed after 1 s).
+        idle: list[socket.socket] = []
+
+        def connect() -> None:
+            with contextlib.suppress(OSError):
+                idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
+
+        clients = [threading.Thread(target=connect) for _ in range(300)]
+        for client in clients:
+            client.start()
+        most = 0
+        while any(client.is_alive() for client in clients):
+            ours = sum(1 for t in threading.enumerate() if t in clients)
+            most = max(most, threading.active_count() - ours - base)
+            time.sleep(0.02)
+        assert len(idle) == 300
+        assert 0 < most <= MAX_CONNECTIONS, most
+        assert server.connections <= MAX_CONNECTIONS
+        for conn in idle:
+            conn.close()
+        # A request after them is answered, and the threads are given back.
+        assert get(server, "/state").status == 200
+        deadline = time.monotonic() + 5
+        while server.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.connections == 0
+        # Idle connections are closed by the server: one that sends nothing, one kept alive after a request.
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        kept = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        kept.sendall(f"GET /state?token={server.token} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        started = time.monotonic()
+        for conn in (silent, kept):
+            with conn:
+                received = b""
+                while chunk := conn.recv(65536):  # to the server's FIN (a timeout here is 5 s)
+                    received += chunk
+                assert received.startswith(b"HTTP/1.1 200") if conn is kept else received == b""
+        assert time.monotonic() - started < 3.0
+    finally:
+        server.close()
+        artifacts.close()
+
+
+def test_a_burst_of_connects_never_stalls(served):
+    """With every slot taken, 100 more connects at once complete at once: they wait in the listen
+    backlog (a backlog of 5 dropped the rest, whose clients retried after 1 s)."""
+    server, _, _ = served
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(MAX_CONNECTIONS)]
+    times: list[float] = []
+    burst: list[socket.socket] = []
+
+    def connect() -> None:
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            burst.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        times.append(time.monotonic() - started)
+
+    try:
+        threads = [threading.Thread(target=connect) for _ in range(100)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(burst) == 100 and max(times) < 0.5, sorted(times)[-5:]
+        assert server.connections <= MAX_CONNECTIONS
+    finally:
+        for conn in held + burst:
+            conn.close()
+    assert get(server, "/state").status == 200
 
 
 def test_every_response_is_no_store_and_the_page_has_a_policy(served):
