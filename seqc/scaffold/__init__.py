@@ -16,6 +16,8 @@ from seqc.store.atomic import atomic_write_bytes
 from seqc.store.location import PROJECT_DIR, TAG_NAME, TAG_TEXT
 
 KEYFRAMES = ("dawn", "noon", "dusk", "night")
+# The rendered video's folder (the template's output.path), kept out of git by the project's .gitignore.
+IGNORED = "out/"
 
 TEMPLATE = """\
 # yaml-language-server: $schema=./storyboard.schema.json
@@ -44,8 +46,8 @@ def keyframe_bytes(name: str) -> bytes:
 
 
 def scaffold(folder: Path, force: bool = False) -> Path:
-    """Write folder/storyboard.yaml, its schema, keyframes and a tagged cache/ folder; refuse to
-    overwrite unless forced."""
+    """Write folder/storyboard.yaml, its schema, keyframes, a tagged cache/ folder and a .gitignore
+    for the video's out/ folder; refuse to overwrite the storyboard unless forced."""
     story = folder / "storyboard.yaml"
     if story.exists() and not force:
         raise InputError(f"{story} already exists (use --force to overwrite it)")
@@ -59,5 +61,21 @@ def scaffold(folder: Path, force: bool = False) -> Path:
     atomic_write_bytes(folder / PROJECT_DIR / TAG_NAME, TAG_TEXT.encode())
     (folder / PROJECT_DIR / ".gitignore").write_text("*\n")
     (folder / "storyboard.schema.json").write_text(schema_text())
+    ignore_output(folder / ".gitignore")
     story.write_text(TEMPLATE)
     return story
+
+
+def ignore_output(gitignore: Path) -> None:
+    """Make `gitignore` ignore the video's folder, so a first `git add -A` does not commit the video:
+    written if missing, the line appended if absent, left alone if any form of it is there."""
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = {line.strip() for line in text.splitlines()}
+    if lines & {"out", "out/", "/out", "/out/"}:
+        return
+    separator = "\n" if text and not text.endswith("\n") else ""
+    with open(gitignore, "a", encoding="utf-8") as fh:
+        fh.write(f"{separator}{IGNORED}\n")
