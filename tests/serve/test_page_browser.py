@@ -3,7 +3,9 @@
 Opens the page of a `seqc watch --serve`, edits the storyboard and waits for the new video to load
 (readyState >= 2) with the new duration, then saves an invalid storyboard and finds the problem with
 its line:col while the last good video stays. The screenshot is kept: under the test's tmp folder,
-and copied to $SEQC_TEST_ARTIFACTS if set. Skipped only if chromium or playwright is missing.
+and copied to $SEQC_TEST_ARTIFACTS if set. Then the page always comes back: after 20 quick reloads,
+and with every event stream taken (it shows /state, then goes live when a stream frees). Skipped
+only if chromium or playwright is missing.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from servekit import ServeWatch, make_project, story_text
+from servekit import ServeWatch, make_project, open_stream, story_text
 from watchutil import save_by_rename
+
+from seqc.serve.server import MAX_STREAMS
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +30,9 @@ FPS = 8
 NEW_VIDEO = """(old) => { const v = document.getElementById('video');
   return v && v.tagName === 'VIDEO' && v.readyState >= 2 && v.dataset.version !== old
     ? {version: v.dataset.version, duration: v.duration} : null; }"""
+SHOWN = """(story) => document.getElementById('story').textContent === story
+  && document.querySelector('#plan tr') !== null"""
+LIVE = "() => document.getElementById('conn').classList.contains('live')"
 
 
 @pytest.fixture(scope="module")
@@ -87,5 +94,48 @@ def test_the_page_follows_edits_and_shows_errors(browser, tmp_path):
         assert not messages, messages  # no script errors, no CSP violations
         assert watch.interrupt() == 130
     finally:
+        page.close()
+        watch.close()
+
+
+def test_the_page_comes_back_after_quick_reloads_and_with_every_stream_taken(browser, tmp_path):
+    """Issue 24 item 5: 20 reloads 0.3 s apart left the page blank for good (each reloaded page's
+    stream held its slot until a keep-alive failed, the 17th got 503, and an EventSource never
+    retries after that). Now a stream frees its slot when its page goes; a refused page shows the
+    state from /state and retries with backoff until its stream is live."""
+    folder = make_project(tmp_path)
+    (folder / "story.yaml").write_text(story_text([("dawn", "noon", 4)], fps=FPS))
+    watch = ServeWatch(folder)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    policy: list[str] = []
+    page.on("console", lambda m: policy.append(m.text) if "Content Security Policy" in m.text else None)
+    held = []
+    try:
+        url = watch.wait_url()
+        page.goto(url)
+        page.wait_for_function(NEW_VIDEO, arg="", timeout=240_000)
+        # 1. Twenty reloads, 0.3 s apart: the last page is live, with the state and the video.
+        for _ in range(20):
+            page.reload(wait_until="domcontentloaded")
+            page.wait_for_timeout(300)
+        page.wait_for_function(LIVE, timeout=10_000)
+        page.wait_for_function(SHOWN, arg="story.yaml", timeout=10_000)
+        page.wait_for_function(NEW_VIDEO, arg="", timeout=30_000)
+        # 2. Every stream taken (other tabs): the page shows the state it polls from /state ...
+        page.goto("about:blank")
+        page.wait_for_timeout(1500)  # the page's own stream is freed (a stream looks every 0.5 s)
+        held = [open_stream(watch.port, watch.token) for _ in range(MAX_STREAMS)]
+        page.goto(url)
+        page.wait_for_function(SHOWN, arg="story.yaml", timeout=10_000)
+        assert not page.evaluate(LIVE)
+        assert "polling" in page.locator("#conn").get_attribute("title")
+        # ... and goes live once a stream is free again, retrying by itself.
+        held.pop().close()
+        page.wait_for_function(LIVE, timeout=20_000)
+        assert not policy, policy
+        assert watch.interrupt() == 130
+    finally:
+        for stream in held:
+            stream.close()
         page.close()
         watch.close()

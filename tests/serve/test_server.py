@@ -427,6 +427,8 @@ def test_a_port_in_use_and_a_browser_leaving_never_stop_the_watcher(tmp_path):
         conn.sendall(f"GET {watch.path(video['url'])} HTTP/1.1\r\nHost: 127.0.0.1:{watch.port}\r\n\r\n".encode())
         conn.recv(100)
         conn.close()  # gone mid-download
+        huge = request(watch.port, watch.path(video["url"]), {"Range": "bytes=" + "9" * 5000 + "-"})
+        assert huge.status == 416  # issue 24 item 6: was no answer and a ValueError on the terminal
         mark = watch.mark()
         save_by_rename(story, story_text([("dawn", "noon", 30)]))
         assert watch.wait_render(mark, timeout=120)[1].frames == 31
