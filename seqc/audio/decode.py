@@ -31,7 +31,7 @@ MAX_AUDIO_BYTES = 1024 * 1024 * 1024
 MAX_AUDIO_SECONDS = 3600  # an hour: 318 MB of float32 at the analysis rate, at most
 # What shapes the onset envelope (seqc.audio.envelope): in every `pacing: audio` clip key, so a change
 # here re-renders them. Here, not there, so the planner reads it without numpy.
-ENVELOPE = {"kind": "band-flux", "version": 1, "rate": ANALYSIS_RATE, "n_fft": 1024, "hop": 256,
+ENVELOPE: dict = {"kind": "band-flux", "version": 1, "rate": ANALYSIS_RATE, "n_fft": 1024, "hop": 256,
             "bands": 24, "fmin": 40.0, "compression": 100.0}
 _DECODED: dict[tuple, bytes] = {}  # the last file decoded whole, by its stat signature
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")

@@ -8,7 +8,8 @@ tone adds none). The pacing curve is the
 normalised cumulative envelope over the segment's window, sampled at the frame times, blended
 with linear by `smooth` (stable-diffusion-videos' approach, research notes part B.1), so t moves
 fast where the music hits and slowly where it holds. It is a pure function of the window's
-samples and ENVELOPE, which is what the clip key holds (seqc.plan).
+samples and ENVELOPE, which is what the clip key holds (seqc.plan). The bass envelope (the rise
+of the energy below BASS_HZ) only helps `seqc audio` tell the beat from the off-beat.
 """
 
 from __future__ import annotations
@@ -17,11 +18,31 @@ import numpy as np
 
 from seqc.audio.decode import ANALYSIS_RATE, ENVELOPE
 
+BASS_HZ = 150.0  # where `bass_envelope` stops: a kick's body is below it, a hi-hat has next to nothing there
+
 
 def onset_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE) -> tuple[np.ndarray, np.ndarray]:
     """(times in seconds, onset strength) of mono float samples: one value per hop, at the centre of
     its window, the first value 0. Windows lie wholly inside the samples: padding with silence would
     cut the sound off mid-window, and that cut reads as a broadband onset at the edges."""
+    times, spectrum = _spectrogram(samples, rate)
+    logmag = np.log1p(ENVELOPE["compression"] * spectrum @ _bands(ENVELOPE["n_fft"], rate))
+    return times, _rises(logmag)
+
+
+def bass_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE, top: float = BASS_HZ) -> tuple[np.ndarray, np.ndarray]:
+    """(times, bass onset strength): the increase of the summed magnitude of the bins from 20 Hz to
+    `top`, not log-compressed, on the windows of `onset_envelope`. A kick drum adds much of it; a
+    hi-hat or a click, loud as it may be in the band flux, adds next to none (seqc.audio.beats
+    tells the beat from the off-beat by it)."""
+    times, spectrum = _spectrogram(samples, rate)
+    freqs = np.fft.rfftfreq(ENVELOPE["n_fft"], 1.0 / rate)
+    low = spectrum[:, (freqs >= 20.0) & (freqs <= top)].sum(axis=1, keepdims=True)
+    return times, _rises(low)
+
+
+def _spectrogram(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """(window centre times, magnitude spectra [windows, bins]) of Hann windows ENVELOPE apart."""
     n_fft, hop = ENVELOPE["n_fft"], ENVELOPE["hop"]
     x = np.asarray(samples, dtype=np.float64)
     if len(x) < n_fft:
@@ -29,12 +50,15 @@ def onset_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE) -> tuple[np.n
     count = 1 + (len(x) - n_fft) // hop
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:count]
     spectrum = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1))
-    logmag = np.log1p(ENVELOPE["compression"] * spectrum @ _bands(n_fft, rate))
-    flux = np.zeros(count)
-    if count > 1:
-        flux[1:] = np.maximum(0.0, np.diff(logmag, axis=0)).sum(axis=1)
-    times = (np.arange(count) * hop + n_fft / 2) / rate
-    return times, flux
+    return (np.arange(count) * hop + n_fft / 2) / rate, spectrum
+
+
+def _rises(values: np.ndarray) -> np.ndarray:
+    """For each window, the sum over columns of the increases over the previous window (the first 0)."""
+    flux = np.zeros(len(values))
+    if len(values) > 1:
+        flux[1:] = np.maximum(0.0, np.diff(values, axis=0)).sum(axis=1)
+    return flux
 
 
 def _bands(n_fft: int, rate: int) -> np.ndarray:

@@ -27,6 +27,29 @@ def clicks(bpm: float, seconds: float, first: float = 0.0, rate: int = RATE) -> 
     return out
 
 
+def drums(bpm: float, seconds: float, first: float = 0.0, hat: float = 0.5, rate: int = RATE,
+          seed: int = 0) -> np.ndarray:
+    """Mono float samples as a user makes them with sox (`synth 0.1 sine 60`, `synth 0.05 whitenoise`):
+    a 60 Hz kick of 0.1 s on every beat from `first`, and 50 ms of white noise of peak `hat` (a
+    hi-hat) half a beat after each."""
+    period = 60.0 / bpm
+    kick = 0.9 * np.sin(2 * np.pi * 60 * np.arange(int(0.1 * rate)) / rate)
+    noise = np.random.default_rng(seed).uniform(-hat, hat, int(0.05 * rate))
+    count = int(seconds / period) + 1
+    return hits(seconds, [(first + k * period, kick) for k in range(count)]
+                + [(first + (k + 0.5) * period, noise) for k in range(count)], rate)
+
+
+def hits(seconds: float, sounds: list[tuple[float, np.ndarray]], rate: int = RATE) -> np.ndarray:
+    """Mono float samples `seconds` long: each (time, samples) added at its time (those that do not fit dropped)."""
+    out = np.zeros(int(round(seconds * rate)), dtype=np.float64)
+    for at, sound in sounds:
+        i = int(round(at * rate))
+        if i >= 0 and i + len(sound) <= len(out):
+            out[i:i + len(sound)] += sound
+    return out
+
+
 def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
     """16-bit mono WAV through the standard library (no ffmpeg involved)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,9 +63,11 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
 
 
 def convert(source: Path, target: Path) -> Path:
-    """source -> target by the bundled ffmpeg, the codec from the suffix (mp3: LAME, m4a: AAC)."""
+    """source -> target by the bundled ffmpeg, the codec from the suffix (mp3: LAME, m4a: AAC, ogg:
+    libvorbis at its default quality, as sox writes Ogg, opus: libopus)."""
     codec = {".mp3": ["-c:a", "libmp3lame", "-b:a", "192k"], ".m4a": ["-c:a", "aac", "-b:a", "192k"],
-             ".wav": [], ".flac": ["-c:a", "flac"]}[target.suffix]
+             ".wav": [], ".flac": ["-c:a", "flac"], ".ogg": ["-c:a", "libvorbis"],
+             ".opus": ["-c:a", "libopus"]}[target.suffix]
     run(["-v", "error", "-i", ff_path(source), *codec, "-y", ff_path(target)], f"make {target.name}")
     return target
 

@@ -15,7 +15,16 @@ import pytest
 from renderkit import run_seqc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audio"))
-from audiokit import click_times, click_track, decoded_audio, storyboard  # noqa: E402
+from audiokit import (  # noqa: E402
+    click_times,
+    click_track,
+    convert,
+    decoded_audio,
+    drums,
+    hits,
+    storyboard,
+    write_wav,
+)
 
 from seqc.media.probe import count_frames  # noqa: E402
 
@@ -44,6 +53,35 @@ def test_seqc_audio_suggests_what_to_paste(tmp_path):
     assert data["bpm"] == 126 and data["start"] == 5
     assert data["first_beat"] == pytest.approx((0.37 - 5) % (60 / BPM), abs=0.015)  # after `start`
     assert len(data["onsets"]) >= 38
+
+
+def test_seqc_audio_finds_the_kick_in_ogg_vorbis_and_says_when_unsure(tmp_path):
+    """Issue 24 item 8: a kick every beat from 0.5 s and a loud hi-hat between, in Ogg Vorbis (as sox
+    writes it): the first beat is the kick's. Equal onsets on the beat and between: uncertain, both named."""
+    import numpy as np
+
+    track = convert(write_wav(tmp_path / "drums.wav", drums(100, 12.0, first=0.5, hat=1.0)), tmp_path / "drums.ogg")
+    proc = run_seqc("audio", str(track), "--no-librosa")
+    assert "first beat: 0.48" in proc.stdout or "first beat: 0.49" in proc.stdout or "first beat: 0.50" in proc.stdout
+    assert "uncertain" not in proc.stdout and "check by ear, then paste" in proc.stdout
+    data = json.loads(run_seqc("audio", str(track), "--json", "--no-librosa").stdout)
+    assert data["first_beat"] == pytest.approx(0.5, abs=0.03) and data["first_beat_uncertain"] is False
+    assert data["first_beat_doubt"] is None and data["other_first_beat"] is None
+
+    rng = np.random.default_rng(3)
+    even = write_wav(tmp_path / "even.wav", hits(12.0, [(0.5 + k * 0.3, rng.uniform(-0.5, 0.5, 2205))
+                                                         for k in range(38)]))
+    proc = run_seqc("audio", str(even), "--no-librosa", "--start", "1")
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("first beat: "))
+    assert "uncertain: the onsets between the beats are about as strong" in line, line
+    pasted = [x for x in proc.stdout.splitlines() if x.startswith("  audio: ")]
+    assert len(pasted) == 2 and "check both by ear, then paste one" in proc.stdout  # each phase, to try
+    data = json.loads(run_seqc("audio", str(even), "--json", "--no-librosa", "--start", "1").stdout)
+    assert data["first_beat_uncertain"] is True and "about as strong" in data["first_beat_doubt"]
+    assert sorted([data["first_beat_in_file"], data["other_first_beat_in_file"]]) == pytest.approx([0.5, 0.8], abs=0.03)
+    # As video times after `start` (1 s): the beats at 1.1 and 1.4 s into the file.
+    assert sorted([data["first_beat"], data["other_first_beat"]]) == pytest.approx([0.1, 0.4], abs=0.03)
+    assert {f"first_beat: {data['first_beat']:g}}}" in x for x in pasted} == {True, False}
 
 
 def _bad_audio(folder: Path) -> dict[str, Path]:
