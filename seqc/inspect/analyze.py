@@ -1,7 +1,9 @@
 """The smoothness report (`seqc analyze`): per segment, how far apart its keyframes are and how evenly the picture changes.
 
 Reads the cached clips (rendering what is missing first) and the cached latents, so a report on
-a rendered storyboard costs a decode of the clips and never loads the model.
+a rendered storyboard costs a decode of the clips and never loads the model. A jump the storyboard
+asks for (the cut of `method: cut`, the jumps of `easing: steps(n)`) is not judged: only the other
+steps of the segment are.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from seqc.media.decode import read_frames
-from seqc.plan import Plan
+from seqc.plan import Plan, SegmentJob
 from seqc.render import metrics
+from seqc.render.frames import segment_times
 from seqc.store import Cache
 
 JARRING_RATIO = 2.5  # the largest step is this many times the median step...
@@ -35,6 +38,7 @@ class SegmentReport:
     latent_angle: float  # degrees between them, as slerp sees them
     changes: np.ndarray  # frame-to-frame change for each step of the segment, 0-255 levels
     first_frame: int
+    asked: np.ndarray | None = None  # per step: a jump the storyboard asks for (see `asked_jumps`)
 
     @property
     def median(self) -> float:
@@ -54,13 +58,27 @@ class SegmentReport:
         return metrics.coefficient_of_variation(self.changes)
 
     @property
+    def asked_steps(self) -> list[int]:
+        """Frame indices within the segment where a jump the storyboard asks for starts."""
+        return [] if self.asked is None else [int(i) for i in np.nonzero(self.asked)[0]]
+
+    @property
     def jarring(self) -> bool:
-        return self.max >= JARRING_FLOOR and self.max > JARRING_RATIO * max(self.median, 1e-9)
+        """The largest step not asked for is JARRING_RATIO times the median of those steps, and visible."""
+        judged = self.changes if self.asked is None else self.changes[~self.asked]
+        if not judged.size:
+            return False
+        top, median = float(judged.max()), float(np.median(judged))
+        return top >= JARRING_FLOOR and top > JARRING_RATIO * max(median, 1e-9)
 
     @property
     def verdict(self) -> str:
         if self.jarring:
             return ("jarring: consider more frames, slerp, pacing: even or an intermediate keyframe")
+        asked = self.asked_steps
+        if asked:
+            what = "a cut" if self.method == "cut" else f"{len(asked)} step{'s' if len(asked) > 1 else ''}"
+            return f"{what} as asked (frame{'s' if len(asked) > 1 else ''} {', '.join(map(str, asked))})"
         return "smooth" if self.changes.size else "still"
 
     def as_dict(self) -> dict:
@@ -70,8 +88,26 @@ class SegmentReport:
             "latent_angle": round(self.latent_angle, 3), "median_change": round(self.median, 4),
             "max_change": round(self.max, 4), "max_at_frame": self.argmax,
             "max_at_video_frame": self.first_frame + self.argmax, "cv": round(self.cv, 4),
-            "verdict": self.verdict, "changes": [round(float(c), 4) for c in self.changes],
+            "verdict": self.verdict, "asked_jumps": self.asked_steps,
+            "changes": [round(float(c), 4) for c in self.changes],
         }
+
+
+def asked_jumps(job: SegmentJob, steps: int) -> np.ndarray:
+    """Per step of a segment (frame i to i + 1, the last to the next clip's first frame at t = 1): a
+    jump its storyboard asks for. `method: cut` asks for the step where eased t reaches 1;
+    `easing: steps(n)` for every step where the step function moves, when it holds between them
+    (steps finer than the frames are just motion). The eased times are the renderer's own
+    (seqc.render.frames.segment_times; `pacing: even` keeps where they move and hold)."""
+    seg = job.segment
+    eased = np.append(segment_times(job), 1.0)[: steps + 1]
+    before, after = eased[:-1], eased[1:]
+    if seg.method == "cut":
+        return (before < 1.0) & (after >= 1.0)
+    if seg.easing.startswith("steps("):
+        moves = np.abs(after - before) > 1e-12
+        return moves if not moves.all() else np.zeros(len(moves), dtype=bool)
+    return np.zeros(len(before), dtype=bool)
 
 
 def _latent(cache: Cache, key: str) -> np.ndarray | None:
@@ -117,7 +153,8 @@ def analyze(plan: Plan, clips: Mapping[str, Path], cache: Cache) -> list[Segment
         b = _latent(cache, plan.latents[seg.target].key) if seg.target in plan.latents else None
         rms, angle = _latent_distance(a, b)
         reports.append(SegmentReport(seg.index, seg.source, seg.target, seg.rendered_frames, seg.method,
-                                     seg.easing, rms, angle, np.asarray(steps, dtype=np.float64), seg.first_frame))
+                                     seg.easing, rms, angle, np.asarray(steps, dtype=np.float64), seg.first_frame,
+                                     asked_jumps(job, len(steps))))
     return reports
 
 

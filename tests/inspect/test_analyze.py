@@ -1,16 +1,31 @@
 """`seqc analyze` (seqc/inspect/analyze.py) end to end with the built-in model: per-segment changes,
-a cut flagged as jarring, latent figures, and the plot."""
+latent figures, the plot, and verdicts that judge only what the storyboard does not ask for."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from PIL import Image
 from renderkit import paint_seasons, run_seqc, write_story
 
-pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audio"))
+from audiokit import storyboard  # noqa: E402
+
+from seqc.inspect.analyze import SegmentReport, asked_jumps  # noqa: E402
+from seqc.spec import load_storyboard  # noqa: E402
+
+# Issue 24 item 9: a cut and steps(4) were called "jarring: consider more frames". They are what the
+# storyboard asks for; an ease-in-expo that leaves most of the change to its last frames is not.
+SEGMENTS = ("segments:\n"
+            "  - {from: summer, to: night, frames: 12, easing: linear, method: slerp, pacing: even}\n"
+            "  - {from: night, to: autumn, frames: 12, method: cut}\n"
+            "  - {from: autumn, to: summer, frames: 12, easing: steps(4)}\n"
+            "  - {from: summer, to: night, frames: 12, easing: ease-in-expo}\n")
 
 
 @pytest.fixture(scope="module")
@@ -18,16 +33,60 @@ def project(tmp_path_factory) -> Path:
     return paint_seasons(tmp_path_factory.mktemp("analyze"))
 
 
-def test_analyze_flags_a_cut_and_plots(project, tmp_path):
-    story = write_story(project, "analyze", "segments:\n  - {from: summer, to: night, frames: 12, easing: linear,"
-                        " method: slerp, pacing: even}\n  - {from: night, to: autumn, frames: 12, method: cut}\n"
-                        "  - {from: autumn, to: autumn, frames: 4}\n")
+@pytest.mark.slow  # real renders in subprocesses: run with the full suite, not the inner loop
+def test_analyze_judges_only_the_jumps_not_asked_for_and_plots(project, tmp_path):
+    story = write_story(project, "analyze", SEGMENTS)
     plot = tmp_path / "plot.png"
     proc = run_seqc("analyze", str(story), "--json", "--plot", str(plot), "--cache-dir", str(project / "cache"))
     report = json.loads(proc.stdout)
     segments = report["segments"]
-    assert [len(s["changes"]) for s in segments] == [12, 12, 5 - 1]
-    assert segments[1]["verdict"].startswith("jarring") and segments[1]["max_at_frame"] == 11
-    assert 1 in report["jarring"] and 0 not in report["jarring"]
-    assert segments[0]["latent_angle"] > 0 and segments[2]["latent_rms"] == 0
+    assert [len(s["changes"]) for s in segments] == [12, 12, 12, 12]
+    cut, steps, expo = segments[1], segments[2], segments[3]
+    assert cut["max_at_frame"] == 11 and cut["max_change"] > 20  # the jump is there, and big
+    assert cut["asked_jumps"] == [11] and cut["verdict"] == "a cut as asked (frame 11)"
+    assert steps["asked_jumps"] == [2, 5, 8, 11] and steps["verdict"].startswith("4 steps as asked")
+    assert min(steps["changes"][i] for i in (2, 5, 8, 11)) > 5 * max(steps["changes"][i] for i in (0, 1, 3))
+    assert expo["verdict"].startswith("jarring") and expo["asked_jumps"] == []  # a real jump is still one
+    assert report["jarring"] == [3]
+    assert segments[0]["verdict"] == "smooth" and segments[0]["latent_angle"] > 0
     assert Image.open(plot).size == (900, 420)
+    # What a user reads: the table says the same.
+    table = run_seqc("analyze", str(story), "--cache-dir", str(project / "cache")).stdout
+    assert "a cut as asked (frame 11)" in table and "4 steps as asked" in table
+    assert table.count("jarring") == 1
+
+
+def test_asked_jumps_are_the_cut_and_the_steps_where_the_renderer_puts_them(tmp_path):
+    story = load_storyboard(storyboard(tmp_path, (
+        "segments:\n  - {from: a, to: b, frames: 8, method: cut}\n"
+        "  - {from: b, to: a, frames: 8, easing: steps(4)}\n"
+        "  - {from: a, to: b, frames: 8, easing: 'steps(2, jump-start)', method: cut}\n"
+        "  - {from: b, to: a, frames: 4, easing: steps(12)}\n"
+        "  - {from: a, to: b, frames: 8, easing: ease-in-out}\n"), "", name="asked"))
+
+    def asked(index: int, steps: int) -> list[int]:
+        job = SimpleNamespace(segment=story.segments[index], window=None)
+        return [int(i) for i in np.nonzero(asked_jumps(job, steps))[0]]  # type: ignore[arg-type]
+
+    assert asked(0, 8) == [7]  # the last step, into the next clip's first frame
+    assert asked(1, 8) == [1, 3, 5, 7]  # steps(4) over 8 frames: 0, 0, .25, .25, .5, .5, .75, .75, then 1
+    assert asked(2, 8) == [3]  # jump-start reaches 1 at frame 4: the cut comes there
+    assert asked(3, 4) == []  # steps finer than the frames: no holds, just motion, judged as such
+    assert asked(4, 7) == []  # the last segment of a loop, or a smooth easing: nothing asked
+    assert asked(0, 7) == []  # a timeline that loops: its last segment has no step into a next clip
+
+
+def test_a_jump_asked_for_is_not_jarring_and_one_not_asked_for_is():
+    changes = np.array([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 90.0])
+    cut = np.zeros(8, dtype=bool)
+    cut[7] = True
+    asked = SegmentReport(1, "a", "b", 8, "cut", "linear", 1.0, 30.0, changes, 0, cut)
+    assert not asked.jarring and asked.verdict == "a cut as asked (frame 7)"
+    assert asked.as_dict()["asked_jumps"] == [7]
+    unasked = SegmentReport(1, "a", "b", 8, "slerp", "ease-in-expo", 1.0, 30.0, changes, 0, np.zeros(8, dtype=bool))
+    assert unasked.jarring and unasked.verdict.startswith("jarring")
+    # A jump where the storyboard asks for none, in a segment that also has asked ones, is still flagged.
+    both = SegmentReport(1, "a", "b", 8, "slerp", "steps(2, jump-end)", 1.0, 30.0,
+                         np.array([0.1, 0.1, 0.1, 40.0, 0.1, 30.0, 0.1, 40.0]), 0,
+                         np.array([False, False, False, True, False, False, False, True]))
+    assert both.jarring
