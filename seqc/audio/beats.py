@@ -11,7 +11,7 @@ click track in the research notes).
 Which of two phases half a beat apart is the beat (a kick on it, a hi-hat between) is decided apart
 from the tempo: the band flux weighs a hi-hat's many bands as much as a kick's few, so a loud
 hi-hat, or a codec that smears the kick (Ogg Vorbis, issue 24), can win it the grid. The phase
-that collects clearly more bass onsets (seqc.audio.envelope.bass_envelope) is the beat; without
+that collects clearly more bass onsets (seqc.audio.envelope.onset_and_bass) is the beat; without
 bass, the one that collects clearly more of all onsets; when neither is clear, the suggestion says
 so and names the other candidate.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from seqc.audio.decode import ANALYSIS_RATE, ENVELOPE, check_audio, decoded
-from seqc.audio.envelope import as_samples, bass_envelope, onset_envelope
+from seqc.audio.envelope import as_samples, onset_and_bass
 
 MIN_BPM, MAX_BPM, PRIOR_BPM = 50.0, 220.0, 120.0
 # Subtracted from envelope peak times. Measured on generated click tracks: the peaks fall within
@@ -81,8 +81,7 @@ def _envelopes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     at its very start counts as an onset."""
     lead = ENVELOPE["n_fft"]
     padded = np.concatenate([np.zeros(lead), y])
-    times, flux = onset_envelope(padded)
-    _, bass = bass_envelope(padded)
+    times, flux, bass = onset_and_bass(padded)
     return times - lead / ANALYSIS_RATE, flux, bass
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from seqc.audio.decode import ANALYSIS_RATE, ENVELOPE
 
-BASS_HZ = 150.0  # where `bass_envelope` stops: a kick's body is below it, a hi-hat has next to nothing there
+BASS_HZ = 150.0  # where the bass onsets (`onset_and_bass`) stop: a kick's body is below it, a hi-hat has next to nothing there
 
 
 def onset_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE) -> tuple[np.ndarray, np.ndarray]:
@@ -26,19 +26,23 @@ def onset_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE) -> tuple[np.n
     its window, the first value 0. Windows lie wholly inside the samples: padding with silence would
     cut the sound off mid-window, and that cut reads as a broadband onset at the edges."""
     times, spectrum = _spectrogram(samples, rate)
-    logmag = np.log1p(ENVELOPE["compression"] * spectrum @ _bands(ENVELOPE["n_fft"], rate))
-    return times, _rises(logmag)
+    return times, _band_flux(spectrum, rate)
 
 
-def bass_envelope(samples: np.ndarray, rate: int = ANALYSIS_RATE, top: float = BASS_HZ) -> tuple[np.ndarray, np.ndarray]:
-    """(times, bass onset strength): the increase of the summed magnitude of the bins from 20 Hz to
-    `top`, not log-compressed, on the windows of `onset_envelope`. A kick drum adds much of it; a
-    hi-hat or a click, loud as it may be in the band flux, adds next to none (seqc.audio.beats
-    tells the beat from the off-beat by it)."""
+def onset_and_bass(samples: np.ndarray, rate: int = ANALYSIS_RATE,
+                   top: float = BASS_HZ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, onset strength, bass onset strength) from one spectrogram. The bass onset strength is
+    the increase of the summed magnitude of the bins from 20 Hz to `top`, not log-compressed: a kick
+    drum adds much of it; a hi-hat or a click, loud as it may be in the band flux, next to none
+    (seqc.audio.beats tells the beat from the off-beat by it)."""
     times, spectrum = _spectrogram(samples, rate)
     freqs = np.fft.rfftfreq(ENVELOPE["n_fft"], 1.0 / rate)
     low = spectrum[:, (freqs >= 20.0) & (freqs <= top)].sum(axis=1, keepdims=True)
-    return times, _rises(low)
+    return times, _band_flux(spectrum, rate), _rises(low)
+
+
+def _band_flux(spectrum: np.ndarray, rate: int) -> np.ndarray:
+    return _rises(np.log1p(ENVELOPE["compression"] * spectrum @ _bands(ENVELOPE["n_fft"], rate)))
 
 
 def _spectrogram(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
