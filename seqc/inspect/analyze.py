@@ -63,8 +63,15 @@ class SegmentReport:
         return [] if self.asked is None else [int(i) for i in np.nonzero(self.asked)[0]]
 
     @property
+    def hold(self) -> bool:
+        return self.source == self.target
+
+    @property
     def jarring(self) -> bool:
-        """The largest step not asked for is JARRING_RATIO times the median of those steps, and visible."""
+        """The largest step not asked for is JARRING_RATIO times the median of those steps, and visible.
+        A hold (one keyframe to itself) decodes one picture, so any step in it is the codec's."""
+        if self.hold:
+            return False
         judged = self.changes if self.asked is None else self.changes[~self.asked]
         if not judged.size:
             return False
@@ -79,6 +86,8 @@ class SegmentReport:
         if asked:
             what = "a cut" if self.method == "cut" else f"{len(asked)} step{'s' if len(asked) > 1 else ''}"
             return f"{what} as asked (frame{'s' if len(asked) > 1 else ''} {', '.join(map(str, asked))})"
+        if self.hold:
+            return "a hold"
         return "smooth" if self.changes.size else "still"
 
     def as_dict(self) -> dict:

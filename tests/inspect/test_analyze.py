@@ -90,3 +90,11 @@ def test_a_jump_asked_for_is_not_jarring_and_one_not_asked_for_is():
                          np.array([0.1, 0.1, 0.1, 40.0, 0.1, 30.0, 0.1, 40.0]), 0,
                          np.array([False, False, False, True, False, False, False, True]))
     assert both.jarring
+
+
+def test_a_hold_is_never_jarring_its_one_step_is_the_codecs():
+    changes = np.array([0.0, 0.0, 0.0, 2.01])  # a hold's only step: the next clip's H.264 keyframe
+    hold = SegmentReport(2, "night", "night", 4, "slerp", "ease-in-out", 0.0, 0.0, changes, 10, np.zeros(4, dtype=bool))
+    assert not hold.jarring and hold.verdict == "a hold"
+    moving = SegmentReport(2, "dusk", "night", 4, "slerp", "ease-in-out", 1.0, 20.0, changes, 10, np.zeros(4, dtype=bool))
+    assert moving.jarring
