@@ -8,6 +8,10 @@ happens in the space diffusion models use, and as float32 numpy arrays so the ca
 torch. The scaling comes from the config: `(z - latents_mean) * scaling_factor / latents_std`
 per channel where the config has `latents_mean` and `latents_std` (SDXL-style VAEs), and
 `(z - shift_factor) * scaling_factor` otherwise; decoding inverts it.
+
+On the CPU every encode and every frame's decode runs on one torch thread, frames in parallel
+(seqc.backends.threads), so latents and frames are the same bytes whatever the core count, the
+batch size or the executor.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqc.backends.threads import one_thread, parallel_calls
 from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
 from seqc.models import AUTOENCODER_CLASSES, ModelRef
@@ -115,7 +120,14 @@ class AutoencoderBackend:
 
     @torch.inference_mode()
     def encode(self, image: np.ndarray) -> np.ndarray:
-        """uint8 [H, W, 3] pixels -> float32 latent [C, h, w] (deterministic: the mode, not a sample)."""
+        """uint8 [H, W, 3] pixels -> float32 latent [C, h, w] (deterministic: the mode, not a sample;
+        on the CPU on one torch thread, so the same bytes on any machine of the same kind)."""
+        if self.device.type == "cpu":
+            with one_thread():
+                return self._encode(image)
+        return self._encode(image)
+
+    def _encode(self, image: np.ndarray) -> np.ndarray:
         out = self.model.encode(self._to_tensor(image[None]))
         if hasattr(out, "latent_dist"):
             z = out.latent_dist.mode()
@@ -134,9 +146,18 @@ class AutoencoderBackend:
         """Scaled latents as a torch tensor [B, C, h, w] (any float dtype) -> uint8 frames [B, H, W, 3].
 
         What `decode` does after its numpy -> torch step; a caller whose latents are already on
-        the device (a pipeline's denoised latents) skips the round trip through numpy.
+        the device (a pipeline's denoised latents) skips the round trip through numpy. On the CPU
+        each frame is decoded alone on one torch thread, several at once: a frame's bytes depend
+        neither on the core count nor on the batch it came in.
         """
-        z = self.unscale(z.to(self.device).float()).to(self.dtype)
+        z = z.to(self.device).float()
+        if self.device.type != "cpu":
+            return self._decode_batch(z)
+        return np.concatenate(parallel_calls(self._decode_batch, list(z.split(1))))
+
+    def _decode_batch(self, z: torch.Tensor) -> np.ndarray:
+        """Scaled float32 latents [B, C, h, w] on the device -> uint8 frames [B, H, W, 3]."""
+        z = self.unscale(z).to(self.dtype)
         if self.channels_last:
             z = z.contiguous(memory_format=torch.channels_last)
         return self._to_frames(self.model.decode(z).sample)

@@ -48,11 +48,17 @@ DDPM-like, DDIM with eta > 0) get one CPU generator per frame, each seeded with 
 `seed` (0 unless the caller says otherwise). Every frame therefore gets the same step noise: a
 frame does not depend on its position in a batch, a keyframe's picture is the same at the end of
 one segment and the start of the next, and stochastic samplers do not flicker between frames.
-Repeated calls with the same inputs give the same frames.
+Repeated calls with the same inputs give the same frames. On the CPU each frame is denoised and
+decoded alone on one torch thread (several frames at once, each with its own copy of the
+scheduler) and prompts are encoded on one thread (seqc.backends.threads): torch's CPU kernels
+sum in an order that depends on their thread count, so this is what makes a frame the same bytes
+whatever the core count, the batch size or the executor. On a GPU the batch runs in one go.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import importlib.util
 import json
 import warnings
@@ -67,6 +73,7 @@ from seqc.backends.pipeline_info import (
     check_size,
     read_pipeline_info,
 )
+from seqc.backends.threads import one_thread, parallel_calls
 from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
 from seqc.models import ModelRef
@@ -177,7 +184,7 @@ class PipelineBackend:
         tokens for CLIP) are truncated, as the pipelines do.
         """
         negative = negative_prompt or None
-        with torch.inference_mode():
+        with torch.inference_mode(), one_thread() if self.device.type == "cpu" else contextlib.nullcontext():
             if self.family == "sdxl":
                 embeds, neg_embeds, pooled, neg_pooled = self.pipe.encode_prompt(
                     prompt=prompt, device=self.device, num_images_per_prompt=1,
@@ -248,15 +255,40 @@ class PipelineBackend:
         """
         # 1. Check the inputs.
         batch = self._check_generate(noise, conditioning, steps, guidance, size, image_latents, strength)
-        width, height = size
 
         # 2. Strength 0: latent interpolation through the VAE, nothing to denoise.
         if image_latents is not None and strength <= 0.0:
             return self.decode(image_latents)
 
+        # 3. A GPU denoises the batch in one go; the CPU each frame alone, on one torch thread
+        #    (several at once, each with its own scheduler), so no frame depends on the core count.
+        if self.device.type != "cpu":
+            return self._generate(self.pipe, noise, conditioning, steps, guidance, size, image_latents, strength,
+                                  seed)
+
+        def frame(i: int) -> np.ndarray:
+            return self._generate(self._own_pipe(), noise[i:i + 1], {k: v[i:i + 1] for k, v in conditioning.items()},
+                                  steps, guidance, size, None if image_latents is None else image_latents[i:i + 1],
+                                  strength, seed)
+
+        return np.concatenate(parallel_calls(frame, range(batch)))
+
+    def _own_pipe(self):
+        """The pipeline with a scheduler of its own, so frames can denoise side by side: a shallow
+        copy (the models are shared: they hold no state while inferring; the scheduler counts steps)."""
+        pipe = copy.copy(self.pipe)
+        pipe.__dict__["scheduler"] = copy.deepcopy(self.pipe.scheduler)
+        return pipe
+
+    def _generate(self, pipe, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
+                  size: tuple[int, int], image_latents: np.ndarray | None, strength: float,
+                  seed: int) -> np.ndarray:
+        """`generate` after its checks, on `pipe` (this backend's pipeline or an `_own_pipe`)."""
+        width, height = size
+        batch = noise.shape[0]
         with torch.inference_mode():
-            # 3. Tensors on the device in the pipeline's precision; one generator per frame.
-            dtype = self.pipe.unet.dtype
+            # 1. Tensors on the device in the pipeline's precision; one generator per frame.
+            dtype = pipe.unet.dtype
             noise_t = torch.from_numpy(np.ascontiguousarray(noise, dtype=np.float32)).to(self.device, dtype)
             cond = {key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)).to(self.device, dtype)
                     for key, value in conditioning.items()}
@@ -264,18 +296,19 @@ class PipelineBackend:
                 cond = {key: value for key, value in cond.items() if not key.startswith("negative_")}
             generators = [torch.Generator("cpu").manual_seed(int(seed)) for _ in range(batch)]
 
-            # 4. Denoise: text-to-image through the pipeline's __call__; image-to-image by our loop.
+            # 2. Denoise: text-to-image through the pipeline's __call__; image-to-image by our loop.
             if image_latents is None:
-                latents = self.pipe(
+                latents = pipe(
                     **cond, latents=noise_t, num_inference_steps=steps, guidance_scale=guidance,
                     height=height, width=width, generator=generators, output_type="latent", return_dict=False,
                 )[0]
             else:
                 start = torch.from_numpy(np.ascontiguousarray(image_latents, dtype=np.float32))
                 start = start.to(self.device, dtype)
-                latents = self._img2img_latents(start, noise_t, cond, steps, guidance, size, strength, generators)
+                latents = self._img2img_latents(pipe, start, noise_t, cond, steps, guidance, size, strength,
+                                                generators)
 
-            # 5. Decode on the device (the same conversion as `decode`, without a trip through numpy).
+            # 3. Decode on the device (the same conversion as `decode`, without a trip through numpy).
             return self.vae_codec.decode_tensor(latents)
 
     def _check_generate(self, noise, conditioning, steps, guidance, size, image_latents, strength) -> int:
@@ -302,10 +335,11 @@ class PipelineBackend:
             raise ModelError(f"guidance must be 0 or more, got {guidance}")
         return batch
 
-    def _img2img_latents(self, start, noise, cond: dict, steps: int, guidance: float, size: tuple[int, int],
+    def _img2img_latents(self, pipe, start, noise, cond: dict, steps: int, guidance: float, size: tuple[int, int],
                          strength: float, generators: list):
-        """Noise `start` to `strength` with `noise` and denoise the rest, as the diffusers img2img pipelines do."""
-        pipe, scheduler = self.pipe, self.pipe.scheduler
+        """Noise `start` to `strength` with `noise` and denoise the rest on `pipe`, as the diffusers img2img
+        pipelines do."""
+        scheduler = pipe.scheduler
         batch = start.shape[0]
         width, height = size
 

@@ -8,15 +8,30 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from seqc.backends import default_batch_size  # noqa: E402
+from seqc.backends import CPU_BATCH_LIMIT, default_batch_size  # noqa: E402
 
 
-@pytest.mark.parametrize(("device", "batch"), [("cpu", 1), ("cuda", 8), ("mps", 8)])
-def test_default_batch_size_follows_the_device(device, batch):
-    # On the CPU the decoder is memory-bound and batching made renders slower (bench/README.md);
-    # on a GPU batching is the main lever.
+@pytest.fixture
+def torch_threads():
+    """Set torch's thread count for a test; put back afterwards."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("device", "batch"), [("cuda", 8), ("mps", 8)])
+def test_a_gpu_batches_eight_frames(device, batch):
     assert default_batch_size(SimpleNamespace(device=torch.device(device))) == batch
 
 
-def test_a_backend_without_a_device_is_treated_as_the_cpu():
-    assert default_batch_size(object()) == 1
+@pytest.mark.parametrize(("threads", "batch"), [(1, 1), (3, 3), (64, CPU_BATCH_LIMIT)])
+def test_the_cpu_makes_one_frame_per_torch_thread_at_once(torch_threads, threads, batch):
+    # On the CPU each frame is made alone on one torch thread, side by side (seqc.backends.threads):
+    # a batch of the thread count keeps them all busy; a Ray CPU worker (one thread) makes one.
+    torch_threads(threads)
+    assert default_batch_size(SimpleNamespace(device=torch.device("cpu"))) == batch
+
+
+def test_a_backend_without_a_device_is_treated_as_the_cpu(torch_threads):
+    torch_threads(2)
+    assert default_batch_size(object()) == 2
