@@ -114,6 +114,32 @@ def test_an_edit_rerenders_only_the_touched_segments_on_ray(ray_cluster, tiny_pr
     assert local.rendered == 4
 
 
+def test_ray_and_local_clips_are_the_same_bytes_after_an_edit_whatever_the_thread_count(ray_cluster, tmp_path):
+    """Issue 24 item 1: Ray's CPU workers run one torch thread, this process two, and the keys name
+    neither. The model and picture (tests/threadkit.py, found by search) round differently in bare
+    torch with one thread and with two; every clip must still be the same bytes under the same key."""
+    import torch
+    from PIL import Image, ImageOps
+    from threadkit import make_tiny_kl
+
+    story = five_keyframe_storyboard(tmp_path / "p", make_tiny_kl(tmp_path / "kl"), size=64, fps=4)
+    local, ray = tmp_path / "local", tmp_path / "ray"
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for edit in (False, True):
+            if edit:  # invert the third keyframe: segments 1 and 2 render again
+                picture = story.parent / "kf" / "k2.png"
+                ImageOps.invert(Image.open(picture).convert("RGB")).save(picture)
+            render_with(story, local, LOCAL, tmp_path / "local.mp4")
+            render_with(story, ray, RAY, tmp_path / "ray.mp4")
+            assert clip_bytes(ray) == clip_bytes(local)
+            assert (tmp_path / "ray.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
+    finally:
+        torch.set_num_threads(before)
+    assert len(clip_bytes(local)) == 5 + 2
+
+
 def test_the_pool_is_kept_between_renders(ray_cluster, tiny_project, tiny_local, tmp_path):
     """`seqc watch` renders many times in one process: the workers (and their loaded models) stay,
     whichever cache a render uses."""
