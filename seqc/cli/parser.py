@@ -6,9 +6,25 @@ A bad option value is refused here, before anything loads: one line naming the o
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Callable
 
 from seqc import __version__
+from seqc.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RENDER
+
+# Every command's --help ends with the exit codes (seqc.errors; 128 + the signal: seqc.interrupts).
+EXIT_CODES = (f"Exit codes: {EXIT_OK} ok; {EXIT_RENDER} failure (a render or ffmpeg failed; the cache, the remote or "
+              f"the Ray cluster could not be used; `cache verify` found a bad entry); {EXIT_INPUT} invalid input "
+              f"(a storyboard, an option, a model, a missing extra); {EXIT_INTERRUPTED} interrupted (Ctrl-C); "
+              f"{128 + signal.SIGTERM} stopped by SIGTERM (kill); {128 + signal.SIGHUP} stopped by SIGHUP (the "
+              "terminal closed). --debug shows tracebacks.")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with each paragraph of a description or epilog wrapped on its own."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join(super(HelpFormatter, self)._fill_text(part, width, indent) for part in text.split("\n\n"))
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -125,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqc",
         description="Compile a YAML storyboard of keyframes into a video by latent-space interpolation.",
-        epilog="Start with `seqc init demo`, then `seqc render demo/storyboard.yaml`.",
+        epilog=f"Start with `seqc init demo`, then `seqc render demo/storyboard.yaml`.\n\n{EXIT_CODES}",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"seqc {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -250,4 +267,6 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
         _add_remote(c)
 
+    for command in (*sub.choices.values(), *csub.choices.values()):
+        command.epilog, command.formatter_class = command.epilog or EXIT_CODES, HelpFormatter
     return parser

@@ -73,13 +73,17 @@ class RenderResult:
     tracks: dict[str, TrackInfo] = field(default_factory=dict)  # clip key -> what it holds, as recorded at publish
     fetched: int = 0  # segments whose clip came from the remote cache (counted in `cached` too)
     pushed: int = 0  # entries this render committed to the remote cache
+    fps: float = 0.0  # the video's frame rate and (width, height), as rendered (--draft: the draft's)
+    size: tuple[int, int] = (0, 0)
 
     def as_dict(self) -> dict:
+        fps = int(self.fps) if float(self.fps).is_integer() else self.fps
         return {
             "output": str(self.output) if self.output else None, "frames": self.frames,
             "segments": self.segments, "rendered": self.rendered, "cached": self.cached,
             "rendered_final_frame": self.rendered_end, "seconds": round(self.seconds, 3),
-            "fetched": self.fetched, "pushed": self.pushed,
+            "fetched": self.fetched, "pushed": self.pushed, "fps": fps, "size": list(self.size),
+            "duration": round(self.frames / self.fps, 6) if self.fps else 0.0,
         }
 
 
@@ -162,4 +166,5 @@ def _result(plan: Plan, clips: dict[str, Path], tracks: dict[str, TrackInfo], to
         clips=clips, frames=plan.total_frames, segments=len(plan.jobs), rendered=len(indices),
         cached=len(plan.jobs) - len(indices), seconds=time.monotonic() - started, rendered_segments=indices,
         rendered_end=plan.end is not None and plan.end.key in rendered_keys, tracks=tracks,
+        fps=plan.storyboard.output.fps, size=plan.storyboard.output.size,
     )

@@ -26,6 +26,11 @@ err = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 out = _Console(highlight=False, soft_wrap=True, emoji=False)
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`count` and the noun that agrees with it: '1 entry', '3 entries' (`many` defaults to noun + 's')."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
 def print_problems(problems: list[Problem]) -> None:
     """One line per problem on stderr: FILE:LINE:COL: PATH: message (hint)."""
     for problem in problems:

@@ -1,5 +1,6 @@
 """The one progress reporter of renders, for `seqc render` and `seqc watch`: rich bars for the
-whole render and the current segment, with frames/s."""
+whole render and the current segment, with frames/s, on a terminal; a plain line per segment
+where stderr is a log or a CI job's output (rich's live bars there show only their final state)."""
 
 from __future__ import annotations
 
@@ -32,20 +33,45 @@ def render_bars() -> Progress:
     )
 
 
+Estimator = Callable[[object, int], "str | None"]  # (plan, frames to render) -> a line (seqc.ui.estimate)
+
+
+class EstimateReporter(Reporter):
+    """No progress (`seqc render --json`), but the estimate of a long render before it starts."""
+
+    def __init__(self, estimate: Estimator | None, warn: Callable[[str], None] = console.warn):
+        super().__init__(warn)
+        self.estimate = estimate
+
+    def begin(self, plan, todo, frames_to_render):
+        say_estimate(self.estimate, plan, todo, frames_to_render)
+
+
+def say_estimate(estimate: Estimator | None, plan, todo, frames: int) -> None:
+    """Print the estimate line of a render about to start, if it has one (seqc.ui.estimate)."""
+    line = estimate(plan, frames) if estimate is not None and todo else None
+    if line:
+        console.info(line)
+
+
 class ProgressReporter(Reporter):
-    """Bars for the whole render and the current segment.
+    """Bars for the whole render and the current segment; plain lines where stderr is no terminal.
 
     With no `progress` given it draws its own bars (started and stopped with the render); the
     watch view passes the Progress it shows inside its live panel instead. Each stage ("loading
     model", "rendering segment 3") names the whole-render bar, or goes to `status(text)` if given.
+    `estimate` says how long a long render will take before it starts (seqc.ui.estimate).
     """
 
     def __init__(self, progress: Progress | None = None, warn: Callable[[str], None] = console.warn,
-                 status: Callable[[str], None] | None = None):
+                 status: Callable[[str], None] | None = None, estimate: Estimator | None = None):
         super().__init__(warn)
         self.own = progress is None
         self.progress = progress if progress is not None else render_bars()
         self.status = status
+        self.estimate = estimate
+        # Drawing our own bars into a log or a pipe: a plain line per segment instead (PlainLines).
+        self.plain = PlainLines() if self.own and not console.err.is_terminal else None
         self.total: TaskID | None = None
         self.current: TaskID | None = None
         self.started = time.monotonic()
@@ -54,6 +80,10 @@ class ProgressReporter(Reporter):
         self.worker_frames: dict[int, int] = {}
 
     def begin(self, plan, todo, frames_to_render):
+        say_estimate(self.estimate, plan, todo, frames_to_render)
+        if self.plain is not None:
+            self.plain.begin(plan.count(todo) if todo else "", len(todo), frames_to_render)
+            return
         for task in list(self.progress.task_ids):
             self.progress.remove_task(task)
         self.total = self.current = None
@@ -66,19 +96,33 @@ class ProgressReporter(Reporter):
         self.started, self.done = time.monotonic(), 0
 
     def stage(self, text):
-        if self.status is not None:  # the panel shows it on its own line
+        if self.plain is not None:
+            self.plain.stage(text)
+        elif self.status is not None:  # the panel shows it on its own line
             self.status(text)
         elif self.total is not None:
             self.progress.update(self.total, description=escape(text))
 
     def segment_begin(self, job, frames):
+        if self.plain is not None:
+            self.plain.segment_begin(job.label, frames)
+            return
         if self.current is not None:
             self.progress.remove_task(self.current)
         self.current = self.progress.add_task(escape(f"  {job.label}"), total=frames, rate="")
         self.stage(f"rendering {job.label.split(':')[0]}")
 
+    def segment_end(self, job):
+        if self.plain is not None:
+            segment = getattr(job, "segment", None)  # a job replayed from a watch has only its label
+            self.plain.segment_end(job.label, getattr(segment, "frames", None))
+
     def worker(self, worker, job):
         """One line per cluster worker: the segment it renders now, filled when it is done."""
+        if self.plain is not None:  # its segment's line comes when it is done
+            if job is not None:
+                self.plain.segment_begin(job.label, job.segment.frames)
+            return
         task = self.workers.get(worker)
         if job is None:
             if task is not None:
@@ -93,6 +137,9 @@ class ProgressReporter(Reporter):
             self.progress.reset(task, total=job.segment.frames, description=text)
 
     def advance(self, frames):
+        if self.plain is not None:
+            self.plain.advance(frames)
+            return
         self.done += frames
         rate = f"{self.done / max(time.monotonic() - self.started, 1e-6):.1f} frames/s"
         for task in (self.total, self.current):
@@ -100,6 +147,9 @@ class ProgressReporter(Reporter):
                 self.progress.update(task, advance=frames, rate=rate)
 
     def working(self, text):
+        if self.plain is not None:
+            self.plain.stage(text)
+            return contextlib.nullcontext()
         if self.status is not None:
             self.status(text)
             return contextlib.nullcontext()
@@ -108,3 +158,40 @@ class ProgressReporter(Reporter):
     def end(self):
         if self.own and self.total is not None:
             self.progress.stop()
+
+
+class PlainLines:
+    """Progress as plain lines on stderr, for logs and CI: each stage once, and a line per segment
+    when it is done: 'segment 3: dusk -> night: 24 frames in 1.20 s (20.0 frames/s); 3 of 8 done,
+    72 of 200 frames'."""
+
+    def __init__(self) -> None:
+        self.todo = self.frames = self.finished = self.done = 0
+        self.running: dict[str, tuple[int, float]] = {}  # label -> (its frames, when it started)
+        self.last_stage = ""
+
+    def begin(self, what: str, todo: int, frames: int) -> None:
+        self.todo, self.frames, self.finished, self.done = todo, frames, 0, 0
+        self.running, self.last_stage = {}, ""
+        if todo:
+            console.info(f"render {what} ({console.plural(frames, 'frame')})")
+
+    def stage(self, text: str) -> None:
+        if text != self.last_stage:
+            console.info(text)
+        self.last_stage = text
+
+    def segment_begin(self, label: str, frames: int) -> None:
+        self.running[label] = (frames, time.monotonic())
+
+    def advance(self, frames: int) -> None:
+        self.done += frames
+
+    def segment_end(self, label: str, frames: int | None) -> None:
+        self.finished += 1
+        known, started = self.running.pop(label, (frames, None))
+        took = console.plural(known, "frame") if known is not None else ""
+        if started is not None:
+            seconds = max(time.monotonic() - started, 1e-6)
+            took += f" in {seconds:.2f} s" + (f" ({known / seconds:.1f} frames/s)" if known else "")
+        console.info(f"{label}: {took}; {self.finished} of {self.todo} done, {self.done} of {self.frames} frames")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -352,3 +356,101 @@ def test_cache_dir_from_environment(first_render, tmp_path):
     folder, story, cache = fresh_copy(first_render, tmp_path)
     proc = run_seqc("plan", str(story), "--json", env={"SEQC_CACHE_DIR": str(cache)})
     assert all(s["status"] == "cached" for s in json.loads(proc.stdout)["segments"])
+
+
+# -- What a render says (issue 24 items 13, 14, 15, 19) --
+
+def test_render_json_says_fps_size_duration_and_the_cache(first_render):
+    folder, story, cache, result = first_render
+    assert (result["fps"], result["size"]) == (FPS, [64, 64])
+    assert result["duration"] == pytest.approx(PLANNED / FPS, abs=1e-6)
+    assert Path(result["cache"]) == cache
+    # The same from the up-to-date stamp of a no-op render, and in the summary line without --json.
+    again = render_json(story, cache)
+    assert again["rendered"] == 0 and (again["fps"], again["size"], Path(again["cache"])) == (FPS, [64, 64], cache)
+    line = run_seqc("render", str(story), "--cache-dir", str(cache)).stderr.strip().splitlines()[-1]
+    assert f": {PLANNED} frames ({PLANNED / FPS:.2f} s at {FPS} fps, 64x64); rendered 0 of 4 segments" in line, line
+    assert line.endswith(f"; cache: {cache}"), line
+
+
+def test_a_storyboard_without_a_project_cache_says_it_used_the_per_user_cache(model, tmp_path):
+    write_image(tmp_path / "kf" / "a.png", seed=1)
+    write_image(tmp_path / "kf" / "b.png", seed=2)
+    story = tmp_path / "alone.yaml"
+    story.write_text(f"version: 1\noutput: {{path: out/alone.mp4, size: [32, 32], fps: 8}}\nmodel: {model}\n"
+                     "keyframes:\n  a: {image: kf/a.png}\n  b: {image: kf/b.png}\n"
+                     "segments:\n  - {from: a, to: b, frames: 2}\n")
+    proc = run_seqc("render", str(story), cwd=tmp_path)
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "(the per-user cache)" in line, proc.stderr
+    cache = json.loads(run_seqc("render", str(story), "--json", cwd=tmp_path).stdout)["cache"]
+    assert Path(cache).parent == Path(os.environ["XDG_CACHE_HOME"]) and Path(cache).name == "seqc"
+    nocache = json.loads(run_seqc("render", str(story), "--json", "--no-cache", cwd=tmp_path).stdout)
+    assert nocache["cache"] is None
+
+
+def test_without_a_terminal_progress_is_a_plain_line_per_segment(first_render, tmp_path):
+    folder, story, cache = fresh_copy(first_render, tmp_path)
+    write_image(folder / "kf" / "k2.png", seed=99)  # segments 1 (10 frames) and 2 (12 frames)
+    proc = run_seqc("render", str(story), "--cache-dir", str(cache))  # stdout and stderr are pipes
+    lines = proc.stderr.strip().splitlines()
+    done = [line for line in lines if " done, " in line]
+    assert len(done) == 2, proc.stderr
+    assert re.fullmatch(r"segment 1: k1 -> k2: 10 frames in [\d.]+ s \([\d.]+ frames/s\); 1 of 2 done, "
+                        r"10 of 22 frames", done[0]), done
+    assert re.fullmatch(r"segment 2: k2 -> k3: 12 frames in [\d.]+ s \([\d.]+ frames/s\); 2 of 2 done, "
+                        r"22 of 22 frames", done[1]), done
+    assert lines[0] == "render 2 of 4 segments (22 frames)", lines
+    assert "loading model" in proc.stderr and "writing video.mp4" in proc.stderr
+    assert not any(c in proc.stderr for c in "━╸╺"), proc.stderr  # no bars drawn into the log
+    assert "estimated" not in proc.stderr  # a quick render says nothing about its length
+
+
+def test_a_long_render_says_how_long_before_it_starts(tmp_path):
+    """240 frames at 4096x4096 on the CPU (issue 24: 10 minutes with nothing shown): the estimate
+    comes from frames x pixels x the model's cost (no timing), before the model loads; Ctrl-C then."""
+    write_image(tmp_path / "kf" / "a.png", seed=1)
+    write_image(tmp_path / "kf" / "b.png", seed=2)
+    story = tmp_path / "huge.yaml"
+    story.write_text("version: 1\noutput: {path: out/huge.mp4, size: [4096, 4096], fps: 24}\n"
+                     "keyframes:\n  a: {image: kf/a.png}\n  b: {image: kf/b.png}\n"
+                     "segments:\n  - {from: a, to: b, frames: 239}\n")  # and the final frame: 240
+    proc = subprocess.Popen([sys.executable, "-m", "seqc", "render", str(story), "--cache-dir", str(tmp_path / "c"),
+                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(120, proc.kill)  # never the whole render
+    timer.start()
+    seen: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            seen.append(line.rstrip("\n"))
+            if line.startswith("estimated") or "loading model" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130
+    finally:
+        timer.cancel()
+        proc.kill()
+    assert re.fullmatch(r"estimated \d+-\d+ (s|min|h) for 240 frames at 4096x4096 on CPU \(a smaller size, "
+                        r"--draft or fewer frames is faster\)", seen[-1]), seen
+
+
+def test_plan_shows_the_easing_of_every_segment_it_lists(model, tmp_path):
+    """A run of alike segments folds into one row only when their easing and method are the same
+    too: no row hides them behind '(mixed)'."""
+    easings = ["linear"] * 6 + ["ease-in", "ease-out", "steps(4)", "ease-in-out-cubic", "cubic-bezier(0.1, 0.7, 1, 0.1)",
+                                "ease-in-sine", "linear", "ease"]
+    for i in range(len(easings) + 1):
+        write_image(tmp_path / "kf" / f"k{i}.png", seed=i, size=(16, 16))
+    keyframes = "".join(f"  k{i}: {{image: kf/k{i}.png}}\n" for i in range(len(easings) + 1))
+    segments = "".join(f"  - {{from: k{i}, to: k{i + 1}, easing: '{e}'}}\n" for i, e in enumerate(easings))
+    story = tmp_path / "eased.yaml"
+    story.write_text(f"version: 1\noutput: {{size: [32, 32], fps: 8}}\nmodel: {model}\n"
+                     f"keyframes:\n{keyframes}segments:\n{segments}")
+    shown = run_seqc("plan", str(story), "--cache-dir", str(tmp_path / "cache")).stdout
+    assert "(mixed)" not in shown
+    rows = [line for line in shown.splitlines() if line.startswith("│") and " -> " in line]
+    assert len(rows) == 1 + 8, shown  # the six linear ones folded, then eight single rows
+    assert "0-5" in rows[0] and "linear" in rows[0] and "(6 segments)" in rows[0]
+    for row, easing in zip(rows[1:9], easings[6:], strict=True):
+        assert easing.split(",")[0].rstrip(")") in row, (easing, row)  # steps(4) reads steps(4, jump-end)

@@ -31,7 +31,7 @@ def ls(cache_dir: str | None, as_json: bool = False) -> int:
         table.add_row(e.kind, e.key[:16], format_size(e.size),
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(e.mtime)), f"[{style}]{e.status}[/{style}]")
     console.out.print(table)
-    console.out.print(f"{len(entries)} entries, {format_size(cache.total_size())}")
+    console.out.print(f"{console.plural(len(entries), 'entry', 'entries')}, {format_size(cache.total_size())}")
     return 0
 
 
@@ -42,7 +42,7 @@ def verify(cache_dir: str | None) -> int:
     count = sum(1 for _ in cache.entries())
     for entry, reason in bad:
         console.err.print(f"[red]bad[/red] {entry.kind}/{entry.key}: {escape(reason)}")
-    console.out.print(f"{count} entries checked, {len(bad)} bad")
+    console.out.print(f"{console.plural(count, 'entry', 'entries')} checked, {len(bad)} bad")
     return 1 if bad else 0
 
 
@@ -63,7 +63,6 @@ def clear(cache_dir: str | None) -> int:
     for line in open_cache(cache_dir).clear().summary():
         console.out.print(escape(line))
     return 0
-
 
 
 def transfer(action: str, file: str, cache_dir: str | None, url: str | None, *, precision: str = "float32",
@@ -109,16 +108,22 @@ def transfer(action: str, file: str, cache_dir: str | None, url: str | None, *, 
             cache.save_memo()
     # 4. The summary.
     size = format_size(sum(cache.path(*entry).stat().st_size for entry in moved))
+    of_all = f"{len(moved)} of {console.plural(len(entries), 'entry', 'entries')} ({size})"
     if action == "push":
-        line = (f"pushed {len(moved)} of {len(entries)} entries ({size}) to {remote.url}; "
-                f"{len(todo) - len(moved)} were there already; {len(entries) - len(here)} not in the local cache")
+        there = len(todo) - len(moved)
+        line = (f"pushed {of_all} to {remote.url}; {there} {_were(there)} there already; "
+                f"{len(entries) - len(here)} not in the local cache")
         line += " (render first)" if len(here) < len(entries) else ""
     else:
-        line = (f"pulled {len(moved)} of {len(entries)} entries ({size}) from {remote.url}; "
-                f"{len(here)} were here already; {len(todo) - len(moved)} not on the remote")
+        line = (f"pulled {of_all} from {remote.url}; {len(here)} {_were(len(here))} here already; "
+                f"{len(todo) - len(moved)} not on the remote")
         line += " (render them here, or push them from where they were rendered)" if len(moved) < len(todo) else ""
     console.out.print(escape(line))
     return 0
+
+
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
 
 
 def _progress(verb: str, total: int, quiet: bool):

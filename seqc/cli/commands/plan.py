@@ -13,7 +13,7 @@ from seqc.ui import console
 from seqc.ui.load import load_and_plan, open_cache
 
 STATUS_STYLE = {"cached": "green", "missing": "yellow", "invalid": "red"}
-# A longer run of segments with the same status and reason is one row.
+# A longer run of segments alike (status, reason, easing and method) is one row.
 COLLAPSE_AFTER = 5
 
 
@@ -61,7 +61,7 @@ def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = F
     if as_json:
         console.print_json(plan_json(plan))
         return 0
-    table = Table(title=f"{escape(file)}: {plan.total_frames} frames, "
+    table = Table(title=f"{escape(file)}: {console.plural(plan.total_frames, 'frame')}, "
                         f"{plan.storyboard.duration:.2f} s at {plan.storyboard.output.fps:g} fps, {plan.precision}")
     audio = plan.storyboard.audio
     beats = audio is not None and audio.bpm is not None
@@ -78,12 +78,9 @@ def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = F
         if len(group) == 1:
             cells = (str(seg.index), escape(f"{seg.source} -> {seg.target}"), str(seg.frames),
                      escape(seg.easing), seg.method, escape(first.reason))
-        else:
-            easings, methods = {j.segment.easing for j in group}, {j.segment.method for j in group}
+        else:  # a run of alike segments (`runs`): one easing, one method
             cells = (f"{seg.index}-{last.segment.index}", escape(f"{seg.source} -> ... -> {last.segment.target}"),
-                     str(sum(j.segment.frames for j in group)),
-                     escape(easings.pop()) if len(easings) == 1 else "(mixed)",
-                     methods.pop() if len(methods) == 1 else "(mixed)",
+                     str(sum(j.segment.frames for j in group)), escape(seg.easing), seg.method,
                      escape(f"{first.reason} ({len(group)} segments)"))
         table.add_row(cells[0], *when, *cells[1:5], f"[{style}]{first.status}[/{style}]", cells[5])
     if plan.end is not None:
@@ -94,22 +91,28 @@ def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = F
                       f"[{style}]{plan.end.status}[/{style}]", escape(plan.end.reason))
     console.out.print(table)
     missing = plan.missing
-    console.out.print(f"{plan.count(missing)} to render ({sum(j.segment.frames for j in missing)} frames)")
+    console.out.print(f"{plan.count(missing)} to render ({console.plural(sum(j.segment.frames for j in missing), 'frame')})")
     if explain:
         for job in missing:
             console.out.print(f"  {job.label.split(':')[0]}: " + "; ".join(escape(c) for c in job.changes))
     return 0
 
 
+def _alike(job: SegmentJob) -> tuple:
+    """What a folded row shows once for all its segments."""
+    return job.status, job.reason, job.segment.easing, job.segment.method
+
+
 def runs(jobs: Sequence[SegmentJob], every: bool) -> list[list[SegmentJob]]:
-    """Consecutive segments with the same status and reason, as one table row each when there are
-    more than COLLAPSE_AFTER of them (a thousand-segment plan reads as what changed); `every`
-    keeps one row per segment."""
+    """Consecutive segments with the same status, reason, easing and method, as one table row each
+    when there are more than COLLAPSE_AFTER of them (a thousand-segment plan reads as what
+    changed, and every row shows its segments' true easing and method); `every` keeps one row per
+    segment."""
     if every:
         return [[job] for job in jobs]
     groups: list[list[SegmentJob]] = []
     for job in jobs:
-        if groups and (groups[-1][0].status, groups[-1][0].reason) == (job.status, job.reason):
+        if groups and _alike(groups[-1][0]) == _alike(job):
             groups[-1].append(job)
         else:
             groups.append([job])

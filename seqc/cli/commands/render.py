@@ -42,13 +42,14 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
     if frames is None and not no_cache:
         stamped = stamp.stamp_path(cache.root, Path(file), draft, output, precision)
         hit = stamp.check(stamped)
-        if hit is not None:
-            result, warnings = hit
+        if hit is not None and "fps" in hit[0]:  # a stamp of an older seqc lacks what --json reports now
+            done, warnings = hit
             warnings = [dataclasses.replace(w, file=file) for w in warnings]  # as this command names it
             if report is not None:
-                report(result, warnings)
+                report(done, warnings)
                 return 0
-            _report({**result, "seconds": round(time.monotonic() - started, 3)}, warnings, frames, quiet, as_json)
+            _report({**done, "seconds": round(time.monotonic() - started, 3), "cache": str(cache.root)}, warnings,
+                    frames, quiet, as_json)
             return 0
     # 1a. The remote cache (--remote): opened and checked before anything renders (seqc.store.remote).
     if options.remote is not None:
@@ -68,8 +69,8 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         handed = handoff.try_render(cache.root, file, options, draft=draft, output=output, frames=frames,
                                     quiet=quiet, as_json=as_json)
         if handed is not None:
-            _report({**handed[0], "seconds": round(time.monotonic() - started, 3)}, handed[1], frames, quiet,
-                    as_json)
+            _report({**handed[0], "seconds": round(time.monotonic() - started, 3), "cache": str(cache.root)},
+                    handed[1], frames, quiet, as_json)
             return 0
     from seqc.outputs.produce import FramesOutput, VideoOutput, produce
     from seqc.outputs.video import check_output
@@ -77,7 +78,8 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
     from seqc.render.render import Reporter
     from seqc.spec import read_storyboard
     from seqc.store import Cache
-    from seqc.ui.progress import ProgressReporter
+    from seqc.ui.estimate import for_render
+    from seqc.ui.progress import EstimateReporter, ProgressReporter
 
     with tempfile.TemporaryDirectory(prefix="seqc-nocache-") if no_cache else contextlib.nullcontext() as scratch:
         store = Cache(scratch, warn=console.warn) if scratch else cache
@@ -103,14 +105,18 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
         if story.model_ref.source == "folder":  # as the storyboard names it: a link may be retargeted
             inputs.link([story.path.parent / Path(story.model).expanduser()])
         plan = compile_plan(story, store, precision=options.precision)
-        reporter = reporter or (Reporter(warn=console.warn) if quiet or as_json else ProgressReporter())
+        # A long render says how long before it starts (seqc.ui.estimate; not on a cluster: its speed is the workers').
+        estimate = for_render(options.device) if not quiet and options.executor == "local" else None
+        if reporter is None:
+            reporter = (Reporter(warn=console.warn) if quiet else EstimateReporter(estimate) if as_json
+                        else ProgressReporter(estimate=estimate))
         result = produce(plan, store, options, target, reporter)
     # 4. Stamp what this render read and wrote, for the next identical command.
     if stamped is not None:
-        used = {kf.image: plan.descriptors[name]["image"] for name, kf in story.keyframes.items()
+        used = {str(kf.image): plan.descriptors[name]["image"] for name, kf in story.keyframes.items()
                 if kf.image is not None}
         if story.audio is not None and plan.audio_sha256 is not None:
-            used[story.audio.path] = plan.audio_sha256
+            used[str(story.audio.path)] = plan.audio_sha256
         settled = inputs.settled({file: hashlib.sha256(text).hexdigest(), **used})
         replanned = options.precision != precision  # the model ran in another precision than guessed
         if settled is None or model is None or result.output is None or replanned:
@@ -123,18 +129,39 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, draft: bool
     if report is not None:
         report(result.as_dict(), warnings)
         return 0
-    _report(result.as_dict(), [], frames, quiet, as_json)
+    _report({**result.as_dict(), "cache": None if no_cache else str(cache.root)}, [], frames, quiet, as_json)
     return 0
 
 
 def _report(result: dict, warnings: list[Problem], frames: Path | None, quiet: bool, as_json: bool) -> None:
+    """The result as one JSON line (--json), or one summary line naming the output and the cache."""
     if not quiet:
         console.print_problems(warnings)
     if as_json:
         console.print_json(result)
     elif not quiet:
         where = result["output"] or frames
+        video = f"{console.plural(result['frames'], 'frame')}"
+        if result.get("fps"):
+            width, height = result["size"]
+            video += f" ({result['duration']:.2f} s at {result['fps']:g} fps, {width}x{height})"
         remote = f" ({result['fetched']} fetched from the remote)" if result.get("fetched") else ""
-        remote += f"; pushed {result['pushed']} entries to the remote" if result.get("pushed") else ""
-        console.info(f"{where}: {result['frames']} frames; rendered {result['rendered']} of {result['segments']} "
-                     f"segments, {result['cached']} cached{remote}; {result['seconds']:.2f} s")
+        if result.get("pushed"):
+            remote += f"; pushed {console.plural(result['pushed'], 'entry', 'entries')} to the remote"
+        console.info(f"{where}: {video}; rendered {result['rendered']} of "
+                     f"{console.plural(result['segments'], 'segment')}, {result['cached']} cached{remote}; "
+                     f"{result['seconds']:.2f} s; cache: {_cache_name(result.get('cache'))}")
+
+
+def _cache_name(root: str | None) -> str:
+    """The cache folder as the summary names it: ~ for the home folder, and the per-user cache said
+    to be one (a project without its own tagged cache/ renders into it)."""
+    if root is None:
+        return "none (--no-cache)"
+    from seqc.store.location import user_cache_dir
+
+    path = Path(root)
+    shown = str(path)
+    with contextlib.suppress(ValueError, RuntimeError):
+        shown = "~/" + str(path.relative_to(Path.home()))
+    return f"{shown} (the per-user cache)" if path == user_cache_dir() else shown
