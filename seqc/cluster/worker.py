@@ -3,7 +3,8 @@
 A plain class (seqc.cluster.executor makes it a Ray actor), so it can be tested without Ray.
 Each segment's clip is published straight into a Cache opened on the same cache folder path on
 the worker's machine (shared with the driver, or pushed to `--remote`), through the same code the
-local executor uses, so its bytes are the same; only the key and the digest go back to the driver.
+local executor uses, so its bytes are the same (on the CPU whatever the thread count: each frame is
+made on one torch thread, seqc.backends.threads); only the key and the digest go back to the driver.
 Clips never travel through Ray's object store.
 """
 

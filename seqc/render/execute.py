@@ -5,7 +5,8 @@ what it hands over is a `Work`: the segments to render and what they need. `exec
 renders them: `local` (this process, one segment after another, with each clip finished and
 published in the background while the next decodes) or `ray` (seqc.cluster: model-holding
 workers on a Ray cluster, imported only when asked for). Either way the result is the same set
-of clips in the cache, byte for byte.
+of clips in the cache, byte for byte on machines of one kind (the backends make every CPU frame on
+one torch thread, so neither the core count nor the batch size changes a byte).
 """
 
 from __future__ import annotations
