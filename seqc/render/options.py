@@ -15,7 +15,7 @@ class RenderOptions:
 
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int | None = None  # None: the backend's default (8 on a GPU, 1 on the CPU)
+    batch_size: int | None = None  # None: the backend's default (8 on a GPU; on the CPU, torch's thread count, at most 16)
     # Who renders the missing segments (seqc.render.execute): "local" (this process) or "ray".
     executor: str = "local"
     ray_address: str | None = None  # "auto", HOST:PORT, or None: start a local Ray
