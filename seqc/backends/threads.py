@@ -47,9 +47,11 @@ def parallel_calls(fn: Callable[[T], R], items: Sequence[T], workers: int | None
     if workers <= 1 or len(items) <= 1:
         return [call(item) for item in items]
     before = torch.get_num_threads()
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="seqc-frame")
     try:
-        with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="seqc-frame") as pool:
-            return list(pool.map(call, items))
+        return list(pool.map(call, items))
     finally:
+        # On Ctrl-C the frames not started are dropped, not computed; those running finish.
+        pool.shutdown(wait=True, cancel_futures=True)
         # A new thread takes torch's process-wide default, which the pool's threads just set to one.
         torch.set_num_threads(before)
