@@ -3,7 +3,9 @@
 `check(options)` is cheap (no Ray import for a HOST:PORT address): the commands call it before
 anything loads, so a missing extra (exit 2) or an unreachable address (exit 1) is reported at
 once. `connect(options)` runs `ray.init` once per process; a process that already joined a
-cluster (a test, a notebook) keeps it.
+cluster (a test, a notebook) keeps it. A cluster with token authentication that refuses this
+process (Ray's `InvalidAuthToken`) is one line with the cause and the fix (exit 1), at once:
+Ray itself retries for 20 s with a warning each time, then names neither.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import logging
 import os
 import signal
 import socket
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 
 from seqc.errors import InputError, RenderError
 
@@ -22,6 +27,11 @@ from seqc.errors import InputError, RenderError
 # retries an unreachable address for minutes; this check answers in seconds.
 CONNECT_TIMEOUT = 5.0
 RAY_EXTRA = "pip install 'seqc[ray]'"
+# Where Ray's token authentication says it refused a connection, or found no token to send.
+AUTH_REFUSED = ("InvalidAuthToken", "Authentication token is missing or incorrect")
+AUTH_NO_TOKEN = ("no authentication token was found", "couldn't find an authentication token")
+TOKEN_FIX = ("the cluster's token in RAY_AUTH_TOKEN (or in ~/.ray/auth_token, or in a file named by "
+             "RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head node prints it)")
 
 
 class ClusterUnreachable(RenderError):
@@ -103,9 +113,20 @@ def connect(options):
         if options.ray_address is None:
             ray.init(num_cpus=options.workers or os.cpu_count() or 1, **common)
         else:
+            if not options.ray_address.startswith("ray://"):  # Ray Client's port is no GCS
+                check_token(options.ray_address)
             ray.init(address=options.ray_address, **common)
+    except ClusterUnreachable:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure to join is one line for the user
         where = options.ray_address or "a local Ray"
+        why = None
+        if options.ray_address is not None:
+            with contextlib.suppress(ClusterUnreachable):
+                auto = options.ray_address == "auto"
+                why = auth_problem(exc, _auto_address() if auto else options.ray_address, auto=auto)
+        if why is not None:
+            raise ClusterUnreachable(why) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterUnreachable(f"cannot start or join Ray ({where}): {first}") from None
     finally:
@@ -113,6 +134,101 @@ def connect(options):
             signal.signal(signal.SIGTERM, sigterm)
     _messages_to_stderr(ray)
     return ray
+
+
+def auth_problem(exc: BaseException | None, address: str, auto: bool = False, env=os.environ) -> str | None:
+    """The line for a join that Ray's token authentication refused (`exc` or an error in its chain
+    is Ray's AuthenticationError, or carries its text), else None. The fix depends on RAY_AUTH_MODE:
+    without `token` this process sent no token at all; Ray turns it on by itself only for
+    `--ray-address auto` (`auto`), and only when this machine has a token."""
+    seen: set[int] = set()
+    texts = []
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        with contextlib.suppress(Exception):  # Ray's AuthenticationError.__str__ asks Ray's C++ side
+            texts.append(f"{type(exc).__name__}: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    text = "\n".join(texts)
+    token_mode = env.get("RAY_AUTH_MODE", "").strip().lower() == "token"
+    if any(marker in text for marker in AUTH_NO_TOKEN):
+        return f"RAY_AUTH_MODE=token, but there is no Ray authentication token to join {address} with: put {TOKEN_FIX}"
+    if not any(marker in text for marker in AUTH_REFUSED):
+        return None
+    if token_mode:
+        return (f"the Ray cluster at {address} refused this machine's authentication token (InvalidAuthToken): "
+                f"put {TOKEN_FIX}")
+    if auto:
+        return (f"the Ray cluster at {address} requires token authentication (InvalidAuthToken) and this machine "
+                f"has no token: put {TOKEN_FIX}")
+    return (f"the Ray cluster at {address} requires token authentication (InvalidAuthToken) and seqc sent no token: "
+            f"set RAY_AUTH_MODE=token and put {TOKEN_FIX}; --ray-address auto does this by itself for a cluster "
+            "started on this machine")
+
+
+def check_token(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Ask the cluster at HOST:PORT (or `auto`) once whether it lets this process in; a refusal by
+    its token authentication raises ClusterUnreachable with `auth_problem`'s line. Anything else
+    (no answer within `timeout`, another error, a Ray without these private helpers) is left to
+    `ray.init`. Ray's C++ client prints a warning on stderr for the refusal: it is kept from the
+    terminal unless the answer is something else."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            ensure_token_if_auth_enabled,
+            maybe_enable_token_auth_if_token_available,
+        )
+        from ray._raylet import GcsClient  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a Ray without them: ray.init answers instead
+        return
+    auto = address == "auto"
+    if auto:  # as ray.init does for auto: token mode when this machine has a token
+        with contextlib.suppress(Exception):
+            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+        address = _auto_address()
+    # First what ray.init checks first: with RAY_AUTH_MODE=token and no token, Ray's client would
+    # abort the process (a failed C++ check) instead of raising.
+    try:
+        ensure_token_if_auth_enabled(None, create_token_if_missing=False)
+    except Exception as exc:  # noqa: BLE001 - judged by auth_problem
+        why = auth_problem(exc, address, auto=auto)
+        if why is not None:
+            raise ClusterUnreachable(why) from None
+        return
+    outcome: dict[str, BaseException] = {}
+
+    def ask() -> None:
+        try:
+            GcsClient(address=address)
+        except Exception as exc:  # noqa: BLE001 - judged below
+            outcome["error"] = exc
+
+    asking = threading.Thread(target=ask, name="seqc-ray-token-check", daemon=True)
+    with _stderr_captured() as captured:
+        asking.start()
+        asking.join(timeout)
+        why = auth_problem(outcome.get("error"), address, auto=auto)
+        text = captured()
+    if why is not None:
+        raise ClusterUnreachable(why)
+    if text:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator:
+    """File descriptor 2 into a temporary file for the block (a C++ library writes there, not to
+    sys.stderr); yields a function that reads what was written."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: (sink.seek(0), sink.read().decode("utf-8", "replace"))[1]
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _messages_to_stderr(ray) -> None:
@@ -129,5 +245,5 @@ def _messages_to_stderr(ray) -> None:
         def to_stderr(data, ignore_prefix):
             return original({**data, "is_err": True}, ignore_prefix)
 
-        to_stderr.seqc_stderr = True
+        to_stderr.seqc_stderr = True  # type: ignore[attr-defined]
         ray_worker.print_to_stdstream = to_stderr

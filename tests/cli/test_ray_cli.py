@@ -7,7 +7,9 @@ The cluster tests that join a running cluster are in tests/cluster/ (one Ray per
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import socket
 from pathlib import Path
 
@@ -141,3 +143,116 @@ def test_watch_on_ray_keeps_its_workers_and_rerenders_only_the_edit(project, tmp
         wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 30, "the workers to exit")
     finally:
         watch.close()
+
+
+# -- A cluster with Ray's token authentication (issue 24 item 18) --
+
+def _kill_processes_under(marker: str) -> None:
+    """SIGKILL every process whose command line names `marker` (the head's own temp folder: only
+    the processes that head started)."""
+    import signal
+
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+@pytest.fixture(scope="module")
+def token_head(tmp_path_factory):
+    """A Ray head on 127.0.0.1 started as a user does (`ray start --head`) with RAY_AUTH_MODE=token:
+    (address, token, environment without a token). Its own temp folder and HOME; stopped by
+    process group, so no other Ray on the machine is touched."""
+    import secrets
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("Ray is not installed: pip install -e '.[dev,ray]'")
+    home = tmp_path_factory.mktemp("home")  # no ~/.ray/auth_token of the user's
+    temp = tempfile.mkdtemp(prefix="seqc-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
+    port, token = closed_port(), secrets.token_hex(16)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    base.update(HOME=str(home), RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", COLUMNS="200")
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", f"--port={port}",
+                             "--node-ip-address=127.0.0.1", "--num-cpus=1", "--include-dashboard=false",
+                             "--disable-usage-stats", f"--temp-dir={temp}"],
+                            env={**base, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if head.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the token-authenticated Ray head did not start")
+                time.sleep(0.5)
+        time.sleep(2)  # the GCS answers before the head node has registered
+        yield f"127.0.0.1:{port}", token, base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=15)
+        _kill_processes_under(temp)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+JOIN = ("import sys\nfrom seqc.cluster.connect import connect\nfrom seqc.render.options import RenderOptions\n"
+        "ray = connect(RenderOptions(executor='ray', ray_address=sys.argv[1]))\n"
+        "print('JOINED', ray.cluster_resources().get('CPU'))\n")
+
+
+def _join(address: str, env: dict):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", JOIN, address], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+def test_a_token_cluster_that_gets_no_token_is_one_line_with_the_cause_and_the_fix(project, tmp_path, token_head):
+    import time
+
+    address, _, env = token_head
+    started = time.monotonic()
+    proc = run_seqc("render", str(project), "--cache-dir", str(tmp_path / "cache"), "--executor", "ray",
+                    "--ray-address", address, check=False, timeout=300, env=env)
+    took = time.monotonic() - started
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("seqc: error:")]
+    assert errors == [f"seqc: error: the Ray cluster at {address} requires token authentication (InvalidAuthToken) "
+                      "and seqc sent no token: set RAY_AUTH_MODE=token and put the cluster's token in RAY_AUTH_TOKEN "
+                      "(or in ~/.ray/auth_token, or in a file named by RAY_AUTH_TOKEN_PATH; `ray get-auth-token` "
+                      "on the head node prints it); --ray-address auto does this by itself for a cluster started "
+                      "on this machine"], proc.stderr
+    assert proc.stderr.count("InvalidAuthToken") == 1, proc.stderr  # not Ray's warning on every retry
+    assert "Traceback" not in proc.stderr
+    assert took < 20 + 60, took  # Ray alone retries for 20 s before it gives up
+    assert not (project.parent / "out").exists()
+
+
+def test_with_the_clusters_token_seqc_joins_and_a_wrong_one_is_named(token_head):
+    address, token, env = token_head
+    joined = _join(address, {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
+    assert joined.returncode == 0 and "JOINED 1.0" in joined.stdout, joined.stderr
+    wrong = _join(address, {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 32})
+    assert wrong.returncode == 1
+    assert f"the Ray cluster at {address} refused this machine's authentication token" in wrong.stderr, wrong.stderr
+    # `auto` (the address from $RAY_ADDRESS) with no token on this machine: the same cause.
+    auto = _join("auto", {**env, "RAY_ADDRESS": address})
+    assert auto.returncode == 1 and "requires token authentication" in auto.stderr, auto.stderr
+    assert "this machine has no token" in auto.stderr
