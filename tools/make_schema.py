@@ -21,6 +21,7 @@ from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRIC
 from seqc.motion.methods import METHODS  # noqa: E402
 from seqc.render.frames import PACINGS  # noqa: E402
 from seqc.render.pixels import FITS  # noqa: E402
+from seqc.spec.colours import HEX_PATTERN, colour_names  # noqa: E402
 from seqc.spec.timeline import TIME_PATTERN  # noqa: E402
 
 SCHEMA_ID = "https://seqc.dev/schemas/storyboard.schema.json"
@@ -164,6 +165,20 @@ def generation_props() -> dict:
     }
 
 
+def background_prop() -> dict:
+    """The colour behind a transparent keyframe image and around a `contain` fit (keyframe or defaults)."""
+    return prop(
+        "Background",
+        "Colour behind the transparent parts of an image and around it with `fit: contain`: "
+        '"#rrggbb", "#rgb" or a CSS colour name (white, black, ...); quote a # colour, as # starts a '
+        "YAML comment. Default black.",
+        type="string",
+        anyOf=[{"title": "#rrggbb or #rgb", "description": "Hex red, green, blue.", "pattern": HEX_PATTERN},
+               {"title": "Colour name", "description": "A CSS colour name.", "enum": list(colour_names())}],
+        examples=["white", "#ffffff", "#1e1e1e"],
+    )
+
+
 def build() -> dict:
     """The whole schema, draft 2020-12."""
     fit = prop(
@@ -200,6 +215,7 @@ def build() -> dict:
                 type="integer", minimum=0, maximum=2**32 - 1,
             ),
             "fit": fit,
+            "background": background_prop(),
             **generation_props(),
         },
     }
@@ -272,7 +288,7 @@ def build() -> dict:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    **timing_props(), **generation_props(), "fit": fit,
+                    **timing_props(), **generation_props(), "fit": fit, "background": background_prop(),
                     "negative_prompt": prop("Negative prompt", "Default negative prompt of prompt keyframes.",
                                             type="string", maxLength=10000),
                 },

@@ -55,7 +55,7 @@ _LABELS = {
 _SHOW_VALUES = ("frames", "easing", "method", "fps", "precision")
 
 
-_KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("prompt", "prompt"),
+_KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("background", "background"), ("prompt", "prompt"),
                     ("negative_prompt", "negative prompt"), ("seed", "seed"))
 
 

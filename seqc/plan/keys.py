@@ -60,9 +60,16 @@ def model_fingerprint(fingerprint_inputs: dict) -> str:
     return digest({"kind": "model", **fingerprint_inputs})
 
 
-def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: str, precision: str) -> dict:
-    """Named inputs of an image keyframe's latent: its bytes, how it is fitted, the model and its precision."""
+def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: str, precision: str,
+                  background: str | None = None) -> dict:
+    """Named inputs of an image keyframe's latent: its bytes, how it is fitted, the model and its precision.
+
+    `background` ("#rrggbb") is present only where it changes pixels (seqc.spec.colours), so the
+    keys of keyframes on black, the default, or of opaque images never change because of it.
+    """
+    extra = {"background": background} if background is not None else {}
     return {
+        **extra,
         "kind": "latent",
         "image_sha256": image_sha256,
         "size": list(size),

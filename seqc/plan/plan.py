@@ -149,10 +149,10 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
         if kf.image is not None:
             image_sha = cache.hash_file(kf.image)
             inputs = keys.latent_inputs(image_sha256=image_sha, size=(width, height), fit=kf.fit, model=model_fp,
-                                        precision=precision)
+                                        precision=precision, background=kf.background)
             key = keys.digest(inputs)
             latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
-            descriptor.update(image=image_sha, fit=kf.fit)
+            descriptor.update(image=image_sha, fit=kf.fit, **({"background": kf.background} if kf.background else {}))
             endpoints[name] = key
         if pipeline:
             inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp,

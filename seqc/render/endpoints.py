@@ -12,6 +12,7 @@ from seqc.errors import Problem, SpecError
 from seqc.plan import Plan, SegmentJob
 from seqc.render.frames import Endpoint
 from seqc.render.pixels import ImageReadError, load_fitted
+from seqc.spec.colours import BLACK
 from seqc.store import Cache
 
 
@@ -43,7 +44,7 @@ def _read_keyframe_pixels(plan: Plan, names: list[str]) -> dict[str, np.ndarray]
     for name in names:
         kf = story.keyframes[name]
         try:
-            pixels[name] = load_fitted(kf.image, story.output.size, kf.fit)
+            pixels[name] = load_fitted(kf.image, story.output.size, kf.fit, kf.background or BLACK)
         except ImageReadError as exc:
             problems.append(Problem(str(story.path), kf.line, kf.column, f"keyframes.{name}.image", str(exc),
                                     "the file may be truncated or corrupt"))

@@ -1,8 +1,9 @@
 """Keyframe pixels: decode an image file fully and fit it to the output size (no torch).
 
 Fit modes: `cover` scales to fill and crops the centre, `contain` scales to fit and pads
-with black, `stretch` ignores the aspect ratio. EXIF orientation is applied and transparency
-is composited onto black, so what the user sees in a viewer is what gets encoded.
+with the background colour, `stretch` ignores the aspect ratio. EXIF orientation is applied and
+transparency is composited onto the background colour (black unless the storyboard sets
+`background`), so what the user sees in a viewer is what gets encoded.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from seqc.spec.images import IMAGE_FORMATS, MAX_IMAGE_PIXELS
+from seqc.spec.colours import BLACK, rgb
+from seqc.spec.images import IMAGE_FORMATS, MAX_IMAGE_PIXELS, is_transparent
 
 RESAMPLE = Image.Resampling.LANCZOS
 FITS = ("cover", "contain", "stretch")  # how an image is fitted to the output size
@@ -22,34 +24,36 @@ class ImageReadError(Exception):
     """An image that passed the header check but cannot be decoded (e.g. truncated)."""
 
 
-def fit_image(im: Image.Image, size: tuple[int, int], fit: str) -> Image.Image:
-    """Resize an RGB image to `size` (width, height) by the fit mode."""
+def fit_image(im: Image.Image, size: tuple[int, int], fit: str, background: str = BLACK) -> Image.Image:
+    """Resize an RGB image to `size` (width, height) by the fit mode; `contain` pads with `background`
+    ("#rrggbb")."""
     if im.size == tuple(size):
         return im
     if fit == "cover":
         return ImageOps.fit(im, size, method=RESAMPLE, centering=(0.5, 0.5))
     if fit == "contain":
-        return ImageOps.pad(im, size, method=RESAMPLE, color=(0, 0, 0), centering=(0.5, 0.5))
+        return ImageOps.pad(im, size, method=RESAMPLE, color=rgb(background), centering=(0.5, 0.5))
     if fit == "stretch":
         return im.resize(size, RESAMPLE)
     raise ValueError(f"unknown fit '{fit}'")
 
 
-def load_fitted(path: Path, size: tuple[int, int], fit: str) -> np.ndarray:
-    """Decode `path` completely and return uint8 [height, width, 3] pixels fitted to `size`."""
+def load_fitted(path: Path, size: tuple[int, int], fit: str, background: str = BLACK) -> np.ndarray:
+    """Decode `path` completely and return uint8 [height, width, 3] pixels fitted to `size`, with
+    transparency composited onto `background` ("#rrggbb")."""
     try:
         with Image.open(path, formats=IMAGE_FORMATS) as im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise ImageReadError(f"image is {im.width}x{im.height}, over the pixel limit")
             im.load()
             im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            if is_transparent(im):
                 rgba = im.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-                im = Image.alpha_composite(background, rgba)
-            rgb = im.convert("RGB")
+                behind = Image.new("RGBA", rgba.size, (*rgb(background), 255))
+                im = Image.alpha_composite(behind, rgba)
+            rgb_image = im.convert("RGB")
     except ImageReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a broken keyframe file
         raise ImageReadError(f"cannot decode image {path}: {exc}") from None
-    return np.asarray(fit_image(rgb, size, fit), dtype=np.uint8).copy()
+    return np.asarray(fit_image(rgb_image, size, fit, background), dtype=np.uint8).copy()

@@ -18,12 +18,14 @@ from seqc.models import ModelRef, resolve_model
 from seqc.motion.curves import EasingError, parse_easing
 from seqc.motion.methods import METHODS
 from seqc.spec import model as m
+from seqc.spec.colours import keyframe_background
 from seqc.spec.generation import (
     GENERATION_FIELDS,
     check_pipeline_segment,
     default_seed,
     family_defaults,
     segment_generation,
+    warn_pipeline_only,
 )
 from seqc.spec.images import ImageMemo, check_image
 from seqc.spec.paths import local_path, output_problem, resolved
@@ -231,8 +233,10 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
             seed = default_seed(prompt) if image is None else 0
         keyframes[name] = m.Keyframe(
             name=name, image=image, prompt=prompt if prompt is not None else ("" if generative else None),
-            seed=None if seed is None else int(seed), fit=kf.get("fit", defaults.get("fit", m.DEFAULT_FIT)),
+            seed=None if seed is None else int(seed), fit=(fit := kf.get("fit", defaults.get("fit", m.DEFAULT_FIT))),
             line=line, column=col, negative_prompt=kf.get("negative_prompt", defaults.get("negative_prompt", "")),
+            background=keyframe_background(kf, defaults, image if isinstance(image, Path) else None, fit, out,
+                                           kpath),
         )
 
     if out_path is not None:
@@ -262,6 +266,9 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
                      "closing segment, so its settings are not used",
                      "set them on the last segment, or write `loop: true`")
     pipeline_defaults = family_defaults(model_ref, output.size, out)
+    if model_ref is not None and not model_ref.can_generate:  # steps, strength...: warned, not silently ignored
+        for where, settings in [(("defaults",), defaults), *entries]:
+            warn_pipeline_only(where, settings, out)
     segments: list[m.Segment] = []
     first_frame = 0
     previous_target = None

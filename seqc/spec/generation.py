@@ -14,12 +14,21 @@ if TYPE_CHECKING:
     from seqc.spec.checks import _Collector as Collector
 
 GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+PIPELINE_ONLY = ("seed", "negative_prompt", *GENERATION_FIELDS)  # settings an autoencoder model ignores
 DEFAULT_STRENGTH = 0.5
 
 
 def default_seed(prompt: str | None) -> int:
     """A prompt keyframe's seed when none is given: from the prompt text, so renaming changes nothing."""
     return int(hashlib.sha256((prompt or "").encode("utf-8")).hexdigest()[:8], 16)
+
+
+def warn_pipeline_only(where: tuple, settings: dict, out: Collector) -> None:
+    """Warn about each setting in `settings` (a keyframe, a segment, `loop` or `defaults`) that only a
+    text-to-image pipeline uses: an autoencoder model ignores it, and nothing else would say so."""
+    for name in PIPELINE_ONLY:
+        if name in settings:
+            out.warn(where + (name,), f"`{name}` has no effect with an autoencoder model")
 
 
 def family_defaults(model_ref: ModelRef | None, size: tuple, out: Collector) -> dict | None:

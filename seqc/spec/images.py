@@ -28,6 +28,28 @@ IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 CHECK_RULES = f"v1 {MAX_IMAGE_BYTES} {MAX_IMAGE_PIXELS} {','.join(IMAGE_FORMATS)}"
 
 
+def is_transparent(im) -> bool:
+    """Whether the renderer composites this (PIL) image onto the background: it has an alpha
+    channel or a transparent palette entry. One rule for the renderer and the cache key."""
+    return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+
+
+def background_shows(path: Path, fit: str) -> bool:
+    """Whether a keyframe's background colour can reach its pixels: `contain` pads with it, and a
+    transparent image shows it. Reads the header only; False for a file that cannot be opened
+    (its check reports it)."""
+    if fit == "contain":
+        return True
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=IMAGE_FORMATS) as im:
+                return is_transparent(im)
+    except Exception:  # noqa: BLE001 - a broken file is check_image's to report
+        return False
+
 
 class ImageMemo(Protocol):
     """A record of images already checked, kept across processes (the cache implements it),

@@ -68,6 +68,9 @@ class Keyframe:
     line: int
     column: int
     negative_prompt: str = ""
+    # The colour behind a transparent image and around a `contain` fit ("#rrggbb"); None when it is
+    # black (the default) or cannot show, so it is in the latent's key only where it changes pixels.
+    background: str | None = None
 
 
 @dataclass(frozen=True)

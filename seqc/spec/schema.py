@@ -94,6 +94,10 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         missing = error.validator_value
         names = [m for m in missing if isinstance(value, dict) and m not in value]
         return [at(path, f"missing required field '{m}'") for m in names]
+    if kind in ("type", "anyOf") and path[-1:] == ("background",) and path[:-1] in (("defaults",), ("keyframes", path[1])):
+        from seqc.spec.colours import colour_problem  # imports this module
+
+        return [at(path, *colour_problem(value))]
     if kind == "type":
         wanted = error.validator_value
         wanted = wanted if isinstance(wanted, list) else [wanted]

@@ -122,3 +122,46 @@ def test_another_ffmpeg_build_rerenders_every_clip_and_says_so(tmp_path, monkeyp
     assert not {j.key for j in old.clip_jobs} & {j.key for j in new.clip_jobs}
     assert {lat.key for lat in old.latents.values()} == {lat.key for lat in new.latents.values()}
     assert {j.reason for j in new.clip_jobs} == {f"ffmpeg build changed ({GOLDEN_FFMPEG} -> n9.1-newer)"}
+
+
+def golden_with(tmp_path: Path, name: str, defaults: str = "", keyframe_a: str = "") -> Path:
+    """A copy of the golden project with extra `defaults` fields and extra fields on keyframe a."""
+    project = tmp_path / name
+    shutil.copytree(GOLDEN, project)
+    story = project / "storyboard.yaml"
+    text = story.read_text().replace("method: slerp}", f"method: slerp{defaults}}}")
+    story.write_text(text.replace("a: {image: a.png}", f"a: {{image: a.png{keyframe_a}}}"))
+    return story
+
+
+def test_background_black_or_where_it_cannot_show_keeps_the_golden_keys(tmp_path):
+    """Black is the default: writing it changes nothing. The golden images are opaque under `cover`,
+    so no background colour reaches a pixel of them, and none enters a key."""
+    for i, (defaults, keyframe_a) in enumerate([(", background: black", ""), (', background: "#000"', ""),
+                                                 (", background: white", ', background: "#1e90ff"')]):
+        assert plan_keys(golden_with(tmp_path, f"p{i}", defaults, keyframe_a), tmp_path / f"c{i}") == GOLDEN_KEYS
+
+
+def test_background_enters_the_latent_key_where_it_shows(tmp_path):
+    """Under `contain` the bars are the background; on a transparent image so is what shows through."""
+    contain = plan_keys(golden_with(tmp_path, "c", keyframe_a=", fit: contain"), tmp_path / "k1")
+    white = plan_keys(golden_with(tmp_path, "w", keyframe_a=", fit: contain, background: white"), tmp_path / "k2")
+    black = plan_keys(golden_with(tmp_path, "b", keyframe_a=", fit: contain, background: black"), tmp_path / "k3")
+    same = plan_keys(golden_with(tmp_path, "s", keyframe_a=', fit: contain, background: "#FFF"'), tmp_path / "k4")
+    assert black == contain and same == white  # one colour, one key, however it is written
+    assert white["latent:a"] != contain["latent:a"] and white["latent:b"] == contain["latent:b"] == GOLDEN_KEYS["latent:b"]
+    assert white["clip:0"] != contain["clip:0"] and white["clip:1"] == contain["clip:1"]  # b -> b never shows a
+
+    from PIL import Image
+
+    # An image with an alpha channel under `cover`: composited onto the background, so it is in the key.
+    plain, white = golden_with(tmp_path, "t0"), golden_with(tmp_path, "t1", keyframe_a=", background: white")
+    for story in (plain, white):
+        Image.open(story.parent / "a.png").convert("RGBA").save(story.parent / "a.png")
+    assert plan_keys(white, tmp_path / "k5")["latent:a"] != plan_keys(plain, tmp_path / "k6")["latent:a"]
+
+
+def test_latent_inputs_name_the_background_only_when_given():
+    common = dict(image_sha256="0" * 64, size=(32, 32), fit="contain", model="m", precision="float32")
+    assert "background" not in keys.latent_inputs(**common)
+    assert keys.latent_inputs(**common, background="#ffffff")["background"] == "#ffffff"

@@ -1,6 +1,6 @@
 """Keyframe pixels (seqc/render/pixels.py): the fit modes give the output size with the content where
-it belongs, EXIF orientation is applied, transparency is composited onto black, and a file that
-cannot be decoded raises ImageReadError."""
+it belongs, EXIF orientation is applied, transparency is composited onto the background (black by
+default), `contain` pads with it, and a file that cannot be decoded raises ImageReadError."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image
 
 from seqc.render.pixels import ImageReadError, fit_image, load_fitted
 
-GREEN, RED, BLUE, BLACK = (0, 255, 0), (255, 0, 0), (0, 0, 255), (0, 0, 0)
+GREEN, RED, BLUE, BLACK, WHITE = (0, 255, 0), (255, 0, 0), (0, 0, 255), (0, 0, 0), (255, 255, 255)
 
 
 def near(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int = 16) -> bool:
@@ -52,6 +52,17 @@ def test_contain_fits_the_whole_image_and_pads_with_black(tmp_path):
     assert (pixels[:9] == 0).all() and (pixels[23:] == 0).all()
     middle = pixels[13:18]
     assert near(middle[:, 2:8], GREEN) and near(middle[:, 13:19], RED) and near(middle[:, 24:30], BLUE)
+
+
+def test_contain_pads_with_the_background_colour(tmp_path):
+    pixels = load_fitted(bands(tmp_path / "b.png"), (32, 32), "contain", "#ff8000")
+    assert (pixels[:9] == (255, 128, 0)).all() and (pixels[23:] == (255, 128, 0)).all()
+    middle = pixels[13:18]
+    assert near(middle[:, 2:8], GREEN) and near(middle[:, 13:19], RED) and near(middle[:, 24:30], BLUE)
+    # Only the bars: cover and stretch fill the frame with the image.
+    for fit in ("cover", "stretch"):
+        assert np.array_equal(load_fitted(tmp_path / "b.png", (32, 32), fit, "#ff8000"),
+                              load_fitted(tmp_path / "b.png", (32, 32), fit)), fit
 
 
 def test_wide_output_size_is_width_by_height(tmp_path):
@@ -110,6 +121,25 @@ def test_transparency_is_composited_onto_black(tmp_path):
     palette.save(tmp_path / "p.png", transparency=0)
     pixels = load_fitted(tmp_path / "p.png", (8, 8), "stretch")
     assert (pixels[:, :4] == BLACK).all() and (pixels[:, 4:] == BLUE).all()
+
+
+def test_transparency_is_composited_onto_the_background_colour(tmp_path):
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[:, :8] = (255, 0, 0, 255)  # opaque red
+    rgba[:8, 8:] = (0, 0, 255, 0)  # fully transparent blue
+    rgba[8:, 8:] = (0, 0, 0, 128)  # half transparent black
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    pixels = load_fitted(tmp_path / "rgba.png", (16, 16), "stretch", "#ffffff")
+    assert (pixels[:, :8] == RED).all()
+    assert (pixels[:8, 8:] == WHITE).all()
+    assert np.abs(pixels[8:, 8:].astype(int) - 127).max() <= 1  # half way from white to black
+
+    palette = Image.new("P", (8, 8), 1)
+    palette.putpalette([255, 255, 255, 0, 0, 255] + [0] * 762)
+    palette.paste(0, (0, 0, 4, 8))  # the left half uses entry 0, which is transparent
+    palette.save(tmp_path / "p.png", transparency=0)
+    pixels = load_fitted(tmp_path / "p.png", (8, 8), "stretch", "#00ff00")
+    assert (pixels[:, :4] == GREEN).all() and (pixels[:, 4:] == BLUE).all()
 
 
 @pytest.mark.parametrize("name", ["truncated.png", "not-an-image.png", "empty.png", "eps.png", "bomb.png"])

@@ -10,7 +10,7 @@ import pytest
 from speckit import one, storyboard, write
 
 from seqc.spec import load_storyboard
-from seqc.spec.images import CHECK_RULES, MAX_IMAGE_PIXELS, check_image
+from seqc.spec.images import CHECK_RULES, MAX_IMAGE_PIXELS, background_shows, check_image
 
 
 @pytest.mark.parametrize("name, fragment", [
@@ -98,3 +98,23 @@ def test_bad_image_in_a_storyboard(story_dir, bad_image_files):
                                   keyframes=f"  a: {{image: a.png}}\n  b: {{image: {bad_image_files}/fifo.png}}\n"))
     assert (p.line, p.column, p.path) == (6, 14, "keyframes.b.image")
     assert "FIFO" in p.message
+
+
+def test_background_shows_under_contain_and_through_transparency(tmp_path, keyframe_pngs, bad_image_files):
+    """The header decides, by the renderer's rule (seqc.spec.images.is_transparent): an alpha channel
+    or a transparent palette entry; `contain` always may pad."""
+    from PIL import Image
+
+    opaque = keyframe_pngs["a"]
+    assert background_shows(opaque, "contain")
+    assert not background_shows(opaque, "cover") and not background_shows(opaque, "stretch")
+    Image.new("RGBA", (8, 8), (1, 2, 3, 255)).save(tmp_path / "rgba.png")
+    Image.new("LA", (8, 8)).save(tmp_path / "la.png")
+    palette = Image.new("P", (8, 8))
+    palette.save(tmp_path / "p.png")
+    palette.save(tmp_path / "p-clear.png", transparency=0)
+    Image.new("RGBA", (8, 8)).save(tmp_path / "webp.webp")
+    for name, shows in [("rgba.png", True), ("la.png", True), ("p.png", False), ("p-clear.png", True),
+                        ("webp.webp", True)]:
+        assert background_shows(tmp_path / name, "cover") == shows, name
+    assert not background_shows(bad_image_files / "not-an-image.png", "cover")  # its check reports it
