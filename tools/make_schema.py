@@ -17,12 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seqc.backends.pipeline_info import SCHEDULER_NAMES  # noqa: E402
+from seqc.media.formats import OUTPUT_FORMATS  # noqa: E402
 from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRICT_STEPS_PATTERN  # noqa: E402
 from seqc.motion.methods import METHODS  # noqa: E402
 from seqc.render.frames import PACINGS  # noqa: E402
 from seqc.render.pixels import FITS  # noqa: E402
 from seqc.spec.colours import HEX_PATTERN, colour_names  # noqa: E402
-from seqc.spec.timeline import TIME_PATTERN  # noqa: E402
+from seqc.spec.timeline import LENGTH_FIELDS, TIME_PATTERN  # noqa: E402
 
 SCHEMA_ID = "https://seqc.dev/schemas/storyboard.schema.json"
 
@@ -54,9 +55,11 @@ def timing_props() -> dict:
                 {"title": "Named easing", "description": "linear, the CSS names, and ease-in/out-X curves.",
                  "enum": list(NAMED_EASINGS)},
                 {"title": "cubic-bezier(x1, y1, x2, y2)",
-                 "description": "A CSS cubic Bezier: x1 and x2 in [0, 1], y1 and y2 any number (quote it "
-                                "inside { }).",
-                 "pattern": STRICT_CUBIC_BEZIER_PATTERN},
+                 "description": "A CSS cubic Bezier of plain decimals: x1 and x2 in [0, 1], y1 and y2 any number "
+                                "(quote it inside { }).",
+                 "pattern": STRICT_CUBIC_BEZIER_PATTERN,
+                 **forbid("cubic-bezier takes plain decimals, without an exponent, under 300 digits",
+                          matching={"pattern": UNCHECKABLE_BEZIER_PATTERN})},
                 {"title": "steps(n, position)",
                  "description": "n equal jumps (n >= 1; n >= 2 with jump-none); position jump-end (default), "
                                 "jump-start, jump-none or jump-both.",
@@ -125,7 +128,8 @@ def audio_schema() -> dict:
         "required": ["path"],
         "properties": {
             "path": prop("Path", "Audio file (wav, mp3, m4a/aac, flac, ogg, opus), relative to the storyboard; "
-                         "hashed by its bytes.", type="string", minLength=1, maxLength=4096),
+                         "hashed by its bytes.", type="string", minLength=1, maxLength=4096,
+                         pattern=NO_NUL),
             "start": prop("Start", "Seconds into the file that play at video time 0. Default 0.",
                           type="number", minimum=0, maximum=86400),
             "bpm": prop("BPM", "Tempo in beats per minute; enables `beats` and `until_beat` "
@@ -179,6 +183,83 @@ def background_prop() -> dict:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Rules between fields: what seqc refuses beyond each field's own type and range, said in the schema
+# so an editor shows it too. Only draft-07 keywords (if/then/else, not): yaml-language-server knows
+# no later ones. A refused value is `not` something, placed at that value, with `errorMessage` (what
+# editors that read it show, and the message seqc prints) and `x-hint` (seqc's hint in parentheses).
+
+
+def forbid(message: str, hint: str = "", matching: dict | None = None) -> dict:
+    """A value refused here (any value, or one `matching` a schema), with what to say about it."""
+    return {"not": matching or {}, "errorMessage": message, **({"x-hint": hint} if hint else {})}
+
+
+LENGTH_HINT = "a segment's length is one of duration, frames, beats, until, until_beat"
+
+
+def one_length(fields: tuple[str, ...]) -> list[dict]:
+    """At most one of `fields`, the ways to give a length: each later one is refused beside an earlier one."""
+    rules = []
+    for i, first in enumerate(fields[:-1]):
+        rules.append({"if": {"required": [first]}, "then": {"properties": {
+            later: forbid("give `duration` or `frames`, not both" if (first, later) == ("duration", "frames")
+                          else f"give one length: `{first}` or `{later}`, not both", LENGTH_HINT)
+            for later in fields[i + 1:]
+        }}})
+    return rules
+
+
+def storyboard_rules() -> list[dict]:
+    """Rules across sections: beat units need `audio.bpm`, `pacing: audio` needs `audio`, and the
+    built-in model (an autoencoder) takes image keyframes only."""
+    def timings(fields: dict, defaults: dict | None = None) -> dict:
+        """The same refusals in every segment, the closing `loop` segment and `defaults`."""
+        return {"properties": {
+            "segments": {"items": {"properties": fields}},
+            "loop": {"properties": fields},
+            "defaults": {"properties": fields if defaults is None else defaults},
+        }}
+
+    def needs_bpm(name: str) -> dict:
+        return forbid(f"`{name}` needs the tempo: `audio.bpm` is not set",
+                      "add `bpm` (and `first_beat`) to `audio:`; `seqc audio FILE` suggests them")
+
+    audio_pacing = forbid("`pacing: audio` needs a soundtrack", "add `audio: {path: ...}` to the storyboard",
+                          {"const": "audio"})
+    generative = "a Stable Diffusion family text-to-image pipeline, a folder with model_index.json or a hub id"
+    return [
+        {"if": {"not": {"required": ["audio"], "properties": {"audio": {"required": ["bpm"]}}}},
+         "then": timings({"beats": needs_bpm("beats"), "until_beat": needs_bpm("until_beat")},
+                         {"beats": needs_bpm("beats")})},
+        {"if": {"not": {"required": ["audio"]}}, "then": timings({"pacing": audio_pacing})},
+        {"if": {"properties": {"model": {"const": "builtin"}}},  # also when `model` is not given
+         "then": {"properties": {"keyframes": {"additionalProperties": {
+             "if": {"required": ["image"]},
+             "then": {"properties": {"prompt": forbid(
+                 "a keyframe has either `image` or `prompt`, not both",
+                 f"an image with a prompt (img2img) needs `model:` {generative}")}},
+             "else": {"properties": {"prompt": forbid(
+                 "prompt keyframes need a text-to-image model, and 'builtin' is an autoencoder",
+                 f"set `model:` to {generative}; or use `image:`")}},
+         }}}}},
+    ]
+
+
+def output_path_pattern() -> str:
+    """A path ending in a format seqc writes (any case), with a name before the dot and no NUL."""
+    def any_case(suffix: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in suffix)
+
+    return (r"^[^\u0000]*[^/\u0000]\.(?:" + "|".join(any_case(s.lstrip(".")) for s in OUTPUT_FORMATS) + ")$")
+
+
+NO_NUL = r"^[^\u0000]*$"  # a path is text without NUL characters
+# cubic-bezier with a number a pattern cannot bound: an exponent (is 5e-1 an x in [0, 1]? is 1e999 finite?)
+# or 300 digits in a row (past 1e308 a y is infinite); plain decimals are bounded by the pattern itself.
+UNCHECKABLE_BEZIER_PATTERN = r"^\s*cubic-bezier\(.*(?:[0-9.][eE]|[0-9]{300})"
+
+
 def build() -> dict:
     """The whole schema, draft 2020-12."""
     fit = prop(
@@ -196,7 +277,7 @@ def build() -> dict:
             "image": prop(
                 "Image",
                 "Path to an image file (PNG, JPEG, WebP, ...), relative to the storyboard.",
-                type="string", minLength=1, maxLength=4096,
+                type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
             ),
             "prompt": prop(
                 "Prompt",
@@ -225,6 +306,7 @@ def build() -> dict:
         "type": "object",
         "additionalProperties": False,
         "required": ["from", "to"],
+        "allOf": one_length(LENGTH_FIELDS),
         "properties": {
             "from": prop("From", "Name of the start keyframe.", type="string", minLength=1),
             "to": prop("To", "Name of the end keyframe.", type="string", minLength=1),
@@ -238,6 +320,7 @@ def build() -> dict:
         "description": "Timing of the closing segment from the last keyframe back to the first.",
         "type": "object",
         "additionalProperties": False,
+        "allOf": one_length(LENGTH_FIELDS),
         "properties": {**timing_props(), **timeline_props(), **generation_props()},
     }
     return {
@@ -260,7 +343,7 @@ def build() -> dict:
                         "Path",
                         "Output file (.mp4, .mov, .mkv, or .gif / .webm re-encoded), relative to the storyboard. "
                         "Default: out/<storyboard name>.mp4.",
-                        type="string", minLength=1, maxLength=4096,
+                        type="string", minLength=1, maxLength=4096, pattern=output_path_pattern(),
                     ),
                     "size": prop(
                         "Size",
@@ -280,13 +363,14 @@ def build() -> dict:
                 "Model",
                 "`builtin` (the default), a local diffusers folder relative to the storyboard (./vae), "
                 "or a Hugging Face hub id already in the local cache.",
-                type="string", minLength=1, maxLength=4096,
+                type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
             ),
             "defaults": {
                 "title": "Defaults",
                 "description": "Values every segment and keyframe uses unless it sets its own.",
                 "type": "object",
                 "additionalProperties": False,
+                "allOf": one_length(("duration", "frames", "beats")),
                 "properties": {
                     **timing_props(), **generation_props(), "fit": fit, "background": background_prop(),
                     "negative_prompt": prop("Negative prompt", "Default negative prompt of prompt keyframes.",
@@ -317,6 +401,7 @@ def build() -> dict:
                 "anyOf": [{"type": "boolean"}, loop_settings],
             },
         },
+        "allOf": storyboard_rules(),  # after `properties`: a value's own problems are reported first
     }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from seqc.errors import ModelError, Problem
@@ -31,7 +33,7 @@ from seqc.spec.images import ImageMemo, check_image
 from seqc.spec.paths import local_path, output_problem, resolved
 from seqc.spec.schema import suggest
 from seqc.spec.soundtrack import audio_path_problem, compile_audio
-from seqc.spec.timeline import LENGTH_FIELDS, Clock, format_time, uses_timeline
+from seqc.spec.timeline import Clock, format_time, uses_timeline
 from seqc.spec.yamlload import Document, format_path
 
 MAX_TOTAL_FRAMES = 1_000_000
@@ -47,6 +49,8 @@ class _Collector:
         self.skip = skip  # paths the schema already complained about
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.error_paths: list[tuple] = []
+        self.depends: list[tuple] = []  # for each warning, the paths of what it reads
 
     def ok(self, path: tuple) -> bool:
         """Whether `path` is free of schema problems (so checking its value makes sense)."""
@@ -55,10 +59,24 @@ class _Collector:
     def error(self, path: tuple, message: str, hint: str = "", key: bool = False) -> None:
         line, col = self.doc.where(path, key=key)
         self.errors.append(Problem(self.doc.file, line, col, format_path(path), message, hint))
+        self.error_paths.append(tuple(path))
 
-    def warn(self, path: tuple, message: str, hint: str = "") -> None:
+    def warn(self, path: tuple, message: str, hint: str = "", depends: tuple = ()) -> None:
+        """A warning at `path`, which reads the values at `depends` too (`*` in a path: any index)."""
         line, col = self.doc.where(path)
         self.warnings.append(Problem(self.doc.file, line, col, format_path(path), message, hint, "warning"))
+        self.depends.append((tuple(path), *depends))
+
+    def sound_warnings(self) -> list[Problem]:
+        """The warnings that build on no error, sorted by position. A warning that reads a value with an
+        error, or inside one, would reason from a typo (`add a segment to 'dusj'`), so it is left out;
+        the others stay beside the errors."""
+        def related(error: tuple, read: tuple) -> bool:  # one is inside the other
+            return all(r == "*" or e == r for e, r in zip(error, read, strict=False))
+
+        kept = [w for w, reads in zip(self.warnings, self.depends, strict=True)
+                if not any(related(e, r) for r in reads for e in self.error_paths)]
+        return sorted(kept, key=lambda p: (p.line, p.column, p.path))
 
 
 def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef | None]:
@@ -157,8 +175,8 @@ def _is_number(value: object) -> bool:
 
 
 def _check_timing(data: dict, out: _Collector) -> None:
-    """Segment timing on a document the schema refused: both `duration` and `frames`, or a
-    duration under one frame, for each segment whose timing values are well typed."""
+    """Segment timing on a document the schema refused: a duration under one frame, for each
+    segment whose timing values are well typed (two lengths in one segment are the schema's)."""
     output = data.get("output") if isinstance(data.get("output"), dict) else {}
     fps = output.get("fps", m.DEFAULT_FPS)
     if not _is_number(fps) or fps <= 0 or not out.ok(("output", "fps")):
@@ -172,9 +190,7 @@ def _check_timing(data: dict, out: _Collector) -> None:
         if not isinstance(seg, dict) or not out.ok(spath) or not all(
                 _is_number(seg.get(f, 1)) and out.ok(spath + (f,)) for f in ("duration", "frames")):
             continue
-        if "duration" in seg and "frames" in seg:
-            out.error(spath + ("frames",), "give `duration` or `frames`, not both")
-        else:
+        if not ("duration" in seg and "frames" in seg):
             _frames(seg, defaults, fps, out, spath)
 
 
@@ -226,7 +242,8 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         if not generative:
             for field in ("seed", "negative_prompt", *GENERATION_FIELDS):
                 if field in kf:
-                    out.warn(kpath + (field,), f"`{field}` has no effect with an autoencoder model")
+                    out.warn(kpath + (field,), f"`{field}` has no effect with an autoencoder model",
+                             depends=(("model",),))
         prompt = kf.get("prompt")
         seed = kf.get("seed")
         if seed is None and generative:
@@ -249,22 +266,23 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
 
     # 4. Segments: names, timing, easing, and gaps in the timeline; `loop` adds the closing one.
     raw_segments = list(enumerate(data["segments"]))
+    # (Two lengths in one place, beat units without `audio.bpm` and `pacing: audio` without `audio`
+    # are refused by the schema, where editors see them too: tools/make_schema.py's rules.)
     _check_names(data["segments"], data["keyframes"], out)
-    if "duration" in defaults and "frames" in defaults:
-        out.error(("defaults", "frames"), "give `duration` or `frames`, not both")
-    elif "beats" in defaults and ("duration" in defaults or "frames" in defaults):
-        out.error(("defaults", "beats"), "give one of `duration`, `frames` or `beats`")
     loop = data.get("loop", False)
     entries: list[tuple[tuple, dict]] = [(("segments", i), seg) for i, seg in raw_segments]
+    last_to = ("segments", len(raw_segments) - 1, "to")
+    ends = {spath: (spath + ("from",), spath + ("to",)) for spath, _ in entries}  # where each end is written
     if loop is not False:
         first, last = data["segments"][0], data["segments"][-1]
         if last["to"] != first["from"]:
             settings = loop if isinstance(loop, dict) else {}
             entries.append((("loop",), {"from": last["to"], "to": first["from"], **settings}))
+            ends[("loop",)] = (last_to, ("segments", 0, "from"))
         elif isinstance(loop, dict) and loop:
             out.warn(("loop",), f"the timeline already ends at '{first['from']}', where it starts: `loop` adds no "
                      "closing segment, so its settings are not used",
-                     "set them on the last segment, or write `loop: true`")
+                     "set them on the last segment, or write `loop: true`", depends=(last_to, ("segments", 0, "from")))
     pipeline_defaults = family_defaults(model_ref, output.size, out)
     if model_ref is not None and not model_ref.can_generate:  # steps, strength...: warned, not silently ignored
         for where, settings in [(("defaults",), defaults), *entries]:
@@ -279,21 +297,14 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         bpm = data.get("audio", {}).get("bpm") if isinstance(data.get("audio"), dict) else None
         first_beat = data.get("audio", {}).get("first_beat", 0) if isinstance(data.get("audio"), dict) else 0
         clock = Clock(fps, output_data.get("fps", m.DEFAULT_FPS), defaults, bpm, first_beat)
+    previous_end: tuple = ()
     for index, (spath, seg) in enumerate(entries):
-        given = [f for f in LENGTH_FIELDS if f in seg]
-        if given == ["duration", "frames"]:
-            out.error(spath + ("frames",), "give `duration` or `frames`, not both")
-        elif len(given) > 1:
-            out.error(spath + (given[1],), f"give one length: `{given[0]}` or `{given[1]}`, not both",
-                      "a segment's length is one of duration, frames, beats, until, until_beat")
         start_time = clock.seconds if clock is not None else first_frame / fps
         frames = clock.advance(seg, spath, out) if clock is not None else _frames(seg, defaults, fps, out, spath, draft)
         pacing = seg.get("pacing", defaults.get("pacing", "linear"))
-        if pacing == "audio" and audio is None and "audio" not in data:
-            out.error(spath + ("pacing",) if "pacing" in seg else ("defaults", "pacing"),
-                      "`pacing: audio` needs a soundtrack", "add `audio: {path: ...}` to the storyboard")
         if "smooth" in seg and pacing != "audio":
-            out.warn(spath + ("smooth",), "`smooth` has no effect without `pacing: audio`")
+            out.warn(spath + ("smooth",), "`smooth` has no effect without `pacing: audio`",
+                     depends=(spath + ("pacing",), ("defaults", "pacing")))
         easing_text = seg.get("easing", defaults.get("easing", m.DEFAULT_EASING))
         try:
             easing = parse_easing(easing_text).name
@@ -304,8 +315,9 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         if previous_target is not None and seg["from"] != previous_target:
             out.warn(spath + ("from",), f"starts at '{seg['from']}' but the previous segment ended at "
                      f"'{previous_target}': the video jumps here",
-                     f"add a segment from '{previous_target}' to '{seg['from']}' for a smooth join")
-        previous_target = seg["to"]
+                     f"add a segment from '{previous_target}' to '{seg['from']}' for a smooth join",
+                     depends=(ends[spath][0], previous_end))
+        previous_target, previous_end = seg["to"], ends[spath][1]
         line, col = doc.where(spath)
         last = index == len(entries) - 1 and loop is False
         generation = segment_generation(seg, data["keyframes"].get(seg["from"], {}), defaults, pipeline_defaults)
@@ -325,7 +337,8 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     used = {s.source for s in segments} | {s.target for s in segments}
     for name in data["keyframes"]:
         if name not in used:
-            out.warn(("keyframes", name), f"keyframe '{name}' is not used by any segment")
+            out.warn(("keyframes", name), f"keyframe '{name}' is not used by any segment",
+                     depends=(("segments", "*", "from"), ("segments", "*", "to")))
 
     # 5. Budgets, checked on arithmetic alone, before anything is allocated.
     total = first_frame
@@ -342,17 +355,18 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     if audio is not None and total / fps > audio.seconds - audio.start + 0.5 / fps:
         out.warn(("audio",), f"the video is {format_time(total / fps)} long but the audio has "
                  f"{format_time(audio.seconds - audio.start)} after `start`: the rest is silence",
-                 "shorten the timeline, or start earlier in the file")
+                 "shorten the timeline, or start earlier in the file",
+                 depends=(("segments",), ("defaults",), ("loop",), ("output", "fps")))
 
-    out.warnings.sort(key=lambda p: (p.line, p.column, p.path))
+    warnings = out.sound_warnings()
     if out.errors:
-        return None, out.errors, out.warnings
+        return None, out.errors, warnings
     story = m.Storyboard(
         path=path, version=int(data["version"]), output=output, model=model_name, model_ref=model_ref,
-        keyframes=keyframes, segments=tuple(segments), warnings=tuple(out.warnings), draft=draft,
+        keyframes=keyframes, segments=tuple(segments), warnings=tuple(warnings), draft=draft,
         audio=audio,
     )
-    return story, [], out.warnings
+    return story, [], warnings
 
 
 def draft_size(size: tuple) -> tuple[int, int]:
@@ -387,9 +401,22 @@ def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple
     frames = m.frames_for(duration, fps)
     if frames < 1:
         out.error(where, f"duration {duration} s at {fps:g} fps is less than one frame",
-                  f"use at least {1 / fps:.3g} s or `frames: 1`")
+                  f"use at least {shortest_duration(fps)} s or `frames: 1`")
         return 1
     return frames
+
+
+def shortest_duration(fps: float) -> str:
+    """The shortest duration, as short decimal text, that is one frame at `fps`: frames =
+    round(duration x fps) with halves up, so half a frame's time, rounded up to 3 significant digits
+    (0.0334 at 15 fps, where 0.0333 x 15 = 0.4995 rounds to 0 frames)."""
+    half = Fraction(1, 2) / Fraction(repr(float(fps)))
+    exponent = len(str(half.numerator)) - len(str(half.denominator))  # floor(log10(half)), exactly:
+    if half < Fraction(10) ** exponent:  # no float, which a tiny fps would overflow
+        exponent -= 1
+    digits = 2 - exponent  # decimals that give 3 significant digits
+    scaled = math.ceil(half * Fraction(10) ** digits)
+    return format(Decimal(scaled).scaleb(-digits).normalize(), "f")
 
 
 DEFAULT_SMOOTH = 0.3  # pacing: audio: how much of linear is blended into the onset curve

@@ -10,12 +10,14 @@ import difflib
 import functools
 import json
 import math
+import re
 from importlib import resources
+from pathlib import PurePosixPath
 
 import jsonschema
 
 from seqc.errors import Problem
-from seqc.spec.yamlload import Document, format_path
+from seqc.spec.yamlload import Document, format_path, is_number_text
 
 _TYPE_NAMES = {
     "object": "a mapping (key: value)",
@@ -90,6 +92,18 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         extra = [k for k in value if k not in allowed]
         return [at(path + (k,), f"unknown field '{k}'",
                    suggest(k, allowed) or f"allowed: {', '.join(allowed)}", key=True) for k in extra]
+    if kind == "not" and "errorMessage" in error.schema:
+        # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
+        return [at(path, error.schema["errorMessage"], error.schema.get("x-hint", ""))]
+    if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model"):
+        return [_path_problem(value, path, at)]
+    if kind == "anyOf" and name == "until":
+        return [_until_problem(value, path, at, path in doc.quoted)]
+    if kind == "anyOf" and path == ("loop",):  # true/false, or the closing segment's settings
+        if isinstance(value, dict):
+            return [p for sub in error.context if sub.relative_schema_path[0] == 1 for p in _problems_for(sub, doc)]
+        return [at(path, f"expected true, false or a mapping, got {describe(value)}",
+                   "loop: true, or the closing segment's settings such as {duration: 2}")]
     if kind == "required":
         missing = error.validator_value
         names = [m for m in missing if isinstance(value, dict) and m not in value]
@@ -105,7 +119,8 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         if not path:
             return [at(path, f"the top level must be {wanted_text}, not {describe(value)}",
                        "a storyboard starts with `version: 1`")]
-        return [at(path, f"expected {wanted_text}, got {describe(value)}", _type_hint(value, wanted))]
+        return [at(path, f"expected {wanted_text}, got {describe(value)}",
+                   _type_hint(value, wanted, name, path in doc.quoted))]
     if kind == "const" and name == "version":
         shown = json.dumps(value) if isinstance(value, (bool, type(None))) else repr(value)
         return [at(path, f"unsupported version {shown}", "this seqc reads storyboard version 1")]
@@ -141,26 +156,92 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     return [at(path, error.message)]
 
 
-def _type_hint(value: object, wanted: list) -> str:
-    """Hints for YAML 1.1's surprises: `1e3` is text, `yes`/`1`/`true` are not names."""
+def _type_hint(value: object, wanted: list, name: str = "value", quoted: bool = False) -> str:
+    """What makes it the wanted type: `fps: "15"` loses its quotes, `1_000` is written 1000."""
     if isinstance(value, str) and ("number" in wanted or "integer" in wanted):
-        try:
-            number = float(value.replace("_", ""))
-        except ValueError:
+        if quoted and is_number_text(value.strip()):
+            return f"remove the quotes: {name}: {value.strip()}"
+        plain = _plain_number(value)
+        if plain is None:
             return ""
-        if math.isfinite(number) and not value.strip().lower().lstrip("+-").startswith(("inf", "nan")):
-            plain = f"{number:f}".rstrip("0").rstrip(".") if abs(number) < 1e15 else repr(number)
-            return f"YAML 1.1 reads {value!r} as text, not a number: write it as {plain}"
-        return ""
+        return (f"write it as a number, without quotes: {name}: {plain}" if quoted else
+                f"YAML reads {value!r} as text, not a number: write it as {plain}")
     if "string" in wanted and isinstance(value, (bool, int, float)):
         return "YAML reads this as a number or true/false: put it in quotes to make it text"
     return ""
+
+
+_SEXAGESIMAL = re.compile(r"^([-+]?)([0-9]+(?::[0-5]?[0-9])+)(\.[0-9]+)?$")
+
+
+def _plain_number(text: str) -> str | None:
+    """A number in text YAML 1.2 reads as text (`1_000`, `0b101`, `1:30` as seconds), in plain decimal."""
+    text = text.strip()
+    try:
+        return str(int(text, 0))  # underscores, 0b/0o/0x with a sign
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        match = _SEXAGESIMAL.match(text)
+        if not match:
+            return None
+        seconds = 0.0
+        for part in match[2].split(":"):
+            seconds = seconds * 60 + int(part)
+        number = (-1 if match[1] == "-" else 1) * (seconds + float(match[3] or 0))
+    if not math.isfinite(number) or text.lower().lstrip("+-").startswith(("inf", "nan")):
+        return None
+    return f"{number:f}".rstrip("0").rstrip(".") if abs(number) < 1e15 else repr(number)
+
+
+def _path_problem(value: str, path: tuple, at) -> Problem:
+    """A path the schema's pattern refused: a NUL character, or an output type seqc does not write."""
+    from seqc.media.formats import OUTPUT_FORMATS
+
+    if "\x00" in value:
+        return at(path, f"{path[0] if path[-1] == 'path' else path[-1]} path contains a NUL character")
+    suffix = PurePosixPath(value).suffix
+    return at(path, f"unsupported output type '{suffix or '(none)'}'", f"use one of {', '.join(OUTPUT_FORMATS)}")
+
+
+_LOOSE_TIME = re.compile(r"^(\d+):(\d+)(?:\.(\d*))?$")
+_HOURS = re.compile(r"^(\d+):(\d+):(\d+(?:\.\d*)?)$")
+
+
+def _until_problem(value: object, path: tuple, at, quoted: bool) -> Problem:
+    """`until` refused: say which rule of a time it breaks, and how to write it."""
+    usage = 'give seconds (19.5) or "m:ss.s" ("0:19.5")'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            return at(path, f"until must be at least 0, got {value}", "times on the timeline start at 0")
+        return at(path, f"until must be at most 86400 (24 hours), got {value}", "")
+    if not isinstance(value, str):
+        return at(path, f"until must be a time, got {describe(value)}", usage)
+    text, hint = value.strip(), usage
+    loose, hours = _LOOSE_TIME.match(text), _HOURS.match(text)
+    if is_number_text(text):
+        hint = f"remove the quotes: until: {text}" if quoted else usage
+    elif hours:
+        hint = f"hours are written as minutes: until: \"{int(hours[1]) * 60 + int(hours[2])}:{hours[3]}\""
+    elif loose:
+        minutes, seconds, fraction = int(loose[1]), int(loose[2]), loose[3]
+        if len(loose[1]) > 4:
+            hint = "at most 4 digits of minutes (9999:59)"
+        elif fraction is not None and not 1 <= len(fraction) <= 6:
+            hint = "1 to 6 digits after the decimal point"
+        else:
+            minutes, seconds = minutes + seconds // 60, seconds % 60
+            hint = f'write it as "{minutes}:{seconds:02d}{"." + fraction if fraction else ""}": two digits of seconds, below 60'
+    return at(path, f"until {value!r} is not a time", hint)
 
 
 def _easing_problem(value: object, at, path: tuple) -> Problem:
     from seqc.motion.curves import NAMED_EASINGS, EasingError, parse_easing
 
     if isinstance(value, str):
+        numbers = re.match(r"\s*cubic-bezier\(([^,]*),([^,]*),([^,]*),([^)]*)\)", value)
         try:
             parse_easing(value)
         except EasingError as exc:
@@ -172,6 +253,13 @@ def _easing_problem(value: object, at, path: tuple) -> Problem:
                     hint = f'commas end a value inside {{ }}: quote it, easing: "{example}"'
                 message = str(exc) if value in str(exc) else f"invalid easing '{value}': {exc}"
                 return at(path, message, hint)
+        else:  # parsed, so the schema refused a number it cannot bound (tools/make_schema.py)
+            if numbers and any(re.search(r"[eE]|[0-9]{300}", x) for x in numbers.groups()):
+                if any(c in value for c in "eE"):
+                    plain = ", ".join(_plain_number(x) or x.strip() for x in numbers.groups())
+                    return at(path, f"cubic-bezier takes plain decimals, without an exponent, got '{value[:80]}'",
+                              f"write it as cubic-bezier({plain})" if len(plain) < 80 else "")
+                return at(path, f"cubic-bezier takes numbers under 300 digits, got '{value[:80]}...'")
         hint = suggest(value, NAMED_EASINGS) or "see `seqc schema` for the names, or use cubic-bezier(x1, y1, x2, y2) / steps(n)"
         return at(path, f"unknown easing '{value}'", hint)
     return at(path, f"expected text, got {describe(value)}")
@@ -183,7 +271,9 @@ def schema_problems(doc: Document) -> list[Problem]:
     seen = set()
     for error in _validator().iter_errors(doc.data):
         for problem in _problems_for(error, doc):
-            ident = (problem.line, problem.column, problem.path, problem.message)
+            # One rule's refusal per value: `duration`, `frames` and `beats` together refuse `beats` twice.
+            ident = (problem.line, problem.column, problem.path,
+                     "rule" if error.validator == "not" else problem.message)
             if ident not in seen:
                 seen.add(ident)
                 problems.append(problem)

@@ -2,11 +2,13 @@
 
 Storyboards are untrusted input. This composes the document with PyYAML's safe composer (no
 object construction at all; over libyaml's events where those read exactly as PyYAML's parser,
-see `_compose`), then builds plain Python values ourselves so that we can refuse
-what YAML 1.1 would silently accept: python tags, duplicate keys, non-finite numbers,
-sexagesimal numbers (`1:30` is 90 in YAML 1.1), and alias expansion past a small bound.
-Size (MAX_BYTES), nesting (MAX_DEPTH) and alias expansion (MAX_ALIAS_NODES) are bounded
-before they can cost real time or memory, and every problem carries a line:column.
+see `_compose`), then builds plain Python values ourselves. Plain scalars are read by YAML 1.2's
+core schema, as editors (yaml-language-server) and check-jsonschema read them, not by PyYAML's
+YAML 1.1 rules: `5e-1` is a number, `010` is 10, `yes`/`on` and `1:30` are text. So a storyboard
+means the same to seqc as to the editor that checks it against the schema (`_CoreResolver`).
+Python tags, duplicate keys, merge keys, non-finite numbers and alias expansion past a small bound
+are refused. Size (MAX_BYTES), nesting (MAX_DEPTH) and alias expansion (MAX_ALIAS_NODES) are
+bounded before they can cost real time or memory, and every problem carries a line:column.
 """
 
 from __future__ import annotations
@@ -27,12 +29,16 @@ MAX_DEPTH = 64  # nesting depth of mappings and sequences, checked while scannin
 Path = tuple  # a path in the document: keys (str) and indices (int)
 
 TAG = "tag:yaml.org,2002:"
-_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
-_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
-_SEXAGESIMAL_RE = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), as editors read plain scalars.
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_RE = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 _NONFINITE_RE = re.compile(r"^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
+MAX_DIGITS = 100  # a whole number longer than this is refused (every storyboard number is far smaller)
 
 
 @dataclass
@@ -43,6 +49,7 @@ class Document:
     file: str
     marks: dict = field(default_factory=dict)  # value positions
     key_marks: dict = field(default_factory=dict)  # positions of mapping keys
+    quoted: set = field(default_factory=set)  # paths of values written in quotes ('15' is text, 15 a number)
 
     def where(self, path: Path, key: bool = False) -> tuple[int, int]:
         """The closest known position for `path` (falls back to the parent's)."""
@@ -80,6 +87,11 @@ def format_path(path: Path) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def is_number_text(text: str) -> bool:
+    """Whether YAML 1.2 reads `text`, written without quotes, as a finite number (`15`, `0.5`, `5e-1`)."""
+    return bool(_INT_RE.match(text) or _FLOAT_RE.match(text)) and not _NONFINITE_RE.match(text)
 
 
 def _tag(tag: str) -> str:
@@ -129,9 +141,35 @@ class _DepthComposer(yaml.composer.Composer):
             self._depth -= 1
 
 
-class _Loader(_DepthComposer, yaml.SafeLoader):
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """Tags of plain scalars by YAML 1.2's core schema, in place of PyYAML's YAML 1.1 resolver.
+
+    What an editor shows is what seqc reads: `5e-1` and `1e0` are numbers (text in YAML 1.1), `010`
+    is 10 (8 in YAML 1.1), `0o17` and `0x1f` are numbers, `1_000` and `0b101` are text; `yes`, `on`,
+    `1:30` (90 in YAML 1.1) and dates are text. `<<` stays a merge key so it can be refused by name.
+    """
+
+
+for _tag_name, _regexp, _first in (
+    ("bool", _BOOL_RE, "tTfF"),
+    ("int", _INT_RE, "-+0123456789"),
+    ("float", _FLOAT_RE, "-+.0123456789"),
+    ("null", _NULL_RE, ["~", "n", "N", ""]),
+    ("merge", re.compile(r"^<<$"), "<"),
+):
+    _CoreResolver.add_implicit_resolver(TAG + _tag_name, _regexp, list(_first))
+
+
+class _Loader(_DepthComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _CoreResolver):
     """The reference loader (pure Python): every document it refuses is refused, with PyYAML's
     messages, and its scanner refuses the 65th open flow bracket as it is scanned."""
+
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _CoreResolver.__init__(self)
 
     def fetch_flow_collection_start(self, TokenClass):
         # The scanner looks up to 1024 characters ahead for simple keys and checks every open
@@ -157,11 +195,11 @@ _FastLoader: type | None = None
 if getattr(yaml, "__with_libyaml__", False):
     from yaml.cyaml import CParser
 
-    class _CLoader(_DepthComposer, CParser, yaml.resolver.Resolver):
+    class _CLoader(_DepthComposer, CParser, _CoreResolver):
         def __init__(self, stream):
             CParser.__init__(self, stream)
             yaml.composer.Composer.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
+            _CoreResolver.__init__(self)
 
         def compose_scalar_node(self, anchor):
             node = super().compose_scalar_node(anchor)
@@ -232,6 +270,8 @@ class _Builder:
             raise _Abort(node, path, f"nesting deeper than {MAX_DEPTH} levels", "")
         self.doc.marks.setdefault(path, _mark(node))
         if isinstance(node, yaml.ScalarNode):
+            if node.style in ("'", '"'):
+                self.doc.quoted.add(path)
             return self.scalar(node, path)
         self.active.add(id(node))
         try:
@@ -285,38 +325,39 @@ class _Builder:
                 return True
             if text in _FALSE:
                 return False
-            return text  # YAML 1.1's yes/no/on/off stay strings, as in YAML 1.2
+            return text  # `!!bool yes`: YAML 1.1's yes/no/on/off stay strings, as in YAML 1.2
         if tag == TAG + "int":
-            if _SEXAGESIMAL_RE.match(text):
-                return self.sexagesimal(node, path, text)
-            if _INT_RE.match(text):
-                return int(text.replace("_", ""))
-            self.problem(node, path, f"'{text}' is not a decimal number",
-                         "write numbers in plain decimal, or quote the text")
-            return None
+            return self.integer(node, path, text)
         if tag == TAG + "float":
             if _NONFINITE_RE.match(text):
                 self.problem(node, path, f"non-finite number '{text}' is not allowed", "use a finite number")
                 return None
-            if _SEXAGESIMAL_RE.match(text):
-                return self.sexagesimal(node, path, text)
+            if _INT_RE.match(text) and not text.startswith(("0o", "0x")):
+                text += ".0"  # `!!float 5`
             if _FLOAT_RE.match(text):
-                value = float(text.replace("_", ""))
+                value = float(text)
                 if not math.isfinite(value):
-                    self.problem(node, path, f"number '{text}' is too large", "use a finite number")
+                    self.problem(node, path, f"number '{node.value}' is too large", "use a finite number")
                     return None
                 return value
-            self.problem(node, path, f"'{text}' is not a decimal number", "quote the text if it is not a number")
+            self.problem(node, path, f"'{text}' is not a number", "write a decimal number such as 0.5, without a tag")
             return None
         if tag == TAG + "timestamp":
-            return text  # a date-like scalar such as 2024-01-01: keep the text, the schema decides
+            return text  # `!!timestamp 2024-01-01`: keep the text, the schema decides
         self.problem(node, path, f"tag '{_tag(tag)}' is not allowed", "storyboards use plain YAML only")
         return None
 
-    def sexagesimal(self, node: yaml.ScalarNode, path: Path, text: str) -> None:
-        self.problem(node, path, f"'{text}' would be read as a base-60 number by YAML 1.1",
-                     "write seconds as a plain number (1:30 -> 90), or quote it")
-        return None
+    def integer(self, node: yaml.ScalarNode, path: Path, text: str) -> int | None:
+        """A YAML 1.2 integer: decimal (leading zeros are decimal too: 010 is 10), 0o octal, 0x hex."""
+        if not _INT_RE.match(text):  # only with an explicit `!!int` tag
+            self.problem(node, path, f"'{text}' is not a whole number", "write it in decimal digits, such as 10")
+            return None
+        if len(text) > MAX_DIGITS:
+            self.problem(node, path, f"number '{text[:12]}...' has {len(text)} digits", "use a smaller number")
+            return None
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text)
 
 
 class _Abort(Exception):

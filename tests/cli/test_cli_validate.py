@@ -192,8 +192,81 @@ def test_every_file_is_reported_and_one_bad_file_fails_the_run(story_dir):
     assert "good.yaml: ok:" in run.stdout
     lines = run.stderr.splitlines()
     assert lines[0] == "bad.yaml:8:19: segments[0].to: no keyframe named 'c' (keyframes: a, b)"
-    assert lines[1].startswith("bad.yaml:9:12: warning: segments[1].from: starts at 'b'")
-    assert lines[2:] == ["missing.yaml:1:1: file not found"]
+    # no "starts at 'b' but the previous segment ended at 'c'" warning: it would build on the typo
+    assert lines[1:] == ["missing.yaml:1:1: file not found"]
+
+
+def test_a_misspelled_name_gets_its_error_and_no_warning_built_on_it(corpus_run):
+    """Issue 24 item 10: `from: dusj` was also warned about, with a hint to add a segment to 'dusj'."""
+    lines = problem_lines(corpus_run.stderr)["meaning_misspelled_from.yaml"]
+    assert [rest for _, _, rest in lines] == ["segments[1].from: no keyframe named 'dusj' (did you mean 'dusk'?)"]
+
+
+def test_a_warning_that_reads_nothing_broken_stays_beside_an_error(story_dir):
+    (story_dir / "s.yaml").write_text(GOOD.replace("to: b, duration: 1.5", "to: b, duration: 0.01").replace(
+        "{from: b, to: a", "{from: a, to: a"))
+    run = seqc("validate", "s.yaml", cwd=story_dir)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        "s.yaml:8:32: segments[0].duration: duration 0.01 s at 12 fps is less than one frame "
+        "(use at least 0.0417 s or `frames: 1`)",
+        "s.yaml:9:12: warning: segments[1].from: starts at 'a' but the previous segment ended at 'b': "
+        "the video jumps here (add a segment from 'b' to 'a' for a smooth join)"]
+
+
+@pytest.mark.parametrize("value, hint", [
+    ("fps: 15", None),
+    ("fps: '15'", "remove the quotes: fps: 15"),
+    ('fps: "12.5"', "remove the quotes: fps: 12.5"),
+])
+def test_a_quoted_number_is_told_to_lose_its_quotes(story_dir, value, hint):
+    """Issue 24 item 11: `fps: "15"` blamed YAML 1.1 instead of the quotes."""
+    (story_dir / "s.yaml").write_text(GOOD.replace("fps: 12", value))
+    run = seqc("validate", "s.yaml", cwd=story_dir)
+    if hint is None:
+        assert run.returncode == 0, run.stderr
+        return
+    assert run.returncode == 2
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("s.yaml:2:") and line.endswith(f"output.fps: expected a number, got text "
+                                                           f"'{value.split()[1][1:-1]}' ({hint})")
+
+
+def test_leading_zeros_frames_and_exponents_read_as_the_editor_reads_them(story_dir):
+    """Issue 24 items 11 and 12: `frames: 010` was refused with "quote the text" (YAML 1.2, which
+    editors read, says 10); `duration: 5e-1` was text to seqc and 0.5 to the editor."""
+    (story_dir / "s.yaml").write_text(GOOD.replace("frames: 6", "frames: 010").replace("duration: 1.5", "duration: 5e-1"))
+    run = seqc("validate", "--format", "json", "s.yaml", cwd=story_dir)
+    assert run.returncode == 0, run.stderr
+    (entry,) = json.loads(run.stdout)
+    assert entry["total_frames"] == 6 + 10 + 1  # 0.5 s x 12 fps, 10 frames, the last keyframe
+
+
+def test_a_5000_digit_number_is_one_line_not_a_traceback(story_dir):
+    (story_dir / "s.yaml").write_text(GOOD.replace("frames: 6", "frames: " + "9" * 5000))
+    run = seqc("validate", "s.yaml", cwd=story_dir)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("s.yaml:9:30: segments[1].frames: number '999999999999...' has 5000 digits")
+
+
+@pytest.mark.parametrize("until, hint", [
+    ('"1:75"', 'write it as "2:15": two digits of seconds, below 60'),
+    ('"1:5"', 'write it as "1:05": two digits of seconds, below 60'),
+    ('"1:30:00"', 'hours are written as minutes: until: "90:00"'),
+    ('"3"', "remove the quotes: until: 3"),
+    ("-1", "times on the timeline start at 0"),
+    ("[1]", 'give seconds (19.5) or "m:ss.s" ("0:19.5")'),
+])
+def test_until_errors_are_one_seqc_line_with_a_true_hint(story_dir, until, hint):
+    """Issue 24 item 19: `until` errors showed jsonschema's text ("... is not valid under any of the
+    given schemas")."""
+    (story_dir / "s.yaml").write_text(GOOD.replace("duration: 1.5}", f"until: {until}}}"))
+    run = seqc("validate", "s.yaml", cwd=story_dir)
+    assert run.returncode == 2, run.stderr
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("s.yaml:8:29: segments[0].until: ") and line.endswith(f" ({hint})"), line
+    assert "valid under" not in line and "schemas" not in line
 
 
 def test_storyboard_files_that_are_not_storyboards(story_dir):

@@ -56,10 +56,51 @@ def test_gap_and_unused_keyframe_are_warnings(story_dir):
     assert board.warnings[1].format().startswith(f"{story_dir / 's.yaml'}:10:12: warning: segments[1].from: ")
 
 
-def test_warnings_come_with_errors(story_dir):
+def test_warnings_that_read_nothing_broken_come_with_errors(story_dir):
     with pytest.raises(SpecError) as info:
-        load(story_dir, storyboard("  - {from: a, to: b, frames: 2, duration: 1}\n  - {from: a, to: a}\n"))
+        load(story_dir, storyboard("  - {from: a, to: b, duration: 0.01}\n  - {from: a, to: a}\n"))
     assert [(p.severity, p.line) for p in info.value.problems] == [("error", 8), ("warning", 9)]
+
+
+@pytest.mark.parametrize("segments, keyframes, errors", [
+    # a misspelled `from:` (issue 24 item 10): no "add a segment from 'b' to 'bb'"
+    ("  - {from: a, to: b}\n  - {from: bb, to: a}\n", "  a: {image: a.png}\n  b: {image: b.png}\n",
+     [(9, 12, "no keyframe named 'bb'")]),
+    # a misspelled `to:`: the next segment's start is not a jump from 'bb'
+    ("  - {from: a, to: bb}\n  - {from: b, to: a}\n", "  a: {image: a.png}\n  b: {image: b.png}\n",
+     [(8, 19, "no keyframe named 'bb'")]),
+    # the misspelled name is why 'c' looks unused
+    ("  - {from: a, to: cc}\n", "  a: {image: a.png}\n  c: {image: c.png}\n", [(8, 19, "no keyframe named 'cc'")]),
+])
+def test_no_warning_builds_on_an_error(story_dir, segments, keyframes, errors):
+    with pytest.raises(SpecError) as info:
+        load(story_dir, storyboard(segments, keyframes=keyframes))
+    assert [(p.line, p.column, p.message) for p in info.value.problems if p.severity == "warning"] == []
+    found = [(p.line, p.column, p.message) for p in info.value.problems]
+    assert len(found) == len(errors) and all(
+        (line, col) == (fl, fc) and fragment in message for (line, col, fragment), (fl, fc, message)
+        in zip(errors, found, strict=True)), found
+
+
+def test_a_warning_on_a_model_that_failed_is_left_out(story_dir):
+    """`seed` "has no effect with an autoencoder model" is not known when the model could not be read."""
+    text = storyboard("  - {from: a, to: b}\n", keyframes="  a: {image: a.png, seed: 3}\n  b: {image: b.png}\n")
+    with pytest.raises(SpecError) as info:
+        load(story_dir, text.replace("model: ./vae", "model: ./no-such-model"))
+    assert [(p.severity, p.path) for p in info.value.problems] == [("error", "model")]
+
+
+@pytest.mark.parametrize("fps, duration, shortest", [(15, 0.01, "0.0334"), (24, 0.02, "0.0209"), (25, 0.019, "0.02"),
+                                                     (12.5, 0.0399, "0.04"), (240, 0.002, "0.00209")])
+def test_less_than_a_frame_says_the_true_minimum(story_dir, fps, duration, shortest):
+    """Issue 24 item 11: at 15 fps the hint said "at least 0.0667 s" (a whole frame) while 0.04 renders:
+    frames = round(duration x fps), halves up, so the shortest is half a frame, rounded up."""
+    p = one(story_dir, storyboard(f"  - {{from: a, to: b, duration: {duration}}}\n", output=f"{{fps: {fps}}}"))
+    assert p.hint == f"use at least {shortest} s or `frames: 1`"
+    load(story_dir, storyboard(f"  - {{from: a, to: b, duration: {shortest}}}\n", output=f"{{fps: {fps}}}"))
+    below = f"{float(shortest) - 10 ** (math.floor(math.log10(float(shortest))) - 2):.6g}"  # one step down
+    assert "less than one frame" in one(story_dir, storyboard(
+        f"  - {{from: a, to: b, duration: {below}}}\n", output=f"{{fps: {fps}}}")).message
 
 
 # ---------------------------------------------------------------------------------------------

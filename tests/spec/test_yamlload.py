@@ -59,7 +59,7 @@ def test_values_are_plain_python():
         "version": 1,
         "output": {"size": [64, 48], "fps": 12.5},
         "flags": [True, False, None, "yes", "no", "on", "off"],  # YAML 1.1 words stay text
-        "big": 1000,
+        "big": "1_000",  # text in YAML 1.2, as editors read it
         "neg": -2500.0,
         "date": "2024-01-02",  # no datetime objects
         "1": "numeric key",  # keys are names
@@ -150,26 +150,68 @@ def test_float_overflow():
     assert "too large" in p.message
 
 
-@pytest.mark.parametrize("text", ["1:30", "1:30.5", "-2:00", "1:02:03"])
-def test_sexagesimal_numbers(text):
-    p = only(f"segments:\n  - duration: {text}\n")
-    assert (p.line, p.column, p.path) == (2, 15, "segments[0].duration")
-    assert "base-60" in p.message and "quote" in p.hint
+# What YAML 1.2's core schema (yaml.org/spec/1.2.2, 10.3.2) makes of plain scalars: what editors
+# (yaml-language-server) and check-jsonschema read, and so what seqc must read. Where YAML 1.1
+# (PyYAML's resolver) differs, its reading is in the comment.
+YAML_1_2_CORE = [
+    ("5e-1", 0.5), ("1e0", 1.0), ("1E3", 1000.0), ("1.0e5", 100000.0), ("-2.5e+3", -2500.0),  # 1.1: text
+    ("010", 10), ("007", 7), ("-010", -10),  # 1.1: octal 8, 7, -8
+    ("0o17", 15), ("0x1f", 31), ("0x1F", 31),  # 1.1: text, 31, 31
+    ("1_000", "1_000"), ("0b101", "0b101"), ("-0x1F", "-0x1F"), ("+0o7", "+0o7"),  # 1.1: 1000, 5, -31, text
+    ("1:30", "1:30"), ("1:30.5", "1:30.5"), ("-2:00", "-2:00"), ("1:02:03", "1:02:03"),  # 1.1: base 60
+    ("yes", "yes"), ("No", "No"), ("on", "on"), ("OFF", "OFF"), ("y", "y"),  # 1.1: true/false (not y)
+    ("2024-01-02", "2024-01-02"), ("=", "="),  # 1.1: a date, a value tag
+    ("true", True), ("False", False), ("TRUE", True), ("null", None), ("~", None), ("Null", None),
+    ("15", 15), ("+12", 12), ("-0", 0), ("0.5", 0.5), (".5", 0.5), ("1.", 1.0), ("-.5", -0.5),
+    ("-.nan", "-.nan"), (".", "."), ("1.5.2", "1.5.2"), ("0x", "0x"), ("e3", "e3"),
+]
 
 
-def test_quoted_sexagesimal_is_text():
-    assert load("x: '1:30'\n").data == {"x": "1:30"}
+@pytest.mark.parametrize("text, value", YAML_1_2_CORE)
+def test_plain_scalars_read_as_yaml_1_2_core_schema(text, value):
+    """Issue 24 item 12: seqc reads what the editor reads (`5e-1` was text to seqc, 0.5 to the editor)."""
+    for doc in (load(f"x: {text}\n"), load(f"x: [{text}]\n")):
+        got = doc.data["x"] if not isinstance(doc.data["x"], list) else doc.data["x"][0]
+        assert got == value and type(got) is type(value), (text, got)
+    assert load(f"x: '{text}'\n").data["x"] == text  # quoted: always text
 
 
-@pytest.mark.parametrize("text", ["0x10", "010", "0b101", "-0x1F"])
-def test_non_decimal_integers(text):
-    p = only(f"frames: {text}\n")
-    assert p.message == f"'{text}' is not a decimal number"
+# Where ruamel.yaml (check-jsonschema's reader) goes beyond the core schema, which yaml-language-server
+# follows: it also reads 1_000, 0b101, a signed 0x/0o and dates, and has no constructor for `=`.
+RUAMEL_EXTRAS = {"1_000", "0b101", "-0x1F", "+0o7", "2024-01-02", "="}
 
 
-def test_yaml_1_2_octal_is_text():
-    # YAML 1.1 does not know 0o: it stays text, and the schema refuses it where a number goes
-    assert load("frames: 0o7\n").data == {"frames": "0o7"}
+def test_the_yaml_1_2_table_is_what_a_yaml_1_2_library_reads():
+    """The table above, checked against ruamel.yaml where it is installed (not a dependency)."""
+    ruamel = pytest.importorskip("ruamel.yaml")
+    reader = ruamel.YAML(typ="safe", pure=True)
+    for text, value in YAML_1_2_CORE:
+        if text not in RUAMEL_EXTRAS:
+            got = reader.load(f"x: {text}\n")["x"]
+            assert got == value and type(got) is type(value), (text, got)
+
+
+def test_quoted_values_are_marked():
+    doc = load("a: '15'\nb: \"x\"\nc: 15\n'd': 1\n")
+    assert doc.quoted == {("a",), ("b",)}
+
+
+def test_a_huge_whole_number_is_refused_not_a_crash():
+    p = only("frames: " + "1" * 5000 + "\n")  # Python refuses int() of more than 4300 digits
+    assert "has 5000 digits" in p.message and (p.line, p.column) == (1, 9)
+    assert load("frames: 0x" + "f" * 20 + "\n").data["frames"] == 16**20 - 1
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("!!int abc", "'abc' is not a whole number"),
+    ("!!float 1_000", "'1_000' is not a number"),
+])
+def test_explicit_number_tags_on_other_text(text, fragment):
+    assert fragment in only(f"x: {text}\n").message
+
+
+def test_explicit_tags_read_as_their_type():
+    assert load("a: !!int 010\nb: !!float 5\nc: !!str 5\n").data == {"a": 10, "b": 5.0, "c": "5"}
 
 
 @pytest.mark.parametrize("tag", [
@@ -358,7 +400,7 @@ def test_the_fast_path_reads_every_mutated_storyboard_as_the_reference_loader(mo
     repo = Path(__file__).resolve().parents[2]
     sources = sorted(repo.glob("examples/*/storyboard.yaml")) + sorted((repo / "tests" / "data").rglob("*.yaml"))
     base = [p.read_text(encoding="utf-8", errors="replace") for p in sources]
-    base.append("a: 'it''s'\nb: \"\\u00e9\\n\"\nc: [1, 2.5, \"3\", yes, null, ~, 0x1f, 1:30, 1_000, .5, -0]\n")
+    base.append("a: 'it''s'\nb: \"\\u00e9\\n\"\nc: [1, 2.5, \"3\", yes, null, ~, 0x1f, 1:30, 1_000, .5, -0, 5e-1, 010]\n")
     pieces = ["", ":", "[", "]", "{", "}", '"', "'", "\n", " ", "  ", "- ", "&a ", "*a", "#", "!!python/object ",
               "é", ",", "? ", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "\r\n", "\ufeff", "!x ", "@", "`", "\t",
               "\\", "-", ".", "0", "a", "1:3", "~", "null"]
