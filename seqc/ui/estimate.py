@@ -2,10 +2,13 @@
 kind and device, from figures measured once (no timing at run time, so it is instant and the
 same on every run).
 
-The basis, the built-in model on this project's 2-core CPU (2 torch threads): 31.6 frames/s at
-256x256 in bench/results/full.json (scenario 1, in-process render, 433 frames), and issue 24's
-report of 240 frames at 4096x4096 in about 10 minutes. A line through both: 0.022 s a frame plus
-0.148 s a megapixel. Other cases are scaled from it, and said to be rough: a model folder by the
+The basis, the built-in model on this project's 2-core CPU (2 torch threads, each frame on one,
+two side by side), measured on 2026-12-07 with `seqc render --no-cache` of `seqc init`'s storyboard
+at 256, 512, 1024 and 2048 pixels square, the time a frame taken from renders of 25 and 49 frames:
+0.07, 0.29, 1.30 and 5.1 s, about 1.2 s a megapixel, with the machine at a load of about 2.5 (other
+work on both cores). Frame time grows with the pixels and hardly at all otherwise, so the model is
+0.9 s a megapixel, shown as 0.6-1.4 times that: from a quiet machine to a busy one. Other cases are
+scaled from it, and said to be rough: a model folder by the
 size of its autoencoder's weights against the built-in one's (convolution cost grows with the
 weights), a GPU by an assumed 20x (mps 5x), more CPU cores by the square root of the ratio.
 """
@@ -26,8 +29,8 @@ THRESHOLD_SECONDS = 60.0
 class CostModel:
     """Seconds a frame on the basis machine: `per_frame` + `per_megapixel` x the frame's megapixels."""
 
-    per_frame: float = 0.022
-    per_megapixel: float = 0.148
+    per_frame: float = 0.0
+    per_megapixel: float = 0.9
     basis_cores: int = 2
     gpu_speedup: float = 20.0  # assumed, not measured here
     mps_speedup: float = 5.0  # assumed, not measured here
@@ -58,7 +61,7 @@ def estimate(frames: int, size: tuple[int, int], device: str, *, weight_ratio: f
     else:
         seconds /= math.sqrt(max(cores, 1) / cost.basis_cores)
     measured = device == "cpu" and weight_ratio == 1.0
-    low, high = (0.8, 1.25) if measured else (0.5, 2.0)
+    low, high = (0.6, 1.4) if measured else (0.4, 2.5)
     return Estimate(seconds * low, seconds * high, measured)
 
 

@@ -407,7 +407,7 @@ def test_without_a_terminal_progress_is_a_plain_line_per_segment(first_render, t
 
 
 def test_a_long_render_says_how_long_before_it_starts(tmp_path):
-    """240 frames at 4096x4096 on the CPU (issue 24: 10 minutes with nothing shown): the estimate
+    """240 frames at 4096x4096 on the CPU (issue 24: minutes with nothing shown): the estimate
     comes from frames x pixels x the model's cost (no timing), before the model loads; Ctrl-C then."""
     write_image(tmp_path / "kf" / "a.png", seed=1)
     write_image(tmp_path / "kf" / "b.png", seed=2)
