@@ -257,7 +257,7 @@ def output_path_pattern() -> str:
 NO_NUL = r"^[^\u0000]*$"  # a path is text without NUL characters
 # cubic-bezier with a number a pattern cannot bound: an exponent (is 5e-1 an x in [0, 1]? is 1e999 finite?)
 # or 300 digits in a row (past 1e308 a y is infinite); plain decimals are bounded by the pattern itself.
-UNCHECKABLE_BEZIER_PATTERN = r"^\s*cubic-bezier\(.*(?:[0-9.][eE]|[0-9]{300})"
+UNCHECKABLE_BEZIER_PATTERN = r"^\s*cubic-bezier\([\s\S]*(?:[0-9.][eE]|[0-9]{300})"  # [\s\S]: newlines too
 
 
 def build() -> dict:

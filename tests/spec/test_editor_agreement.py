@@ -136,6 +136,7 @@ CASES = [
     (board('  - {from: a, to: b, easing: "cubic-bezier(0, 0, 1e0, 1)"}\n'), "segments[0].easing"),
     (board('  - {from: a, to: b, easing: "cubic-bezier(0.5, 2e0, 1, 1)"}\n'), "segments[0].easing"),
     (board(f'  - {{from: a, to: b, easing: "cubic-bezier(0.5, 1{"0" * 310}, 1, 1)"}}\n'), "segments[0].easing"),
+    (board('  - {from: a, to: b, easing: "cubic-bezier(\\n5e-1, 0, 1, 1)"}\n'), "segments[0].easing"),  # found by the search
     (board('  - {from: a, to: b, easing: "cubic-bezier(0.5, 2, 1, -0.1)"}\n'), None),
     (board(extra="output: {path: out/v.avi}\n"), "output.path"),
     (board(extra="output: {path: out/v}\n"), "output.path"),
