@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import test_load  # noqa: F401 - its shim lets hypothesis-jsonschema run on this Hypothesis
+import test_load  # its shim lets hypothesis-jsonschema run on this Hypothesis; its LONG settings
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -198,7 +198,18 @@ def test_search_for_a_storyboard_the_editor_and_seqc_disagree_on(folder, instanc
     """Instances of the schema without its rules between fields (drawing with them is 30 s an
     instance), made real where only files can say; then: the editor, on the YAML 1.2 reading of the
     file, and seqc agree, up to arithmetic (`BEYOND_A_SCHEMA`). `pytest -m fuzz` runs many more."""
-    repaired = repair(instance, data.draw)
+    check_agreement(folder, instance, data.draw)
+
+
+@pytest.mark.fuzz
+@test_load.LONG
+@given(instance=from_schema(without_rules(PUBLISHED)), data=st.data())
+def test_fuzz_search_for_disagreement(folder, instance, data):
+    check_agreement(folder, instance, data.draw)
+
+
+def check_agreement(folder: Path, instance: dict, draw) -> None:
+    repaired = repair(instance, draw)
     text = dump(repaired)
     assert load_document(text, "s.yaml").data == repaired  # the file says what the editor checks
     shown = editor_errors(text)
