@@ -62,7 +62,8 @@ STEPS_PATTERN = r"^steps\(\s*([0-9]+)\s*(?:,\s*(" + "|".join(_POSITIONS) + r")\s
 
 # For the published schema (and editors): the same forms with the ranges the parsers below check
 # after matching, written into the patterns: x1, x2 in [0, 1]; n >= 1, and n >= 2 with jump-none.
-# A number with an exponent passes as an x (a regular expression cannot bound it); seqc checks it.
+# A number with an exponent matches as an x here (a regular expression cannot bound it); the schema
+# refuses it beside this pattern (tools/make_schema.py, UNCHECKABLE_BEZIER_PATTERN) and so does seqc.
 _EXP_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)[eE][+-]?[0-9]+"
 _UNIT_NUMBER = r"(?:" + _EXP_NUMBER + r"|\+?(?:0*1(?:\.0+)?|0+(?:\.[0-9]+)?|\.[0-9]+)|-(?:0+(?:\.0+)?|\.0+))"
 STRICT_CUBIC_BEZIER_PATTERN = (
