@@ -6,6 +6,7 @@ neither installs a CUDA build of PyTorch on a machine that has no GPU.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -26,7 +27,9 @@ def dry_run(target: str, tmp_path: Path, *settings: str) -> list[str]:
     for name in ("pyproject.toml", "tools/install-test-deps.sh"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
-    done = subprocess.run(["make", "-n", target, *settings], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+    done = subprocess.run(["make", "-n", "--no-print-directory", target, *settings], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 

@@ -51,7 +51,9 @@ class EventBus:
         with self._cond:
             event = Event(self._next, kind, dict(data or {}), time.time())
             self._next += 1
-            self.state.apply(kind, event.data)
+            # The state gets its own copy: it changes rows in place, and an event must stay what was
+            # published until every stream has sent it (a late stream sent 'rendering' for 'missing').
+            self.state.apply(kind, json.loads(json.dumps(event.data)))
             self._events.append(event)
             self._cond.notify_all()
         return event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -71,3 +72,17 @@ def test_the_state_follows_a_render_and_keeps_the_last_video_on_errors():
     bus.publish("render-failed", {"message": "render failed: disk full"})
     _, state = bus.snapshot()
     assert state["problems"] == [] and state["failure"] == "render failed: disk full" and state["video"] == video
+
+
+def test_an_event_stays_as_published_while_the_state_moves_on():
+    """A stream that sends render-started late (a busy machine) still sends the plan's rows as they
+    were: the state's update of a row must not reach into the published event."""
+    bus = EventBus()
+    plan = {"rows": [{"index": 0, "status": "cached", "frames": 6}, {"index": 1, "status": "missing", "frames": 6}],
+            "to_render_frames": 6}
+    started = bus.publish("render-started", {"reason": "saved", "plan": plan})
+    bus.publish("segment-started", {"index": 1})
+    bus.publish("segment-done", {"index": 1})
+    sent = json.loads(started.sse().decode().split("data: ", 1)[1])
+    assert [row["status"] for row in sent["plan"]["rows"]] == ["cached", "missing"]
+    assert [row["status"] for row in bus.snapshot()[1]["plan"]["rows"]] == ["cached", "rendered"]
