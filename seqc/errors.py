@@ -50,12 +50,13 @@ class Problem:
 
 
 class SpecError(SeqcError):
-    """An invalid storyboard: carries every problem found, sorted by position."""
+    """An invalid storyboard: carries every problem found, each once (two segments reading one
+    default find the same problem there), sorted by position."""
 
     exit_code = EXIT_INPUT
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.path))
+        self.problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.column, p.path))
         super().__init__("\n".join(p.format() for p in self.problems))
 
 

@@ -76,7 +76,7 @@ class _Collector:
 
         kept = [w for w, reads in zip(self.warnings, self.depends, strict=True)
                 if not any(related(e, r) for r in reads for e in self.error_paths)]
-        return sorted(kept, key=lambda p: (p.line, p.column, p.path))
+        return sorted(dict.fromkeys(kept), key=lambda p: (p.line, p.column, p.path))  # each once
 
 
 def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef | None]:

@@ -351,3 +351,14 @@ def test_init_validates_at_once(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
     assert "demo/storyboard.yaml: ok: 4 keyframes, 4 segments" in run.stdout
+
+
+def test_a_problem_two_segments_share_is_said_once(story_dir):
+    """Two segments reading one too-short default find the same problem at the same place: one line."""
+    (story_dir / "s.yaml").write_text("version: 1\noutput: {size: [64, 64], fps: 15}\nmodel: ./vae\n"
+                                      "defaults: {duration: 0.01}\nkeyframes:\n  a: {image: a.png}\n"
+                                      "  b: {image: b.png}\nsegments:\n  - {from: a, to: b}\n  - {from: b, to: a}\n")
+    run = seqc("validate", "s.yaml", cwd=story_dir)
+    assert run.returncode == 2
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if "less than one frame" in line]
+    assert len(lines) == 1, run.stdout + run.stderr
