@@ -28,9 +28,9 @@ def _normalise(value: object) -> object:
     if kind in _PLAIN:
         return value
     if kind is dict:
-        return {k if type(k) is str else str(k): _normalise(v) for k, v in value.items()}  # type: ignore[union-attr]
+        return {k if type(k) is str else str(k): _normalise(v) for k, v in value.items()}  # type: ignore[attr-defined]  # `kind is dict` narrows nothing
     if kind is list or kind is tuple:
-        return [_normalise(v) for v in value]  # type: ignore[union-attr]
+        return [_normalise(v) for v in value]  # type: ignore[attr-defined]  # a list or tuple, as above
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):

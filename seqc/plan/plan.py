@@ -111,7 +111,7 @@ class Plan:
 
     def record(self) -> dict:
         """What to store after a render, so the next plan can say why a segment changed."""
-        record = {"storyboard": str(self.storyboard.path), "segments": [self._job_record(j) for j in self.jobs]}
+        record: dict = {"storyboard": str(self.storyboard.path), "segments": [self._job_record(j) for j in self.jobs]}
         if self.end is not None:
             record["end"] = self._job_record(self.end)
         record["uses"] = sorted({f"{kind}/{key}" for kind, key in self.leased_keys()})  # gc's last use

@@ -14,6 +14,7 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal, cast
 
 from seqc.errors import ModelError, Problem
 from seqc.models import ModelRef, resolve_model
@@ -99,7 +100,7 @@ def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef
 
 
 def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path, model_name: str,
-                    model_ref: ModelRef | None, images: ImageMemo | None = None) -> Path | None | bool:
+                    model_ref: ModelRef | None, images: ImageMemo | None = None) -> Path | None | Literal[False]:
     """Checks one keyframe; returns its image path (None for a prompt), or False if it is broken."""
     kpath = ("keyframes", name)
     has_image, has_prompt = "image" in kf, "prompt" in kf
@@ -177,11 +178,11 @@ def _is_number(value: object) -> bool:
 def _check_timing(data: dict, out: _Collector) -> None:
     """Segment timing on a document the schema refused: a duration under one frame, for each
     segment whose timing values are well typed (two lengths in one segment are the schema's)."""
-    output = data.get("output") if isinstance(data.get("output"), dict) else {}
+    output: dict = data["output"] if isinstance(data.get("output"), dict) else {}
     fps = output.get("fps", m.DEFAULT_FPS)
     if not _is_number(fps) or fps <= 0 or not out.ok(("output", "fps")):
         return
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) and out.ok(("defaults",)) else {}
+    defaults: dict = data["defaults"] if isinstance(data.get("defaults"), dict) and out.ok(("defaults",)) else {}
     if not all(_is_number(defaults.get(f, 1)) and out.ok(("defaults", f)) for f in ("duration", "frames")):
         return
     segments = data.get("segments")
@@ -201,7 +202,7 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
     `draft` halves the size (to a multiple of 8) and the fps and writes `<name>.draft.<ext>`, for fast
     iteration; its keys differ (size and fps are in every key), so drafts are cached separately.
     """
-    data: dict = doc.data  # schema-valid
+    data = cast(dict, doc.data)  # schema-valid
     out = _Collector(doc)
     base = path.parent
     defaults = data.get("defaults", {})
@@ -257,8 +258,8 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         )
 
     if out_path is not None:
-        images = {name: kf.image for name, kf in keyframes.items() if kf.image is not None}
-        problem = output_problem(out_path, path, images)
+        kf_images = {name: kf.image for name, kf in keyframes.items() if kf.image is not None}
+        problem = output_problem(out_path, path, kf_images)
         if audio is not None and resolved(audio.path) == resolved(out_path):
             problem = ("the output would overwrite the soundtrack (`audio.path`)", "")
         if problem is not None:

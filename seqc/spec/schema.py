@@ -13,6 +13,7 @@ import math
 import re
 from importlib import resources
 from pathlib import PurePosixPath
+from typing import Any
 
 import jsonschema
 
@@ -80,6 +81,9 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     """One or more Problems for one schema error, placed at the offending key or value."""
     path = tuple(error.absolute_path)
     kind = error.validator
+    # types-jsonschema allows bool and Unset here; for the errors worded below both are set
+    rule: Any = error.schema
+    expected: Any = error.validator_value
     value = error.instance
     name = _field(path)
 
@@ -88,13 +92,13 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         return Problem(doc.file, line, col, format_path(p), message, hint)
 
     if kind == "additionalProperties" and isinstance(value, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(rule.get("properties", {}))
         extra = [k for k in value if k not in allowed]
         return [at(path + (k,), f"unknown field '{k}'",
                    suggest(k, allowed) or f"allowed: {', '.join(allowed)}", key=True) for k in extra]
-    if kind == "not" and "errorMessage" in error.schema:
+    if kind == "not" and "errorMessage" in rule:
         # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
-        return [at(path, error.schema["errorMessage"], error.schema.get("x-hint", ""))]
+        return [at(path, rule["errorMessage"], rule.get("x-hint", ""))]
     if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model"):
         return [_path_problem(value, path, at)]
     if kind == "anyOf" and name == "until":
@@ -105,7 +109,7 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         return [at(path, f"expected true, false or a mapping, got {describe(value)}",
                    "loop: true, or the closing segment's settings such as {duration: 2}")]
     if kind == "required":
-        missing = error.validator_value
+        missing = expected
         names = [m for m in missing if isinstance(value, dict) and m not in value]
         return [at(path, f"missing required field '{m}'") for m in names]
     if kind in ("type", "anyOf") and path[-1:] == ("background",) and path[:-1] in (("defaults",), ("keyframes", path[1])):
@@ -113,8 +117,7 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
 
         return [at(path, *colour_problem(value))]
     if kind == "type":
-        wanted = error.validator_value
-        wanted = wanted if isinstance(wanted, list) else [wanted]
+        wanted: list[str] = expected if isinstance(expected, list) else [expected]
         wanted_text = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
         if not path:
             return [at(path, f"the top level must be {wanted_text}, not {describe(value)}",
@@ -125,7 +128,7 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         shown = json.dumps(value) if isinstance(value, (bool, type(None))) else repr(value)
         return [at(path, f"unsupported version {shown}", "this seqc reads storyboard version 1")]
     if kind == "enum":
-        choices = error.validator_value
+        choices = expected
         return [at(path, f"unknown {name} {value!r}", suggest(value, choices) or f"choose one of: {', '.join(map(str, choices))}")]
     if kind == "anyOf" and name == "easing":
         return [_easing_problem(value, at, path)]
@@ -139,18 +142,18 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
                    "a name is 1 to 64 letters, digits, '_', '.' or '-', and starts with a letter, digit or '_'",
                    key=True)]
     if kind == "multipleOf":
-        return [at(path, f"{value} is not a multiple of {error.validator_value}",
-                   f"use {round(value / error.validator_value) * error.validator_value or error.validator_value}")]
+        return [at(path, f"{value} is not a multiple of {expected}",
+                   f"use {round(value / expected) * expected or expected}")]
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         words = {"minimum": "at least", "exclusiveMinimum": "more than",
                  "maximum": "at most", "exclusiveMaximum": "less than"}[kind]
-        return [at(path, f"{name} must be {words} {error.validator_value}, got {value}")]
+        return [at(path, f"{name} must be {words} {expected}, got {value}")]
     if kind in ("minItems", "maxItems"):
         count = len(value) if isinstance(value, list) else 0
         words = "at least" if kind == "minItems" else "at most"
-        return [at(path, f"{name} needs {words} {error.validator_value} item(s), got {count}")]
+        return [at(path, f"{name} needs {words} {expected} item(s), got {count}")]
     if kind == "minProperties":
-        return [at(path, f"{name} needs at least {error.validator_value} entry")]
+        return [at(path, f"{name} needs at least {expected} entry")]
     if kind in ("minLength", "maxLength"):
         return [at(path, f"{name} is {'empty' if kind == 'minLength' else 'too long'}")]
     return [at(path, error.message)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+from typing import Any
 
 LENGTH_FIELDS = ("duration", "frames", "beats", "until", "until_beat")
 TIMELINE_FIELDS = ("beats", "until", "until_beat")  # fields that put a storyboard on the absolute timeline
@@ -66,11 +67,11 @@ def uses_timeline(data: dict) -> bool:
     """Whether a (schema-valid) storyboard is timed on the absolute timeline (see the module's rules)."""
     if "audio" in data:
         return True
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    defaults = data["defaults"] if isinstance(data.get("defaults"), dict) else {}
     if "beats" in defaults:
         return True
-    segments = data.get("segments") if isinstance(data.get("segments"), list) else []
-    loop = data.get("loop") if isinstance(data.get("loop"), dict) else {}
+    segments = data["segments"] if isinstance(data.get("segments"), list) else []
+    loop = data["loop"] if isinstance(data.get("loop"), dict) else {}
     return any(isinstance(seg, dict) and any(f in seg for f in TIMELINE_FIELDS) for seg in [*segments, loop])
 
 
@@ -90,7 +91,7 @@ class Clock:
         self.time = Fraction(0)  # where the next segment starts
         self.frame = 0  # the frame it starts on
 
-    def _length(self, seg: dict, spath: tuple) -> tuple[str, object, tuple]:
+    def _length(self, seg: dict, spath: tuple) -> tuple[str, Any, tuple]:
         """The segment's length field, its value and where it is written (the segment or `defaults`)."""
         for name in LENGTH_FIELDS:
             if name in seg:
@@ -106,6 +107,7 @@ class Clock:
         """The frame count of the segment starting at `self.time`; moves the clock to its end."""
         name, value, where = self._length(seg, spath)
         start = self.time
+        end: Fraction | None
         if name == "frames":
             end = start + int(value) / self.full_fps
         elif name == "duration":
@@ -115,6 +117,7 @@ class Clock:
                       "add `bpm` (and `first_beat`) to `audio:`; `seqc audio FILE` suggests them")
             return self._skip()
         elif name == "beats":
+            assert self.beat is not None  # the branch above returned when it is
             end = start + exact(value) * self.beat
         else:
             if name == "until":
@@ -124,6 +127,7 @@ class Clock:
                     return self._skip()
                 what = f"until {value}"
             else:
+                assert self.beat is not None  # until_beat: the branch above returned when it is None
                 end = self.first_beat + exact(value) * self.beat
                 what = f"until_beat {value} (at {format_time(end)})"
             if end <= start:

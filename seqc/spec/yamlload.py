@@ -193,7 +193,7 @@ class _Fallback(Exception):
 _FAST_GATE = re.compile(r"[\t!?%&*|>@`\r\ufeff]|^(?:---|\.\.\.)", re.MULTILINE)
 _FastLoader: type | None = None
 if getattr(yaml, "__with_libyaml__", False):
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]  # types-PyYAML's cyaml does not re-export it
 
     class _CLoader(_DepthComposer, CParser, _CoreResolver):
         def __init__(self, stream):
@@ -432,7 +432,7 @@ def load_document(text: str | bytes, file: str) -> Document:
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            before = text[: exc.start].decode("utf-8")  # valid up to the first bad byte
+            before = exc.object[: exc.start].decode("utf-8")  # valid up to the first bad byte
             line, col = _line_col(before, len(before))
             raise YamlProblems([Problem(file, line, col, "", f"not UTF-8 text: {exc.reason} (byte {exc.start})",
                                         "save the file as UTF-8")]) from None

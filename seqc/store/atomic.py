@@ -123,7 +123,7 @@ def remove_dead_temps_of(final: Path) -> list[Path]:
     where `remove_dead_temps` would be too broad); a live writer's temp file is left alone.
     """
     final = Path(final)
-    removed = []
+    removed: list[Path] = []
     prefix = f".{final.stem}{TEMP_MARK}"
     try:
         names = [entry.name for entry in os.scandir(final.parent) if entry.name.startswith(prefix)]
@@ -142,7 +142,7 @@ def remove_dead_temps_of(final: Path) -> list[Path]:
 
 def remove_dead_temps(folder: Path, recursive: bool = True) -> list[Path]:
     """Delete temp files in `folder` whose writer process is gone; return what was removed."""
-    removed = []
+    removed: list[Path] = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed

@@ -27,7 +27,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import _GeneratorContextManager
 from pathlib import Path
 
 from seqc.store import atomic
@@ -64,7 +64,7 @@ class EntryStore:
     _sidecars: dict[str, tuple]  # sidecar path -> (stat signature, fields or None, problem), parsed once
     vouch: Callable[[Path, str], None]  # seqc.store.memo.FileMemo
     vouched_digest: Callable[[Path, os.stat_result], str | None]  # seqc.store.memo.FileMemo
-    _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
+    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
     _ensure_root: Callable[[], None]  # seqc.store.locks.Locks
 
     # -- paths -----------------------------------------------------------------------------
@@ -253,7 +253,7 @@ class EntryStore:
         moved: Path | None = None
         try:
             # 1. The sidecar body, built first so a value JSON cannot hold fails before anything moves.
-            meta = {"key": key, "kind": kind, "inputs": dict(inputs)}
+            meta: dict[str, object] = {"key": key, "kind": kind, "inputs": dict(inputs)}
             if facts:
                 meta["facts"] = dict(facts)
             json_bytes(meta)

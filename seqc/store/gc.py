@@ -7,8 +7,10 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import _GeneratorContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqc.store import atomic
 from seqc.store.entries import Entry
@@ -55,7 +57,23 @@ class GcReport:
 class Collector:
     """Mixin of the Cache: `gc()` and `clear()` (needs the entry, memo, run, lease and lock mixins)."""
 
+    root: Path
     recorded_uses: Callable[[], dict[tuple[str, str], float]]  # seqc.store.runs.RunRecords
+    _memo: dict[str, dict] | None  # seqc.store.memo.FileMemo
+    _prune_memo: Callable[[], int]  # seqc.store.memo.FileMemo
+    _leased_keys: Callable[[], set[Key]]  # seqc.store.lease.Leases
+    _remove_stale_leases: Callable[[], list[Path]]  # seqc.store.lease.Leases
+    entries: Callable[[], Iterator[Entry]]  # seqc.store.entries.EntryStore
+    total_size: Callable[[], int]  # seqc.store.entries.EntryStore
+    sidecar: Callable[[str, str], Path]  # seqc.store.entries.EntryStore
+    _inspect: Callable[[str, str], tuple[str, str, dict | None]]  # seqc.store.entries.EntryStore
+    _entry: Callable[[str, str], Entry | None]  # seqc.store.entries.EntryStore
+    _delete_entry: Callable[[str, str], None]  # seqc.store.entries.EntryStore
+    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
+    _gc_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
+    if TYPE_CHECKING:
+        @property
+        def _memo_path(self) -> Path: ...  # seqc.store.memo.FileMemo
 
     def gc(
         self,

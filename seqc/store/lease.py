@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from contextlib import _GeneratorContextManager
 from pathlib import Path
 
 from seqc.store import atomic
@@ -103,7 +103,7 @@ class Leases:
     """Mixin of the Cache: take a lease, and list or clean up the lease files (for gc)."""
 
     root: Path
-    _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
+    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
 
     def lease(self, keys: Iterable[Key] = ()) -> Lease:
         """A lease on `keys` (use with `with`); gc will not delete them while it is held."""

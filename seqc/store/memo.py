@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import _GeneratorContextManager
 from pathlib import Path
 
 from seqc.store import atomic
@@ -36,7 +36,7 @@ class FileMemo:
     """Mixin of the Cache: `hash_file`, the image-check memo (seqc.spec.images.ImageMemo), `save_memo`."""
 
     root: Path
-    _publish_lock: Callable[[], AbstractContextManager[None]]  # seqc.store.locks.Locks
+    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
     # Seconds a file must rest after its last change before its hash is memoised.
     racy_seconds = RACY_SECONDS
 
