@@ -144,8 +144,8 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
     its configs plus each weight file's sha256 (hash_file memoises by path, size and mtime).
     """
     if ref.source == "builtin":
-        weights = weight_files(ref.path, ref.kind)
-        return {"builtin": hash_file(weights[0]) if weights else ""}
+        files = weight_files(ref.path, ref.kind)
+        return {"builtin": hash_file(files[0]) if files else ""}
     if ref.source == "hub":
         return {"hub": ref.name, "revision": ref.revision}
     configs = {}

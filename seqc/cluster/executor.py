@@ -219,7 +219,9 @@ def locate(cache, job, answer: dict, remote: str | None):
         from seqc.render.remote_tier import connect as open_remote  # opened once per process
 
         try:
-            path = open_remote(remote).fetch(cache, "clips", job.key)
+            opened = open_remote(remote)
+            assert opened is not None  # connect() opens every non-empty URL
+            path = opened.fetch(cache, "clips", job.key)
         except Exception as exc:  # noqa: BLE001 - said in the error below
             why = f" (the remote failed: {exc})"
     if path is None:

@@ -15,6 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from seqc.errors import RenderError
 from seqc.media.ffmpeg import encoder_build
@@ -22,6 +23,9 @@ from seqc.models import ModelRef, fingerprint_inputs
 from seqc.plan import SegmentJob, keys
 from seqc.render.frames import Endpoint
 from seqc.store import Cache
+
+if TYPE_CHECKING:
+    from seqc.store.remote import Remote
 
 
 class WorkerRefused(RenderError):
@@ -58,11 +62,11 @@ class SegmentWorker:
     def __init__(self, threads: int | None = None, crash_marker: str | None = None):
         self.threads = threads
         self.crash_marker = crash_marker
-        self.backend = None
+        self.backend: Any = None  # seqc.backends.load_backend's, once loaded
         self.fingerprint = ""
         self.warnings: list[str] = []
         self.caches: dict[str, Cache] = {}
-        self.remotes: dict[str, object] = {}
+        self.remotes: dict[str, Remote] = {}
         self.push_failed: set[str] = set()
 
     def cache(self, root: str) -> Cache:

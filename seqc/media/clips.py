@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class ClipWriter:
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc_type is None:
             self.close()
         else:
@@ -151,7 +151,8 @@ class ClipWriter:
             return
         try:
             assert self._proc.stdin is not None
-            self._proc.stdin.write(memoryview(batch).cast("B"))
+            # numpy's stubs give ndarray __buffer__ only for Python 3.12+ (mypy targets 3.10)
+            self._proc.stdin.write(memoryview(batch).cast("B"))  # type: ignore[arg-type]
         except (BrokenPipeError, ConnectionResetError):
             raise self._failure("ffmpeg stopped accepting frames") from None
         self.frames_written += len(batch)

@@ -32,7 +32,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -310,7 +310,7 @@ class Easing:
     """
 
     name: str
-    params: tuple[float | int | str, ...] = ()
+    params: tuple[Any, ...] = ()  # floats, or (int, str) for steps: see above
 
     def __call__(self, t) -> np.ndarray:
         """Evaluate at t (array-like, clamped to [0, 1]); f(0) = 0 and f(1) = 1 exactly."""

@@ -205,7 +205,7 @@ def discard(path: Path) -> None:
 def check(path: Path) -> tuple[dict, list[Problem]] | None:
     """(result, warnings) of the stamped render if every file and setting it names is as it was, else None."""
     data = read_json(path)
-    if stale(data):
+    if stale(data) or not isinstance(data, dict):  # stale() says why a non-dict is stale
         return None
     return dict(data["result"]), [Problem(**w) for w in data["warnings"]]
 

@@ -43,6 +43,7 @@ def _read_keyframe_pixels(plan: Plan, names: list[str]) -> dict[str, np.ndarray]
     pixels, problems = {}, []
     for name in names:
         kf = story.keyframes[name]
+        assert kf.image is not None  # only image keyframes have latents to encode (plan.latents)
         try:
             pixels[name] = load_fitted(kf.image, story.output.size, kf.fit, kf.background or BLACK)
         except ImageReadError as exc:
@@ -85,8 +86,8 @@ def encode_missing(plan: Plan, cache: Cache, backend, endpoints: dict[str, Endpo
     for name, image in pixels.items():
         stage(f"encoding keyframe '{name}'")
         lat = plan.latents[name]
-        endpoints[name].latent = backend.encode(image)
-        _save_arrays(cache, "latents", lat.key, lat.inputs, {"latent": endpoints[name].latent})
+        endpoints[name].latent = latent = backend.encode(image)
+        _save_arrays(cache, "latents", lat.key, lat.inputs, {"latent": latent})
     for name, endpoint in endpoints.items():
         if name not in plan.embeds:
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from seqc.plan import Plan, SegmentJob
 from seqc.render.finish import ClipFinisher, Published
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
     from seqc.render.options import RenderOptions
     from seqc.render.render import Reporter
+
+
+class Advances(Protocol):
+    """What write_clip reports to: a Reporter, or a cluster worker (seqc.cluster.worker)."""
+
+    def advance(self, frames: int) -> None: ...
 
 
 @dataclass
@@ -73,7 +79,7 @@ def render_locally(work: Work) -> Published:
 
 
 def write_clip(finisher: ClipFinisher, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],
-               fps: float, reporter: Reporter) -> None:
+               fps: float, reporter: Advances) -> None:
     """Stream a segment's frames into its clip's encoder, then hand the clip to the finisher, which
     checks it and publishes it with its stream parameters and frame count (the join reads them).
     `reporter.advance(n)` is called after every batch of n frames."""

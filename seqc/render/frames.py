@@ -55,13 +55,12 @@ def segment_times(job: SegmentJob) -> np.ndarray:
 
 def _along(path: PathFn, ends: Ends, attr: str, key: str | None, t: np.ndarray) -> np.ndarray:
     """One quantity (a latent, or one conditioning array) along the path at times t."""
-    def pick(endpoint: Endpoint | None) -> np.ndarray | None:
-        if endpoint is None:
-            return None
+    def pick(endpoint: Endpoint) -> np.ndarray:
         value = getattr(endpoint, attr)
         return value if key is None else value[key]
 
-    return path(pick(ends.before), pick(ends.start), pick(ends.end), pick(ends.after), t)
+    return path(None if ends.before is None else pick(ends.before), pick(ends.start), pick(ends.end),
+                None if ends.after is None else pick(ends.after), t)
 
 
 def _frames_at(backend, path: PathFn, gen: dict | None, ends: Ends, t: np.ndarray,
@@ -71,6 +70,7 @@ def _frames_at(backend, path: PathFn, gen: dict | None, ends: Ends, t: np.ndarra
         return backend.decode(_along(path, ends, "latent", None, t))
     # A diffusion model: the noise is always slerped (lerp would shrink it), prompts follow the path.
     noise = slerp(ends.start.noise, ends.end.noise, t)
+    assert ends.start.cond is not None  # a pipeline's plan embeds every keyframe (plan.embeds)
     cond = {k: _along(path, ends, "cond", k, t) for k in ends.start.cond}
     if ends.start.latent is not None and ends.end.latent is not None:
         latents = _along(path, ends, "latent", None, t)

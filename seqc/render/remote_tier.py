@@ -11,7 +11,7 @@ reader trusts only a commit record and content that matches it (seqc.store.remot
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seqc.store.kinds import CACHED
 
@@ -37,7 +37,7 @@ def connect(url: str | None) -> Remote | None:
     return _opened[url]
 
 
-def transfer(items: list, work: Callable, done: Callable[[object, object], None] | None = None) -> None:
+def transfer(items: list, work: Callable, done: Callable[[Any, Any], object] | None = None) -> None:
     """Run `work(item)` over `items` on a few threads; `done(item, result)` after each that
     succeeded, in the caller's thread. After a failure the transfers not started are cancelled,
     the running ones finish (and are counted), then the first exception is raised."""

@@ -135,6 +135,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     from seqc.backends import default_batch_size, load_backend
 
     reporter.stage(f"loading model '{story.model}'")
+    assert story.model_ref is not None  # None only while a storyboard is invalid
     backend = load_backend(story.model_ref, options.device, options.dtype, fingerprint=plan.model)
     if backend.precision != plan.precision:
         raise PrecisionMismatch(plan.precision, backend.precision)

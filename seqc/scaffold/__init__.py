@@ -42,7 +42,7 @@ segments:
 
 def keyframe_bytes(name: str) -> bytes:
     """The shipped PNG of keyframe `name` (one of `KEYFRAMES`)."""
-    return files(__name__).joinpath("keyframes", f"{name}.png").read_bytes()
+    return files(__name__).joinpath("keyframes").joinpath(f"{name}.png").read_bytes()
 
 
 def scaffold(folder: Path, force: bool = False) -> Path:

@@ -34,8 +34,12 @@ import stat
 import struct
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from seqc.render.render import Reporter
+
+if TYPE_CHECKING:
+    from seqc.plan import Plan, SegmentJob
 
 PROTOCOL = 1
 SOCKET_NAME = "watch.sock"
@@ -178,15 +182,17 @@ def _follow(lines: Lines, file: str, answer: dict, quiet: bool) -> tuple[dict, l
             if kind == "begin":
                 if event["todo"] and not quiet:  # said once there is something to render
                     console.info(f"rendering in the running seqc watch (pid {answer.get('pid')}), model loaded")
-                reporter.begin(_Count(event["count"]), [None] * event["todo"], event["frames"])
+                # stand-ins with what the progress bars read of a plan and its jobs
+                reporter.begin(cast("Plan", _Count(event["count"])), cast("list[SegmentJob]", [None] * event["todo"]),
+                               event["frames"])
             elif kind == "stage":
                 reporter.stage(event["text"])
             elif kind == "segment_begin":
-                reporter.segment_begin(_Job(event["label"]), event["frames"])
+                reporter.segment_begin(cast("SegmentJob", _Job(event["label"])), event["frames"])
             elif kind == "advance":
                 reporter.advance(event["frames"])
             elif kind == "segment_end":
-                reporter.segment_end(_Job(event["label"]))
+                reporter.segment_end(cast("SegmentJob", _Job(event["label"])))
             elif kind == "end":
                 reporter.end()
             elif kind == "warn":

@@ -136,6 +136,7 @@ class HandoffListener:
             self._inode = None
 
     def _accept(self) -> None:
+        assert self._sock is not None  # set before this thread starts, never unset
         while not self._closed.is_set():
             try:
                 conn, _ = self._sock.accept()

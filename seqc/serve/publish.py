@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from seqc.errors import Problem
 from seqc.plan import Plan, SegmentJob
@@ -131,7 +132,7 @@ class PublishingView:
             self.inner.line(f"preview: cannot publish this update: {type(exc).__name__}: {exc}", "red")
 
     def reporter(self) -> Reporter:
-        return TeeReporter(self.inner.reporter(), self.bus)
+        return cast(Reporter, TeeReporter(self.inner.reporter(), self.bus))  # a Reporter by duck typing
 
     def _done(self) -> None:
         if self.after_render is not None:
@@ -225,6 +226,7 @@ class ExtrasWorker:
                     self._cond.wait()
                 if self._closed:
                     return
+                assert self._job is not None  # the loop above waits for one
                 version, plan, clips = self._job
                 self._job = None
             try:

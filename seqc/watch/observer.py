@@ -12,9 +12,15 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqc.spec import Storyboard
 from seqc.watch.events import identity, nearest_folder, referenced_images, story_inputs
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEventHandler
+
+    from seqc.watch.views import LogView
 
 # How often the polling observer re-reads the watched folders.
 POLL_SECONDS = 0.5
@@ -37,6 +43,12 @@ class FolderWatches:
     _fresh: list[Path]
     last_good: Storyboard | None
     _lock: threading.Lock
+    view: LogView  # the Watcher's
+    _handler: FileSystemEventHandler  # the Watcher's, made in its __init__
+    _watches: dict[Path, tuple[object, tuple[int, int] | None]]  # folder -> (watch, its identity then)
+    _dead: set[Path]
+    _watch_summary: tuple | None
+    _warned: set[Path]
 
     def _watch_for(self, story: Storyboard | None) -> None:
         """Watch the storyboard, its keyframe images and soundtrack: the valid storyboard's, else every
