@@ -18,6 +18,7 @@ demo: $(VENV)/.seqc-installed
 
 test: $(VENV)/.seqc-test-installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy seqc
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 setup: $(VENV)/.seqc-installed
