@@ -15,7 +15,7 @@ Security for a local dev server (docs/PREVIEW.md has the reasons):
 - artifacts are looked up by name and version in `Artifacts`, never by a path from the URL: the
   URL is not even unquoted, so `..`, `%2e%2e` and anything unknown are 404;
 - one `Range: bytes=a-b` per request (206), so the video seeks; several ranges or another unit get
-  the whole file; a malformed or unsatisfiable byte range is 416 (numbers of any length: no int());
+  the whole file; a malformed or unsatisfiable byte range is 416 (numbers of any length: no int(); seqc.serve.ranges);
 - every response: `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, no referrer; the
   page gets a Content-Security-Policy with a fresh nonce for its one script and one style.
 """
@@ -28,7 +28,6 @@ import hmac
 import http.server
 import ipaddress
 import json
-import re
 import secrets
 import socket
 import threading
@@ -39,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 from seqc.errors import SeqcError
 from seqc.serve.artifacts import NAMES, Artifacts
 from seqc.serve.events import EventBus
+from seqc.serve.ranges import WHOLE, parse_range
 
 KEEPALIVE_SECONDS = 15.0  # an SSE comment this often keeps proxies and the browser from timing out
 STREAM_POLL_SECONDS = 0.5  # how often a quiet event stream checks that its page is still there
@@ -49,8 +49,6 @@ IDLE_SECONDS = 10.0  # a connection that sends no request (or no next one) this 
 SEND_SECONDS = 60.0  # a client that takes nothing of a response this long is dropped
 CHUNK = 64 * 1024
 PAGE = Path(__file__).with_name("page.html")
-_BYTES = re.compile(r"^[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$")  # ASCII digits only
-_HUGE = 10**18  # larger than any file; a longer number in a Range is read as this
 
 
 class ServeError(SeqcError):
@@ -307,7 +305,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             size = path.stat().st_size
             start, end, status = 0, size - 1, 200
             wanted = self.headers.get("Range")
-            span = _parse_range(wanted, size) if wanted is not None else WHOLE
+            span = parse_range(wanted, size) if wanted is not None else WHOLE
             if span is None:
                 self._send(416, b"", "text/plain", head, {"Content-Range": f"bytes */{size}"})
                 return
@@ -413,41 +411,6 @@ def _machine_names() -> set[str]:
     except OSError:
         pass
     return names
-
-
-WHOLE = (0, -1)  # _parse_range: answer with the whole file (200)
-
-
-def _parse_range(value: str, size: int) -> tuple[int, int] | None:
-    """A `Range` header as an inclusive (start, end) within the file; WHOLE where RFC 9110 lets the
-    server ignore it (another unit, several ranges); None to answer 416 (a malformed byte range, or
-    one outside the file). Numbers of any length are fine: `bytes=<5,000 digits>-` is 416, not a
-    ValueError from int()."""
-    unit, equals, spec = value.partition("=")
-    if not equals or unit.strip().lower() != "bytes":
-        return WHOLE
-    if "," in spec:
-        return WHOLE
-    match = _BYTES.match(spec)
-    if match is None or size == 0:
-        return None
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":  # the last n bytes
-        n = _number(last)
-        return (max(0, size - n), size - 1) if n > 0 else None
-    start = _number(first)
-    end = min(_number(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        return None
-    return start, end
-
-
-def _number(digits: str) -> int:
-    """A run of decimal digits as an int, at most _HUGE (int() refuses more than 4,300 digits)."""
-    digits = digits.lstrip("0") or "0"
-    return int(digits) if len(digits) < len(str(_HUGE)) else _HUGE
 
 
 def _int(text: str | None) -> int | None:
