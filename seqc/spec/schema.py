@@ -18,7 +18,8 @@ from typing import Any
 import jsonschema
 
 from seqc.errors import Problem
-from seqc.spec.yamlload import Document, format_path, is_number_text
+from seqc.spec.yamlcore import is_number_text
+from seqc.spec.yamlload import Document, format_path
 
 _TYPE_NAMES = {
     "object": "a mapping (key: value)",

@@ -5,7 +5,7 @@ object construction at all; over libyaml's events where those read exactly as Py
 see `_compose`), then builds plain Python values ourselves. Plain scalars are read by YAML 1.2's
 core schema, as editors (yaml-language-server) and check-jsonschema read them, not by PyYAML's
 YAML 1.1 rules: `5e-1` is a number, `010` is 10, `yes`/`on` and `1:30` are text. So a storyboard
-means the same to seqc as to the editor that checks it against the schema (`_CoreResolver`).
+means the same to seqc as to the editor that checks it against the schema (`seqc.spec.yamlcore`).
 Python tags, duplicate keys, merge keys, non-finite numbers and alias expansion past a small bound
 are refused. Size (MAX_BYTES), nesting (MAX_DEPTH) and alias expansion (MAX_ALIAS_NODES) are
 bounded before they can cost real time or memory, and every problem carries a line:column.
@@ -20,6 +20,15 @@ from dataclasses import dataclass, field
 import yaml
 
 from seqc.errors import Problem
+from seqc.spec.yamlcore import (
+    FALSE,
+    FLOAT_RE,
+    INT_RE,
+    NONFINITE_RE,
+    TAG,
+    TRUE,
+    CoreResolver,
+)
 
 MAX_BYTES = 1_000_000  # a storyboard larger than this is refused before parsing
 MAX_NODES = 200_000  # nodes visited while building values, aliases counted each time
@@ -28,16 +37,6 @@ MAX_DEPTH = 64  # nesting depth of mappings and sequences, checked while scannin
 
 Path = tuple  # a path in the document: keys (str) and indices (int)
 
-TAG = "tag:yaml.org,2002:"
-# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), as editors read plain scalars.
-_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
-_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_FLOAT_RE = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
-_NONFINITE_RE = re.compile(r"^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
-_TRUE = {"true", "True", "TRUE"}
-_FALSE = {"false", "False", "FALSE"}
 MAX_DIGITS = 100  # a whole number longer than this is refused (every storyboard number is far smaller)
 
 
@@ -89,11 +88,6 @@ def format_path(path: Path) -> str:
     return text
 
 
-def is_number_text(text: str) -> bool:
-    """Whether YAML 1.2 reads `text`, written without quotes, as a finite number (`15`, `0.5`, `5e-1`)."""
-    return bool(_INT_RE.match(text) or _FLOAT_RE.match(text)) and not _NONFINITE_RE.match(text)
-
-
 def _tag(tag: str) -> str:
     """A tag as it is written: `!!python/name:os.system`, not its long form."""
     return "!!" + tag[len(TAG):] if tag.startswith(TAG) else tag
@@ -141,26 +135,7 @@ class _DepthComposer(yaml.composer.Composer):
             self._depth -= 1
 
 
-class _CoreResolver(yaml.resolver.BaseResolver):
-    """Tags of plain scalars by YAML 1.2's core schema, in place of PyYAML's YAML 1.1 resolver.
-
-    What an editor shows is what seqc reads: `5e-1` and `1e0` are numbers (text in YAML 1.1), `010`
-    is 10 (8 in YAML 1.1), `0o17` and `0x1f` are numbers, `1_000` and `0b101` are text; `yes`, `on`,
-    `1:30` (90 in YAML 1.1) and dates are text. `<<` stays a merge key so it can be refused by name.
-    """
-
-
-for _tag_name, _regexp, _first in (
-    ("bool", _BOOL_RE, "tTfF"),
-    ("int", _INT_RE, "-+0123456789"),
-    ("float", _FLOAT_RE, "-+.0123456789"),
-    ("null", _NULL_RE, ["~", "n", "N", ""]),
-    ("merge", re.compile(r"^<<$"), "<"),
-):
-    _CoreResolver.add_implicit_resolver(TAG + _tag_name, _regexp, list(_first))
-
-
-class _Loader(_DepthComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _CoreResolver):
+class _Loader(_DepthComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, CoreResolver):
     """The reference loader (pure Python): every document it refuses is refused, with PyYAML's
     messages, and its scanner refuses the 65th open flow bracket as it is scanned."""
 
@@ -169,7 +144,7 @@ class _Loader(_DepthComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.par
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
-        _CoreResolver.__init__(self)
+        CoreResolver.__init__(self)
 
     def fetch_flow_collection_start(self, TokenClass):
         # The scanner looks up to 1024 characters ahead for simple keys and checks every open
@@ -195,11 +170,11 @@ _FastLoader: type | None = None
 if getattr(yaml, "__with_libyaml__", False):
     from yaml.cyaml import CParser  # type: ignore[attr-defined]  # types-PyYAML's cyaml does not re-export it
 
-    class _CLoader(_DepthComposer, CParser, _CoreResolver):
+    class _CLoader(_DepthComposer, CParser, CoreResolver):
         def __init__(self, stream):
             CParser.__init__(self, stream)
             yaml.composer.Composer.__init__(self)
-            _CoreResolver.__init__(self)
+            CoreResolver.__init__(self)
 
         def compose_scalar_node(self, anchor):
             node = super().compose_scalar_node(anchor)
@@ -321,20 +296,20 @@ class _Builder:
         if tag == TAG + "null":
             return None
         if tag == TAG + "bool":
-            if text in _TRUE:
+            if text in TRUE:
                 return True
-            if text in _FALSE:
+            if text in FALSE:
                 return False
             return text  # `!!bool yes`: YAML 1.1's yes/no/on/off stay strings, as in YAML 1.2
         if tag == TAG + "int":
             return self.integer(node, path, text)
         if tag == TAG + "float":
-            if _NONFINITE_RE.match(text):
+            if NONFINITE_RE.match(text):
                 self.problem(node, path, f"non-finite number '{text}' is not allowed", "use a finite number")
                 return None
-            if _INT_RE.match(text) and not text.startswith(("0o", "0x")):
+            if INT_RE.match(text) and not text.startswith(("0o", "0x")):
                 text += ".0"  # `!!float 5`
-            if _FLOAT_RE.match(text):
+            if FLOAT_RE.match(text):
                 value = float(text)
                 if not math.isfinite(value):
                     self.problem(node, path, f"number '{node.value}' is too large", "use a finite number")
@@ -349,7 +324,7 @@ class _Builder:
 
     def integer(self, node: yaml.ScalarNode, path: Path, text: str) -> int | None:
         """A YAML 1.2 integer: decimal (leading zeros are decimal too: 010 is 10), 0o octal, 0x hex."""
-        if not _INT_RE.match(text):  # only with an explicit `!!int` tag
+        if not INT_RE.match(text):  # only with an explicit `!!int` tag
             self.problem(node, path, f"'{text}' is not a whole number", "write it in decimal digits, such as 10")
             return None
         if len(text) > MAX_DIGITS:
