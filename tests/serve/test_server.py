@@ -223,6 +223,10 @@ def test_a_burst_of_connects_never_stalls(served):
     backlog (a backlog of 5 dropped the rest, whose clients retried after 1 s)."""
     server, _, _ = served
     held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(MAX_CONNECTIONS)]
+    deadline = time.monotonic() + 10  # a connect returns once the kernel has it, before the server accepts:
+    while server.connections < MAX_CONNECTIONS and time.monotonic() < deadline:  # under load, wait for that
+        time.sleep(0.01)
+    assert server.connections == MAX_CONNECTIONS
     times: list[float] = []
     burst: list[socket.socket] = []
 
