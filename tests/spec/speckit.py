@@ -27,6 +27,15 @@ segments:
 """
 
 
+def story_folder(folder: Path, tiny_vae: Path, keyframe_pngs: dict[str, Path]) -> Path:
+    """`folder` with a.png, b.png, c.png and the tiny model as ./vae, as conftest's story_dir has
+    (for module-scoped folders, where hypothesis runs many examples in one test)."""
+    for name, path in keyframe_pngs.items():
+        (folder / f"{name}.png").write_bytes(path.read_bytes())
+    (folder / "vae").symlink_to(tiny_vae, target_is_directory=True)
+    return folder
+
+
 def write(folder: Path, text: str, name: str = "s.yaml") -> Path:
     path = folder / name
     path.write_text(textwrap.dedent(text))

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from speckit import without_rules
+from speckit import story_folder, without_rules
 
 from seqc.errors import SpecError
 from seqc.spec import load_text
@@ -85,10 +85,7 @@ def seqc_problems(text: str, folder: Path) -> list:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, tiny_vae, keyframe_pngs) -> Path:
     """Keyframe images a.png, b.png, c.png, the tiny model as ./vae and 30 s of silence as track.wav."""
-    folder = tmp_path_factory.mktemp("agree")
-    for name, path in keyframe_pngs.items():
-        (folder / f"{name}.png").write_bytes(path.read_bytes())
-    (folder / "vae").symlink_to(tiny_vae, target_is_directory=True)
+    folder = story_folder(tmp_path_factory.mktemp("agree"), tiny_vae, keyframe_pngs)
     with wave.open(str(folder / "track.wav"), "wb") as track:
         track.setnchannels(1)
         track.setsampwidth(2)

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from speckit import GOOD, load, storyboard, without_rules, write
+from speckit import GOOD, load, story_folder, storyboard, without_rules, write
 
 from seqc.errors import Problem, SpecError
 from seqc.motion.curves import NAMED_EASINGS, parse_easing
@@ -134,11 +134,7 @@ LONG = settings(max_examples=FUZZ, deadline=None, suppress_health_check=list(Hea
 @pytest.fixture(scope="module")
 def fuzz_dir(tmp_path_factory, tiny_vae, keyframe_pngs) -> Path:
     """Like story_dir, but one for the module (hypothesis runs many examples in one test)."""
-    folder = tmp_path_factory.mktemp("fuzz")
-    for name, path in keyframe_pngs.items():
-        (folder / f"{name}.png").write_bytes(path.read_bytes())
-    (folder / "vae").symlink_to(tiny_vae, target_is_directory=True)
-    return folder
+    return story_folder(tmp_path_factory.mktemp("fuzz"), tiny_vae, keyframe_pngs)
 
 
 def check_accepted(board: Storyboard) -> None:
