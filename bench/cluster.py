@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bench.workload import plan_project
@@ -35,17 +34,20 @@ def _settings(bench) -> dict:
     return {"segments": 16, "size": 128, "frames": 24, "rounds": 2}
 
 
-def _render(project, cache: Path, options, out: Path):
-    """Plan and render in this process, writing the video: (seconds of the render step, result)."""
+def _render(project, cache: Path, options, out: Path, executor=None):
+    """Plan and render in this process, writing the video: (seconds of the render step, result).
+    `executor` None renders locally."""
+    from seqc.backends.precision import planned_precision
     from seqc.outputs.produce import VideoOutput, produce
     from seqc.plan import compile_plan
     from seqc.spec import load_storyboard
     from seqc.store import Cache
 
     store = Cache(cache)
-    plan = compile_plan(load_storyboard(project.story, images=store), store, precision=options.precision)
+    plan = compile_plan(load_storyboard(project.story, images=store), store,
+                        precision=planned_precision(options.device, options.dtype))
     started = time.perf_counter()
-    result = produce(plan, store, options, VideoOutput(out))
+    result = produce(plan, store, options, VideoOutput(out), executor=executor)
     return time.perf_counter() - started, result, plan
 
 
@@ -73,9 +75,10 @@ def scenario_cluster(bench) -> dict:
                 "pip install -e '.[ray]'", "details": {}}
     import torch
 
+    from seqc.backends.precision import planned_precision
     from seqc.plan import compile_plan
     from seqc.render.options import RenderOptions
-    from seqc.render.render import Reporter
+    from seqc.render.progress import Reporter
     from seqc.spec import load_storyboard
     from seqc.store import Cache
 
@@ -83,13 +86,13 @@ def scenario_cluster(bench) -> dict:
     n = cfg["segments"]
     project = plan_project(bench.folder("cluster_project"), bench.model, n, cfg["size"], frames=cfg["frames"])
     base = RenderOptions(device="cpu", dtype=bench.dtype)
-    on_ray = replace(base, executor="ray", workers=2)
     threads = torch.get_num_threads()
     latents = bench.workdir / "cluster_latents"
     _render(project, latents, base, bench.workdir / "cluster_reference.mp4")  # latents cached, model loaded
     reference = (bench.workdir / "cluster_reference.mp4").read_bytes()
     store = Cache(latents)
-    plan = compile_plan(load_storyboard(project.story, images=store), store, precision=base.precision)
+    plan = compile_plan(load_storyboard(project.story, images=store), store,
+                        precision=planned_precision(base.device, base.dtype))
     assert plan.storyboard.model_ref is not None
     # 1. A local Ray on the loopback interface, usage statistics off, no dashboard; the pools' start.
     os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
@@ -97,6 +100,8 @@ def scenario_cluster(bench) -> dict:
 
     from seqc.cluster import executor
     from seqc.cluster.worker import Task
+
+    on_ray = executor.RayExecutor(workers=2, device=base.device, dtype=base.dtype)
 
     started = time.perf_counter()
     ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, logging_level=logging.WARNING,
@@ -110,9 +115,9 @@ def scenario_cluster(bench) -> dict:
         for workers in (1, 2):
             spec = executor.PoolSpec(plan.storyboard.model_ref, plan.model, base.device, base.dtype, workers,
                                      str(latents))
-            executor.shutdown_pool()
+            on_ray.close()
             t0 = time.perf_counter()
-            pool = executor.pool_for(ray, spec, Reporter())
+            pool = on_ray.pool_for(ray, spec, Reporter())
             pools[workers] = {"start_s": r(time.perf_counter() - t0, 3), "size": pool.size,
                               "model_load_s": [r(info["seconds"], 3) for info in pool.info]}
         # 2. The rounds: local (one torch thread), 1 worker (the other idle), 2 workers.
@@ -129,10 +134,10 @@ def scenario_cluster(bench) -> dict:
                 else:
                     pool.size = int(variant)  # T_1: the same pool with its second worker left idle
                     try:
-                        seconds, result, _ = _render(project, cache, on_ray, out)
+                        seconds, result, _ = _render(project, cache, base, out, on_ray)
                     finally:
                         pool.size = len(pool.actors)
-                    assert executor._pool is pool, "the render started another pool"
+                    assert on_ray.pool is pool, "the render started another pool"
                 assert result.rendered == n, result.as_dict()
                 times[variant].append(seconds)
                 same[f"{variant}_{round_}"] = out.read_bytes() == reference and _clips(cache) == _clips(latents)
@@ -146,7 +151,7 @@ def scenario_cluster(bench) -> dict:
             round_trip_ms.append(1000 * (time.perf_counter() - t0))
             assert not answer["rendered"], answer
     finally:
-        executor.shutdown_pool()
+        on_ray.close()
         ray.shutdown()
     # 3. The remote cache: pulling N clips against rendering them (bench/remote.py, by the remote cache's author).
     #    Written beside this scenario (issue 15, part 3); called as soon as it exists.

@@ -26,6 +26,7 @@ import numpy as np
 from bench.measure import Timing, timed
 from bench.workload import Project
 from seqc import media
+from seqc.backends.loaded import LoadedModels
 from seqc.motion import interp as interp_mod
 from seqc.motion import methods as methods_mod
 from seqc.outputs import video as video_output
@@ -35,7 +36,9 @@ from seqc.render import endpoints as endpoints_mod
 from seqc.render import execute as execute_mod
 from seqc.render import finish as finish_mod
 from seqc.render.frames import segment_times
-from seqc.render.render import RenderOptions, Reporter
+from seqc.render.options import RenderOptions
+from seqc.render.progress import Reporter
+from seqc.render.session import Session
 from seqc.spec import load_storyboard
 from seqc.store import Cache
 from seqc.store.entries import EntryStore
@@ -117,17 +120,9 @@ def decode_ceiling(loaded: Loaded, batches: list[np.ndarray] | None = None) -> T
     return timed(loop)[0]
 
 
-@contextlib.contextmanager
-def preloaded(backend) -> Iterator[None]:
-    """Make `seqc.backends.load_backend` hand render() this already loaded backend."""
-    import seqc.backends as backends
-
-    original = backends.load_backend
-    backends.load_backend = lambda *args, **kwargs: backend
-    try:
-        yield
-    finally:
-        backends.load_backend = original
+def preloaded(backend) -> Session:
+    """A session whose model loader hands render() this already loaded backend."""
+    return Session(models=LoadedModels(loader=lambda *args: backend))
 
 
 @dataclass
@@ -200,14 +195,15 @@ def render_segments(loaded: Loaded, breakdown: Breakdown | None = None, write_cl
     plan, cache = loaded.plan()
     options = RenderOptions(device=loaded.device, batch_size=loaded.batch_size)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(preloaded(loaded.backend))
+        session = preloaded(loaded.backend)
         if breakdown is not None:
             stack.enter_context(instrumented(loaded.backend, breakdown))
         if write_clip is not None:
             original = execute_mod.write_clip
             execute_mod.write_clip = write_clip
             stack.callback(setattr, execute_mod, "write_clip", original)
-        timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter()))
+        timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter(),
+                                               session=session))
     if result.rendered != len(plan.jobs) or result.frames != loaded.frames:
         raise RuntimeError(f"expected {len(plan.jobs)} segments and {loaded.frames} frames rendered, "
                            f"got {result.as_dict()}")
@@ -219,8 +215,9 @@ def render_edit(loaded: Loaded, name: str, png: bytes) -> tuple[Timing, dict]:
     loaded.project.set_image(name, png)
     plan, cache = loaded.plan()
     options = RenderOptions(device=loaded.device, batch_size=loaded.batch_size)
-    with preloaded(loaded.backend):
-        timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter()))
+    session = preloaded(loaded.backend)
+    timing, result = timed(lambda: produce(plan, cache, options, VideoOutput(loaded.project.output), Reporter(),
+                                           session=session))
     return timing, result.as_dict()
 
 

@@ -1,4 +1,4 @@
-"""Scenario 9: warm renders and the preview's push latency (seqc.serve).
+"""Scenario 9: warm renders and the preview's push latency (seqc.handoff, seqc.page).
 
 Scenario 2's one-keyframe edit, as a CLI render handed to a running `seqc watch --serve` on the same
 cache (the model loaded, torch and diffusers imported), against the full CLI render of the same
@@ -175,7 +175,7 @@ def scenario_warm(bench) -> dict:
 
 def _wait_warm(cache: Path, timeout: float = 300) -> None:
     """Until the watch process says it holds a model and is idle (its prewarm ran)."""
-    from seqc.serve.handoff import status
+    from seqc.handoff.client import status
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

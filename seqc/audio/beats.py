@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqc.audio.decode import ANALYSIS_RATE, ENVELOPE, check_audio, decoded
 from seqc.audio.envelope import as_samples, onset_and_bass
+from seqc.audio.memo import AudioCache
+from seqc.audio.pcm import ANALYSIS_RATE, ENVELOPE, check_audio, decoded
 
 MIN_BPM, MAX_BPM, PRIOR_BPM = 50.0, 220.0, 120.0
 # Subtracted from envelope peak times. Measured on generated click tracks: the peaks fall within
@@ -53,10 +54,12 @@ def librosa_available() -> bool:
     return importlib.util.find_spec("librosa") is not None
 
 
-def suggest(path: Path, use_librosa: bool = True) -> Suggestion:
-    """Suggested tempo, first beat, beat times and onsets of an audio file (checked first)."""
-    info = check_audio(Path(path))
-    y = as_samples(decoded(Path(path))).astype(np.float64)
+def suggest(path: Path, use_librosa: bool = True, *, audio: AudioCache | None = None) -> Suggestion:
+    """Suggested tempo, first beat, beat times and onsets of an audio file (checked first, and
+    decoded once: the check keeps its samples in `audio`)."""
+    audio = audio if audio is not None else AudioCache()
+    info = check_audio(Path(path), audio=audio)
+    y = as_samples(decoded(Path(path), audio=audio)).astype(np.float64)
     if use_librosa and librosa_available():
         return _with_librosa(y, info.seconds)
     # Silence before the file, so a sound at its very start counts as an onset.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqc.audio.decode import ANALYSIS_RATE, ENVELOPE
+from seqc.audio.pcm import ANALYSIS_RATE, ENVELOPE
 
 BASS_HZ = 150.0  # where the bass onsets (`onset_and_bass`) stop: a kick's body is below it, a hi-hat has next to nothing there
 
@@ -100,5 +100,5 @@ def pacing_progress(samples: np.ndarray, frames: int, smooth: float, rate: int =
 
 
 def as_samples(data: bytes) -> np.ndarray:
-    """float32 little-endian PCM bytes (seqc.audio.decode) as an array."""
+    """float32 little-endian PCM bytes (seqc.audio.pcm) as an array."""
     return np.frombuffer(data, dtype="<f4")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqc.backends.protocol import Capability
 from seqc.backends.threads import one_thread, parallel_calls
 from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
@@ -29,9 +30,9 @@ from seqc.models import AUTOENCODER_CLASSES, ModelRef
 
 
 class AutoencoderBackend:
-    """Encode fitted keyframe pixels to latents and decode batches of latents to frames."""
+    """Encode fitted keyframe pixels to latents and decode batches of latents to frames (a Backend)."""
 
-    can_generate = False
+    capabilities = frozenset({Capability.ENCODE, Capability.DECODE})
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto"):
         import diffusers

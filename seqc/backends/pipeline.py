@@ -73,6 +73,7 @@ from seqc.backends.pipeline_info import (
     check_size,
     read_pipeline_info,
 )
+from seqc.backends.protocol import Capability
 from seqc.backends.threads import one_thread, parallel_calls
 from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
@@ -82,14 +83,16 @@ __all__ = ["PipelineBackend"]
 
 
 class PipelineBackend:
-    """A Stable Diffusion (or SDXL) pipeline: prompts to conditioning, noise to frames, images to latents."""
+    """A Stable Diffusion (or SDXL) pipeline: prompts to conditioning, noise to frames, images to latents
+    (a Generator and Schedulable backend, seqc.backends.protocol)."""
 
-    can_generate = True
+    capabilities = frozenset({Capability.ENCODE, Capability.DECODE, Capability.GENERATE, Capability.SCHEDULERS})
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto", scheduler: str = "default"):
         """Load the pipeline folder `ref.path` offline, on `device` in `dtype`, with `scheduler` by name."""
         # 1. Family and defaults from the folder's JSON (refuses unsupported pipelines before loading).
         self.ref = ref
+        self.name = ref.name
         self.info = read_pipeline_info(ref)
         self.family = self.info.family
         check_scheduler_name(scheduler)
@@ -338,7 +341,14 @@ class PipelineBackend:
     def _img2img_latents(self, pipe, start, noise, cond: dict, steps: int, guidance: float, size: tuple[int, int],
                          strength: float, generators: list):
         """Noise `start` to `strength` with `noise` and denoise the rest on `pipe`, as the diffusers img2img
-        pipelines do."""
+        pipelines do.
+
+        Mirrors diffusers 0.42 `StableDiffusionImg2ImgPipeline.__call__` and
+        `StableDiffusionXLImg2ImgPipeline.__call__` (`get_timesteps`, the `add_noise` of
+        `prepare_latents`, `_get_add_time_ids`, the denoising loop), calling the pipelines'
+        `prepare_extra_step_kwargs` and `get_guidance_scale_embedding`. tests/backends/test_diffusers_pin.py
+        pins what it calls to the signatures used here; test_pipeline.py checks it equals those pipelines.
+        """
         scheduler = pipe.scheduler
         batch = start.shape[0]
         width, height = size

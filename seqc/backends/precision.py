@@ -3,7 +3,8 @@
 `--dtype auto` is float16 on a CUDA GPU and float32 elsewhere. Whether `--device auto` finds a
 CUDA GPU is guessed here from the NVIDIA driver's files; the render checks the guess when the
 model loads and re-plans if it was wrong (seqc.outputs.produce), so a wrong guess costs a re-plan,
-never a clip of the wrong precision.
+never a clip of the wrong precision. What a session learned from a loaded model is kept by the
+session (seqc.backends.loaded.LoadedModels.precision), not here: this is the rule alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 from pathlib import Path
 
 PRECISIONS = ("float32", "float16", "bfloat16")
-_learned: dict[tuple[str, str], str] = {}  # (device, dtype) -> the precision a loaded model showed
 
 
 def precision_for(dtype: str, device_type: str) -> str:
@@ -38,16 +38,9 @@ def likely_device_type(device: str) -> str:
 
 
 def planned_precision(device: str, dtype: str) -> str:
-    """The precision the keys are computed for, from --device and --dtype as the user gave them."""
-    if (device, dtype) in _learned:
-        return _learned[(device, dtype)]
+    """The precision the keys are computed for, from --device and --dtype as the user gave them,
+    before any model has loaded (a session's learned precision comes first: LoadedModels.precision)."""
     return precision_for(dtype, likely_device_type(device))
-
-
-def learn(device: str, dtype: str, actual: str) -> None:
-    """Remember the precision a model really loaded in, so later plans of this process (a long
-    `seqc watch`) use it at once."""
-    _learned[(device, dtype)] = actual
 
 
 def _nvidia_present() -> bool:
@@ -56,6 +49,4 @@ def _nvidia_present() -> bool:
         return False
     if sys.platform.startswith("linux"):
         return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()
-    if sys.platform == "win32":
-        return (Path(os.environ.get("SystemRoot", r"C:\Windows")) / "System32" / "nvcuda.dll").exists()
-    return False
+    return False  # macOS has no CUDA; seqc is POSIX-only (fcntl locks), so there is no Windows to look at

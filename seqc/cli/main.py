@@ -24,22 +24,34 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _precision(args: argparse.Namespace) -> str:
-    from seqc.backends.precision import planned_precision
-
-    return planned_precision(args.device, args.dtype)
-
-
 def _render_options(args: argparse.Namespace):
+    """--device, --dtype, --batch-size and the remote cache (checked as a URL; the command opens it)."""
     from seqc.render.options import RenderOptions
 
-    options = RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-                            **_executor_options(args))
-    return _with_remote(args, options)
+    url = None if getattr(args, "no_cache", False) else _remote_url(args)
+    return RenderOptions(device=args.device, dtype=args.dtype, batch_size=args.batch_size, remote=url)
+
+
+def _render_request(args: argparse.Namespace):
+    """What `seqc render` and each render of `seqc watch` render (seqc.app.render)."""
+    from seqc.app.render import RenderRequest
+
+    executor = _executor_options(args)
+    return RenderRequest(args.file, args.cache_dir, _render_options(args), draft=args.draft,
+                         output=_path(args.output), frames=_path(args.frames), no_cache=args.no_cache, **executor)
+
+
+def _watch_options(args: argparse.Namespace):
+    """`seqc watch`'s command line (seqc.cli.commands.watch), with `--serve`'s options or None."""
+    from seqc.cli.commands.watch import WatchOptions
+    from seqc.watch.serving import ServeOptions
+
+    serve = ServeOptions(host=args.host, port=args.port, open=args.open) if args.serve else None
+    return WatchOptions(_render_request(args), debounce=args.debounce, poll=args.poll, quiet=args.quiet, serve=serve)
 
 
 def _executor_options(args: argparse.Namespace) -> dict:
-    """--executor, --ray-address, --workers (render and watch; seqc.cluster) as RenderOptions fields."""
+    """--executor, --ray-address, --workers (render and watch; seqc.app.executors) as request fields."""
     executor = getattr(args, "executor", "local")
     address, workers = getattr(args, "ray_address", None), getattr(args, "workers", None)
     if executor != "ray" and (address is not None or workers is not None):
@@ -57,28 +69,6 @@ def _remote_url(args: argparse.Namespace) -> str | None:
     from seqc.store.remote import parse_url
 
     return parse_url(url)[1]
-
-
-def _with_remote(args: argparse.Namespace, options):
-    """The options with the remote cache; opened here, before anything loads, except for `render`,
-    which opens it after its up-to-date stamp (a no-op render needs no remote). --no-cache: none."""
-    import dataclasses
-
-    url = None if getattr(args, "no_cache", False) else _remote_url(args)
-    if url is not None and args.command != "render":
-        from seqc.render.remote_tier import connect
-
-        connect(url)
-    return dataclasses.replace(options, remote=url)
-
-
-def _serve_options(args: argparse.Namespace):
-    """`seqc watch --serve`'s options, or None without --serve (seqc.serve)."""
-    if not args.serve:
-        return None
-    from seqc.serve.session import ServeOptions
-
-    return ServeOptions(host=args.host, port=args.port, open=args.open)
 
 
 def dispatch(args: argparse.Namespace, debug: bool) -> int:
@@ -100,20 +90,15 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
         from seqc.cli.commands import plan
 
         return plan.run(args.file, args.cache_dir, draft=args.draft, as_json=args.json, explain=args.explain,
-                        every=args.all, precision=_precision(args))
+                        every=args.all, device=args.device, dtype=args.dtype)
     if command == "render":
         from seqc.cli.commands import render
 
-        return render.run(args.file, args.cache_dir, _render_options(args), draft=args.draft,
-                          output=_path(args.output), frames=_path(args.frames), no_cache=args.no_cache,
-                          quiet=args.quiet, as_json=args.json, no_server=args.no_server)
+        return render.run(_render_request(args), quiet=args.quiet, as_json=args.json, no_server=args.no_server)
     if command == "watch":
         from seqc.cli.commands import watch
 
-        return watch.run(args.file, args.cache_dir, _render_options(args), debounce=args.debounce, poll=args.poll,
-                         draft=args.draft, output=_path(args.output), frames=_path(args.frames),
-                         no_cache=args.no_cache, quiet=args.quiet, debug=debug,
-                         serve=_serve_options(args))
+        return watch.run(_watch_options(args), debug=debug)
     if command == "diff":
         from seqc.cli.commands import diff
 
@@ -143,8 +128,8 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
     if action == "gc":
         return cache.gc(args.cache_dir, max_size=args.max_size, keep=args.keep)
     if action in ("push", "pull"):  # the remote cache (seqc.store.remote)
-        return cache.transfer(action, args.file, args.cache_dir, _remote_url(args), precision=_precision(args),
-                              draft=args.draft, quiet=args.quiet)
+        return cache.transfer(action, args.file, args.cache_dir, _remote_url(args), device=args.device,
+                              dtype=args.dtype, draft=args.draft, quiet=args.quiet)
     return cache.clear(args.cache_dir)
 
 

@@ -148,6 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    _add_input_commands(sub)
+    _add_render_commands(sub)
+    _add_inspect_commands(sub)
+    cache = _add_cache_command(sub)
+
+    for command in (*sub.choices.values(), *cache.choices.values()):
+        command.epilog, command.formatter_class = command.epilog or EXIT_CODES, HelpFormatter
+    return parser
+
+
+def _add_input_commands(sub: argparse._SubParsersAction) -> None:
+    """validate, schema and init: the storyboard itself."""
     p = sub.add_parser("validate", help="check storyboards and report every problem with its line:column",
                        description="Check storyboards against the schema and their meaning; exit 2 if any is invalid.")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -161,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default=".", metavar="DIR")
     p.add_argument("--force", action="store_true", help="overwrite an existing storyboard.yaml")
 
+
+def _add_render_commands(sub: argparse._SubParsersAction) -> None:
+    """plan, render and watch: what renders, and rendering it."""
     p = sub.add_parser("plan", help="show which segments would render and why",
                        description="Compile the storyboard into a render plan; print each segment's status and reason.")
     p.add_argument("file", metavar="FILE")
@@ -189,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debounce", type=seconds, default=0.3, metavar="SECONDS",
                    help="wait this long after the last change before rendering (default 0.3)")
     p.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify/FSEvents")
-    # -- the live preview (seqc.serve) --
+    # -- the live preview (seqc.page) --
     p.add_argument("--serve", action="store_true",
                    help="serve a live preview page (video, plan, errors); prints its URL with a token")
     p.add_argument("--port", type=port_number, default=0, metavar="N", help="the preview's port (default 0: a free one)")
@@ -198,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "machines can reach it)")
     p.add_argument("--open", action="store_true", help="open the preview page in the browser")
 
+
+def _add_inspect_commands(sub: argparse._SubParsersAction) -> None:
+    """diff, preview, analyze and audio: looking at storyboards, renders and soundtracks."""
     p = sub.add_parser("diff", help="which segments differ between two storyboards, and why",
                        description="Compare two storyboards (or one with its git revision) by the same key inputs "
                                    "the planner uses: which segments differ, what changed, how many frames would "
@@ -238,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-librosa", action="store_true", help="use the numpy estimate even if librosa is installed")
     p.add_argument("--json", action="store_true", help="print the suggestions as JSON")
 
+
+def _add_cache_command(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """cache and its actions; returns the actions' subparsers (their epilog is set with the others)."""
     p = sub.add_parser("cache", help="inspect and maintain the cache",
                        description="List, verify, garbage-collect or clear the content-addressed cache.")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
@@ -266,7 +287,4 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--draft", action="store_true", help="the draft render's entries (half size and fps)")
         c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
         _add_remote(c)
-
-    for command in (*sub.choices.values(), *csub.choices.values()):
-        command.epilog, command.formatter_class = command.epilog or EXIT_CODES, HelpFormatter
-    return parser
+    return csub

@@ -1,8 +1,8 @@
 """Joining a Ray cluster, or starting a private local one, with one-line errors.
 
-`check(options)` is cheap (no Ray import for a HOST:PORT address): the commands call it before
+`check(address)` is cheap (no Ray import for a HOST:PORT address): the commands call it before
 anything loads, so a missing extra (exit 2) or an unreachable address (exit 1) is reported at
-once. `connect(options)` runs `ray.init` once per process; a process that already joined a
+once. `connect(address, workers)` runs `ray.init` once per process; a process that already joined a
 cluster (a test, a notebook) keeps it. A cluster with token authentication that refuses this
 process (Ray's `InvalidAuthToken`) is one line with the cause and the fix (exit 1), at once:
 Ray itself retries for 20 s with a warning each time, then names neither.
@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from seqc.errors import InputError, RenderError
 
@@ -73,14 +74,13 @@ def _auto_address() -> str:
     return found
 
 
-def check(options) -> None:
-    """Ray is installed and, when an address is given, its port answers: else one line, before any work."""
-    if options.executor != "ray":
-        return
+def check(ray_address: str | None) -> None:
+    """Ray is installed and, when an address is given ("auto" or HOST:PORT; None: a local Ray), its
+    port answers: else one line, before any work."""
     require_ray()
-    if options.ray_address is None:
+    if ray_address is None:
         return
-    address = _auto_address() if options.ray_address == "auto" else options.ray_address
+    address = _auto_address() if ray_address == "auto" else ray_address
     host, port = split_address(address)
     try:
         with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
@@ -92,39 +92,40 @@ def check(options) -> None:
             "or check --ray-address") from None
 
 
-def connect(options):
-    """The `ray` module, joined to the cluster the options name (or to a new local Ray); once per process."""
-    check(options)
+def connect(ray_address: str | None = None, workers: int | None = None):
+    """The `ray` module, joined to the cluster at `ray_address` (None: a new local Ray with `workers`
+    CPUs, else one per core); once per process."""
+    check(ray_address)
     # A local Ray started here stays on the loopback interface (Ray otherwise binds and dials the
     # machine's own network address), and Ray's usage statistics stay off. Read when Ray is imported.
-    if options.ray_address is None:
+    if ray_address is None:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
     if ray.is_initialized():
         return ray
-    common = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
-                  configure_logging=True)
+    common: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
+                                  configure_logging=True)
     # ray.init sets its own SIGTERM handler (sys.exit(15)); keep seqc's, so `kill` stops a Ray
     # render as Ctrl-C does, exit 143 (seqc.interrupts). Ray's atexit shutdown runs either way.
     sigterm = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     try:
-        if options.ray_address is None:
-            ray.init(num_cpus=options.workers or os.cpu_count() or 1, **common)
+        if ray_address is None:
+            ray.init(num_cpus=workers or os.cpu_count() or 1, **common)
         else:
-            if not options.ray_address.startswith("ray://"):  # Ray Client's port is no GCS
-                check_token(options.ray_address)
-            ray.init(address=options.ray_address, **common)
+            if not ray_address.startswith("ray://"):  # Ray Client's port is no GCS
+                check_token(ray_address)
+            ray.init(address=ray_address, **common)
     except ClusterUnreachable:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to join is one line for the user
-        where = options.ray_address or "a local Ray"
+        where = ray_address or "a local Ray"
         why = None
-        if options.ray_address is not None:
+        if ray_address is not None:
             with contextlib.suppress(ClusterUnreachable):
-                auto = options.ray_address == "auto"
-                why = auth_problem(exc, _auto_address() if auto else options.ray_address, auto=auto)
+                auto = ray_address == "auto"
+                why = auth_problem(exc, _auto_address() if auto else ray_address, auto=auto)
         if why is not None:
             raise ClusterUnreachable(why) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,10 +1,12 @@
-"""The driver's side of `--executor ray`: a pool of model-holding workers, the longest job first.
+"""The driver's side of `--executor ray`: `RayExecutor`, a seqc.render.execute.Executor that
+renders on a pool of model-holding workers, the longest job first.
 
 1. Join the cluster (seqc.cluster.connect) and size the pool: one worker per GPU (`num_gpus=1`)
    when the cluster has GPUs and the device allows, else one per CPU (`num_cpus=1`, one torch
    thread each); `--workers N` asks for N, capped at what the cluster has free.
-2. The pool is created only when something is missing and kept for the process (`seqc watch`
-   renders many times): the model loads once per worker.
+2. The pool is created only when something is missing and kept by the executor (a session keeps
+   the executor: `seqc watch` renders many times, and the model loads once per worker) until
+   `close()` stops the workers.
 3. Jobs go out longest first (frames x denoising steps), one per idle worker; each worker publishes
    its clip into the cache and answers with the key and the digest.
 4. A worker that dies mid-segment is replaced and its segment rendered again (keys are content
@@ -16,24 +18,26 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from seqc.cluster.connect import connect
 from seqc.cluster.worker import SegmentWorker, Task, WorkerRefused
 from seqc.errors import RenderError, SeqcError
 from seqc.media.mp4 import TrackInfo
 from seqc.models import ModelRef
-from seqc.render.execute import Work
+from seqc.plan import SegmentJob
+from seqc.render.execute import Work, recorded_track
 from seqc.render.finish import Published
 from seqc.render.stop import Superseded
+from seqc.store import Cache
+from seqc.store.tier import Remotes
 
 MAX_ATTEMPTS = 3  # a segment whose worker dies this many times fails the render
 POLL_SECONDS = 0.2  # how often the driver checks should_stop while workers render
 ROOM_WAIT_SECONDS = 5.0  # how long a new pool waits for the CPUs (GPUs) it asks for to be free
-CRASH_HOOK = "SEQC_TEST_CRASH_WORKER"  # test hook: a marker path; the first worker to create it dies mid-segment
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,10 @@ class PoolSpec:
 
 
 class Pool:
-    """The Ray actors of one spec, by slot (worker 1..N in the progress display)."""
+    """The Ray actors of one spec, by slot (worker 1..N in the progress display), each an instance
+    of `worker_class` (SegmentWorker, or a test's subclass)."""
 
-    def __init__(self, ray, spec: PoolSpec, reporter):
+    def __init__(self, ray, spec: PoolSpec, reporter, worker_class: type[SegmentWorker] = SegmentWorker):
         self.ray, self.spec = ray, spec
         self.job_id = ray.get_runtime_context().get_job_id()
         # 1. Size: GPU workers where the cluster has GPUs (unless --device cpu), else CPU workers.
@@ -74,7 +79,7 @@ class Pool:
         options = dict(num_cpus=1, max_restarts=0, max_concurrency=1)
         if self.gpu:
             options["num_gpus"] = 1
-        self.actor_class = ray.remote(SegmentWorker).options(**options)
+        self.actor_class = ray.remote(worker_class).options(**options)
         self.threads = None if self.gpu else 1
         self.actors: list = [None] * self.size
         self.info: list[dict] = [{} for _ in range(self.size)]
@@ -91,7 +96,7 @@ class Pool:
 
     def _spawn(self, slot: int):
         spec = self.spec
-        actor = self.actor_class.remote(self.threads, os.environ.get(CRASH_HOOK) or None)
+        actor = self.actor_class.remote(self.threads)
         self.actors[slot] = actor
         return actor.load.remote(spec.model, spec.device, spec.dtype, spec.fingerprint, spec.cache_root)
 
@@ -121,53 +126,74 @@ class Pool:
         self.actors = [None] * self.size
 
 
-_pool: Pool | None = None  # kept for the process: `seqc watch` renders many times with one pool
+class RayExecutor:
+    """Render a Work's segments on Ray workers (seqc.render.execute.Executor). It keeps its pool
+    between runs, so keep the executor (a session's `executors`) to keep the loaded models; another
+    model or device replaces the workers by itself, and `close()` stops them.
 
+    `ray_address`: "auto", HOST:PORT, or None (join the cluster this process joined, else start a
+    local Ray). `workers`: how many (None: one per GPU, else one per CPU). `device`, `dtype` and
+    `batch_size` are the render's (a worker's batch defaults to its own device's). `remote`: the
+    URL each worker pushes its clips to; the driver fetches a clip from it through `remotes` (the
+    session's opened remotes) when its own cache does not share the workers'."""
 
-def shutdown_pool() -> None:
-    """Stop this process's workers (tests; another model or worker count replaces them by itself)."""
-    global _pool
-    if _pool is not None:
-        _pool.shutdown()
-        _pool = None
+    def __init__(self, ray_address: str | None = None, workers: int | None = None, *, device: str = "auto",
+                 dtype: str = "auto", batch_size: int | None = None, remote: str | None = None,
+                 remotes: Remotes | None = None, worker_class: type[SegmentWorker] = SegmentWorker):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.ray_address, self.workers = ray_address, workers
+        self.device, self.dtype, self.batch_size, self.remote = device, dtype, batch_size, remote
+        self.remotes = remotes or Remotes()
+        self.worker_class = worker_class
+        self.pool: Pool | None = None  # started by the first run that has something to render
 
+    def close(self) -> None:
+        """Stop this executor's workers (a later run starts new ones)."""
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
 
-def pool_for(ray, spec: PoolSpec, reporter) -> Pool:
-    """The process's pool for `spec`: the one kept from the last render, or a new one."""
-    global _pool
-    if _pool is not None and (_pool.spec != spec or not _pool.alive_in(ray)):
-        shutdown_pool()
-    if _pool is None:
-        _pool = Pool(ray, spec, reporter)
-    return _pool
+    def pool_for(self, ray, spec: PoolSpec, reporter) -> Pool:
+        """The pool for `spec`: the one kept from the last run, or a new one."""
+        if self.pool is not None and (self.pool.spec != spec or not self.pool.alive_in(ray)):
+            self.close()
+        if self.pool is None:
+            self.pool = Pool(ray, spec, reporter, self.worker_class)
+        return self.pool
 
+    def run(self, work: Work) -> Published:
+        """Render `work`'s missing segments on Ray workers; return the published clips, as the
+        local executor does."""
+        ray = connect(self.ray_address, self.workers)
+        plan, cache, reporter = work.plan, work.cache, work.reporter
+        story = plan.storyboard
+        assert story.model_ref is not None
+        spec = PoolSpec(story.model_ref, plan.model, self.device, self.dtype, self.workers, str(cache.root))
+        pool = self.pool_for(ray, spec, reporter)
+        # 1. The jobs, longest first, each with the endpoints its segment needs (small arrays).
+        ends = work.endpoints
 
-def render_on_ray(work: Work, options) -> Published:
-    """Render `work`'s missing segments on Ray workers; return the published clips, as the local
-    executor does."""
-    ray = connect(options)
-    plan, cache, reporter = work.plan, work.cache, work.reporter
-    story = plan.storyboard
-    assert story.model_ref is not None
-    remote = getattr(options, "remote", None)
-    spec = PoolSpec(story.model_ref, plan.model, options.device, options.dtype, options.workers, str(cache.root))
-    pool = pool_for(ray, spec, reporter)
-    # 1. The jobs, longest first, each with the endpoints its segment needs (small arrays).
-    ends = work.endpoints
+        def task(job: SegmentJob) -> Task:
+            seg = job.segment
+            return Task(job, plan.model, plan.precision, ends[seg.source], ends[seg.target],
+                        ends.get(seg.before or ""), ends.get(seg.after or ""), story.output.size,
+                        story.output.fps, self.batch_size, str(cache.root), self.remote)
 
-    def task(job) -> Task:
-        seg = job.segment
-        return Task(job, plan.model, plan.precision, ends[seg.source], ends[seg.target], ends.get(seg.before or ""),
-                    ends.get(seg.after or ""), story.output.size, story.output.fps, options.batch_size,
-                    str(cache.root), remote)
+        queue = deque((task(job), 0) for job in sorted(work.todo, key=cost, reverse=True))
+        reporter.stage(f"rendering on {pool.size} Ray worker{'s' if pool.size != 1 else ''}")
+        try:
+            return self._dispatch(ray, pool, queue, work)
+        finally:
+            for slot in range(pool.size):
+                reporter.worker(slot + 1, None)
 
-    queue = deque((task(job), 0) for job in sorted(work.todo, key=cost, reverse=True))
-    reporter.stage(f"rendering on {pool.size} Ray worker{'s' if pool.size != 1 else ''}")
-    # 2. One job per idle worker; collect answers as they come; replace a worker that died.
-    published: Published = {}
-    idle = list(range(pool.size))
-    running: dict = {}  # object ref -> (slot, task, attempt)
-    try:
+    def _dispatch(self, ray, pool: Pool, queue: deque, work: Work) -> Published:
+        """2. One job per idle worker; collect answers as they come; replace a worker that died."""
+        reporter, cache = work.reporter, work.cache
+        published: Published = {}
+        idle = list(range(pool.size))
+        running: dict = {}  # object ref -> (slot, task, attempt)
         while queue or running:
             if work.should_stop is not None and work.should_stop():
                 raise Superseded()
@@ -195,32 +221,29 @@ def render_on_ray(work: Work, options) -> Published:
                     continue
                 for message in answer["warnings"]:
                     reporter.warn(message)
-                published[item.job.key] = locate(cache, item.job, answer, remote)
+                published[item.job.key] = locate(cache, item.job, answer, self.remote, self.remotes)
                 reporter.worker(slot + 1, None)
                 reporter.advance(item.job.segment.frames)
                 reporter.segment_end(item.job)
                 idle.append(slot)
-    finally:
-        for slot in range(pool.size):
-            reporter.worker(slot + 1, None)
-    return published
+        return published
 
 
-def cost(job) -> int:
+def cost(job: SegmentJob) -> int:
     """How long a job takes, roughly: its frames, times the denoising steps of a pipeline."""
     return job.segment.frames * (job.segment.steps or 1)
 
 
-def locate(cache, job, answer: dict, remote: str | None):
-    """The clip a worker published, in this machine's cache (shared, or fetched from the remote)."""
+def locate(cache: Cache, job: SegmentJob, answer: dict, remote: str | None,
+           remotes: Remotes | None = None) -> tuple[Path, TrackInfo]:
+    """The clip a worker published, in this machine's cache (shared, or fetched from the remote,
+    opened through `remotes`: once per session)."""
     path = cache.get("clips", job.key)
     why = ""
     if path is None and remote:
-        from seqc.render.remote_tier import connect as open_remote  # opened once per process
-
         try:
-            opened = open_remote(remote)
-            assert opened is not None  # connect() opens every non-empty URL
+            opened = (remotes or Remotes()).open(remote)
+            assert opened is not None  # open() opens every non-empty URL
             path = opened.fetch(cache, "clips", job.key)
         except Exception as exc:  # noqa: BLE001 - said in the error below
             why = f" (the remote failed: {exc})"
@@ -229,11 +252,7 @@ def locate(cache, job, answer: dict, remote: str | None):
             f"{job.label} was rendered by a Ray worker on {answer['host']}, but its clip is not in this machine's "
             f"cache ({cache.root}){' nor on the remote' + why if remote else ''}: share the cache folder with every "
             "worker (the same path on each machine) or pass --remote URL")
-    track = None
-    recorded = cache.read_facts("clips", job.key).get("track")
-    if isinstance(recorded, dict):
-        with contextlib.suppress(KeyError, TypeError, ValueError, ZeroDivisionError):
-            track = TrackInfo.from_dict(recorded)
+    track = recorded_track(cache, job.key)
     if track is None:
         from seqc.media.mp4 import read_track
 

@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from seqc.errors import RenderError
 from seqc.media.ffmpeg import encoder_build
@@ -23,9 +23,10 @@ from seqc.models import ModelRef, fingerprint_inputs
 from seqc.plan import SegmentJob, keys
 from seqc.render.frames import Endpoint
 from seqc.store import Cache
+from seqc.store.tier import Remotes
 
 if TYPE_CHECKING:
-    from seqc.store.remote import Remote
+    from seqc.backends.protocol import Backend
 
 
 class WorkerRefused(RenderError):
@@ -54,19 +55,17 @@ class SegmentWorker:
     """Load the model once (`load`), then render segments (`render`) into the cache each task names.
 
     `threads` sets torch's thread count (a CPU worker: one each, so workers do not fight for
-    cores). `crash_marker` is a test hook only ($SEQC_TEST_CRASH_WORKER, seqc.cluster.executor):
-    the first worker to create that file exits after its first batch of frames, mid-segment, as a
-    crash would; the others carry on.
+    cores). The worker process is its own session: it keeps its model, its caches and the remotes
+    it opened for its lifetime.
     """
 
-    def __init__(self, threads: int | None = None, crash_marker: str | None = None):
+    def __init__(self, threads: int | None = None):
         self.threads = threads
-        self.crash_marker = crash_marker
-        self.backend: Any = None  # seqc.backends.load_backend's, once loaded
+        self.backend: Backend | None = None  # seqc.backends.load_backend's, once loaded
         self.fingerprint = ""
         self.warnings: list[str] = []
         self.caches: dict[str, Cache] = {}
-        self.remotes: dict[str, Remote] = {}
+        self.remotes = Remotes()
         self.push_failed: set[str] = set()
 
     def cache(self, root: str) -> Cache:
@@ -94,17 +93,16 @@ class SegmentWorker:
                 "same path, and the same seqc version")
         from seqc.backends import load_backend
 
-        self.backend = load_backend(ref, device, dtype, fingerprint=fingerprint)
+        self.backend = load_backend(ref, device, dtype)
         self.fingerprint = mine
         return {"host": socket.gethostname(), "pid": os.getpid(), "precision": self.backend.precision,
-                "device": str(getattr(self.backend, "device", "cpu")), "seconds": time.monotonic() - started}
+                "device": str(self.backend.device), "seconds": time.monotonic() - started}
 
     def render(self, task: Task) -> dict:
         """Render the task's segment into the cache (unless it is there already); return its digest."""
         from seqc.backends import default_batch_size
-        from seqc.render.execute import write_clip
+        from seqc.render.execute import render_segment
         from seqc.render.finish import ClipFinisher
-        from seqc.render.frames import segment_frames
 
         started = time.monotonic()
         job, backend, cache = task.job, self.backend, self.cache(task.cache_root)
@@ -126,25 +124,19 @@ class SegmentWorker:
         # 2. Render and publish, unless the clip is already there (a retry, or a shared cache).
         rendered = cache.get("clips", job.key) is None
         if rendered:
-            seg = job.segment
-            if seg.scheduler is not None and hasattr(backend, "set_scheduler"):
-                backend.set_scheduler(seg.scheduler)
-            batches = segment_frames(backend, job, task.start, task.end,
-                                     task.batch_size or default_batch_size(backend), None, task.size,
-                                     task.before, task.after)
             with ClipFinisher(cache) as finisher:
-                write_clip(finisher, job, batches, task.size, task.fps, self)  # self.advance: the test hook
+                render_segment(backend, job, task.start, task.end, task.before, task.after, finisher=finisher,
+                               batch_size=task.batch_size or default_batch_size(backend), size=task.size,
+                               fps=task.fps)
                 finisher.wait()
             cache.sync_published()
         # 3. Push it to the shared remote cache, if there is one (opened once per worker).
         #    A remote that fails warns (once per worker) and the render goes on, as in a local render.
         if task.remote and task.remote not in self.push_failed:
             try:
-                if task.remote not in self.remotes:
-                    from seqc.store.remote import open_remote
-
-                    self.remotes[task.remote] = open_remote(task.remote)
-                self.remotes[task.remote].push(cache, "clips", job.key)
+                remote = self.remotes.open(task.remote)
+                assert remote is not None  # open() opens every non-empty URL
+                remote.push(cache, "clips", job.key)
             except Exception as exc:  # noqa: BLE001 - the clip is in the cache; the push is a bonus
                 self.push_failed.add(task.remote)
                 self._warn(f"the worker on {socket.gethostname()} could not push clips to {task.remote} ({exc}); "
@@ -154,14 +146,3 @@ class SegmentWorker:
         return {"key": job.key, "sha256": meta["sha256"], "size": meta["size"], "rendered": rendered,
                 "host": socket.gethostname(), "pid": os.getpid(), "seconds": time.monotonic() - started,
                 "warnings": warnings}
-
-    def advance(self, frames: int) -> None:
-        """Called after every batch of frames written; only the test hook acts on it."""
-        if self.crash_marker is None:
-            return
-        marker, self.crash_marker = self.crash_marker, None
-        try:
-            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return  # another worker crashed already: this one carries on
-        os._exit(70)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqc.media.decode import read_frames
+from seqc.media.reader import read_frames
 from seqc.plan import Plan, SegmentJob
 from seqc.render import metrics
 from seqc.render.frames import segment_times

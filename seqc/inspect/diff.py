@@ -142,6 +142,6 @@ def _git(cwd: Path, *args: str) -> bytes:
 
 def diff_files(old_path: Path, new_path: Path, cache: Cache) -> StoryDiff:
     """Load both storyboards and compare their plans."""
-    old = compile_plan(load_storyboard(old_path, images=cache), cache)
-    new = compile_plan(load_storyboard(new_path, images=cache), cache)
+    old = compile_plan(load_storyboard(old_path, images=cache, audio_memo=cache), cache)
+    new = compile_plan(load_storyboard(new_path, images=cache, audio_memo=cache), cache)
     return diff_plans(old, new)

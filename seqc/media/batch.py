@@ -9,7 +9,6 @@ bytes as when encoded alone (tests/media/test_batch.py compares them); only the 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from seqc.errors import RenderError
 from seqc.media.clips import as_batch, check_size
 from seqc.media.encode import CLIP_SUFFIX, GLOBAL_ARGS, frame_rate, input_args, output_args
-from seqc.media.ffmpeg import exit_text, ff_path, ffmpeg_exe, popen_kwargs, tail
+from seqc.media.ffmpeg import capture, exit_text, ff_path, tail
 from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
 
 
@@ -74,11 +73,11 @@ def encode_batch(clips: list[HeldClip]) -> list[TrackInfo]:
         raise ValueError("the clips of one batch must share their size and frame rate")
     if any(clip.frames_written == 0 for clip in clips):
         raise ValueError("every clip of a batch needs at least one frame")
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", *GLOBAL_ARGS]
+    args = [*GLOBAL_ARGS]
     for clip in clips:
-        cmd += input_args(size, rate, ff_path(clip.raw_path()))
+        args += input_args(size, rate, ff_path(clip.raw_path()))
     for stream, clip in enumerate(clips):
-        cmd += output_args(stream, clip.path)
+        args += output_args(stream, clip.path)
     try:
         # 1. The frames as files: ffmpeg reads its inputs in the order it needs, which a pipe per
         #    input written one after the other could deadlock.
@@ -86,7 +85,7 @@ def encode_batch(clips: list[HeldClip]) -> list[TrackInfo]:
             with open(clip.raw_path(), "wb") as raw:
                 raw.writelines(clip._chunks)
         # 2. One ffmpeg for them all.
-        result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, **popen_kwargs())
+        result = capture(args)
         if result.returncode != 0:
             raise RenderError(f"cannot write {len(clips)} clips: ffmpeg failed ({exit_text(result.returncode)}): "
                               f"{tail(result.stderr)}")

@@ -17,15 +17,9 @@ from typing import IO, Literal
 
 import numpy as np
 
-from seqc import interrupts
 from seqc.errors import RenderError
 from seqc.media.encode import CLIP_SUFFIX, ENCODER_SETTINGS, encode_args, frame_rate
-from seqc.media.ffmpeg import (
-    exit_text,
-    ffmpeg_exe,
-    popen_kwargs,
-    tail,
-)
+from seqc.media.ffmpeg import exit_text, spawn, tail
 from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
 
 
@@ -116,27 +110,14 @@ class ClipWriter:
         """Start ffmpeg; its stderr goes to an unnamed temp file so the pipe never fills."""
         if self._proc is not None or self._done:
             raise RuntimeError("ClipWriter can only be started once")
-        cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner",
-               *encode_args(self.size, self.rate, self.path)]  # fmt: skip
         self._stderr = tempfile.TemporaryFile()
-        # Hold Ctrl-C back while ffmpeg starts: an interrupt inside Popen would leave an ffmpeg
-        # nobody owns, writing the temp file after its owner cleaned up. A held signal is acted on
-        # once `_proc` is set, so `__enter__`'s cleanup kills ffmpeg and removes the file.
-        held = interrupts.hold()
-        try:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
-                **popen_kwargs(),
-            )
-        except OSError as exc:
+        try:  # with Ctrl-C held while ffmpeg starts (see `spawn`): `__enter__`'s cleanup then owns it
+            self._proc = spawn(encode_args(self.size, self.rate, self.path), stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=self._stderr)
+        except RenderError:
             self._stderr.close()
             self._done = True
-            raise RenderError(f"cannot start ffmpeg: {exc}") from None
-        finally:
-            interrupts.release(held)
+            raise
 
     def write(self, frames: np.ndarray) -> None:
         """Send one frame [H,W,3] or a batch [B,H,W,3] of uint8 RGB frames to ffmpeg.

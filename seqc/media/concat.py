@@ -41,6 +41,28 @@ def _track(path: Path) -> TrackInfo:
         raise RenderError(f"cannot read the clip {path}: {exc}") from None
 
 
+def _joined_frames(paths: list[Path], tracks: list[TrackInfo | None] | None) -> int:
+    """The frames the joined clips hold; RenderError if two cannot be joined by a stream copy."""
+    expected = 0
+    first: TrackInfo | None = None
+    known = list(tracks) if tracks is not None else [None] * len(paths)
+    if len(known) != len(paths):
+        raise ValueError("concat needs one track (or None) per clip")
+    for path, recorded in zip(paths, known, strict=True):
+        info = recorded if recorded is not None else _track(path)
+        if first is None:
+            first = info
+        elif _stream_key(info) != _stream_key(first):
+            raise RenderError(
+                f"cannot join {path.name} ({_describe(info)}) to {paths[0].name} "
+                f"({_describe(first)}) without re-encoding: the clips come from different encoder "
+                "builds (the ffmpeg build is keyed, a system ffmpeg's own libx264 is not); run "
+                "`seqc cache clear` and render again"
+            )
+        expected += info.frames
+    return expected
+
+
 def concat(clips: list[Path], output: Path, tracks: list[TrackInfo | None] | None = None) -> None:
     """Join clips into `output`: a stream copy (`-c copy`) for mp4/mov/mkv, a re-encode for gif/webm.
 
@@ -60,24 +82,7 @@ def concat(clips: list[Path], output: Path, tracks: list[TrackInfo | None] | Non
     paths = [Path(os.path.abspath(os.fspath(clip))) for clip in clips]
 
     # 1. Frame counts and compatibility.
-    expected = 0
-    first: TrackInfo | None = None
-    known = list(tracks) if tracks is not None else [None] * len(paths)
-    if len(known) != len(paths):
-        raise ValueError("concat needs one track (or None) per clip")
-    for path, recorded in zip(paths, known, strict=True):
-        info = recorded if recorded is not None else _track(path)
-        if first is None:
-            first = info
-        else:
-            if _stream_key(info) != _stream_key(first):
-                raise RenderError(
-                    f"cannot join {path.name} ({_describe(info)}) to {paths[0].name} "
-                    f"({_describe(first)}) without re-encoding: the clips come from different encoder "
-                    "builds (the ffmpeg build is keyed, a system ffmpeg's own libx264 is not); run "
-                    "`seqc cache clear` and render again"
-                )
-        expected += info.frames
+    expected = _joined_frames(paths, tracks)
 
     # 2. The list file.
     script = b"ffconcat version 1.0\n" + b"".join(

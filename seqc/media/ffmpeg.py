@@ -1,16 +1,19 @@
-"""The one place that starts ffmpeg: find the binary, run it, and report its failures in one line.
+"""The one place that starts ffmpeg: find the binary, start it, and report its failures in one line.
 
-ffmpeg is imageio-ffmpeg's bundled binary, so no system ffmpeg is needed. Rules kept here:
+ffmpeg is imageio-ffmpeg's bundled binary, so no system ffmpeg is needed. Every ffmpeg seqc starts
+goes through `spawn` (`run` and `capture` wait for it; `ClipWriter`, `encode_batch`, the frame reader
+and the audio decoder all start theirs here; tests/media/test_ffmpeg.py checks nothing else does).
+Rules kept here:
 
 - ffmpeg gets argument lists, never a shell, and always `-nostdin -hide_banner`.
 - Every path handed to ffmpeg is absolute and prefixed with `file:` (`ff_path`), so a file named
   `-y.mp4`, `concat:a.mp4|b.mp4` or `file:x.mp4` is only ever a file (never an option or a protocol).
-- ffmpeg runs in its own process group (POSIX: its own session). A Ctrl-C in a terminal goes
-  to the foreground process group, so only Python sees it: the KeyboardInterrupt unwinds
-  through `ClipWriter`/`subprocess.run`, which kill ffmpeg, wait for it and delete the partial
-  file. If Python itself dies without unwinding (SIGKILL), ffmpeg reads EOF on its stdin and
-  exits; what it wrote is a temp file named with the dead pid, which the store's
-  `remove_dead_temps` deletes.
+- ffmpeg runs in its own session. A Ctrl-C in a terminal goes to the foreground process group, so
+  only Python sees it: the KeyboardInterrupt unwinds through the caller, which kills ffmpeg, waits
+  for it and deletes the partial file. Ctrl-C is held back while ffmpeg starts, so no interrupt can
+  land between the fork and the caller holding the process (an ffmpeg nobody owns). If Python itself
+  dies without unwinding (SIGKILL), ffmpeg reads EOF on its stdin and exits; what it wrote is a temp
+  file named with the dead pid, which the store's `remove_dead_temps` deletes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
+from seqc import interrupts
 from seqc.errors import RenderError
 
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
@@ -74,13 +79,6 @@ def ff_path(path: Path | str) -> str:
     return "file:" + os.path.abspath(os.fspath(path))
 
 
-def popen_kwargs() -> dict:
-    """Start ffmpeg in its own process group so a terminal's Ctrl-C reaches only Python."""
-    if sys.platform.startswith("win"):
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
 def tail(stderr: bytes | str) -> str:
     """ffmpeg's stderr squeezed onto one line: its first two and last two non-empty lines.
 
@@ -107,13 +105,62 @@ def exit_text(returncode: int) -> str:
     return f"exit {returncode}"
 
 
-def run(args: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
-    """Run ffmpeg with `args`, capture its output, and raise RenderError if it fails.
+Stream = int | IO[bytes]  # subprocess.PIPE / DEVNULL, or an open file
 
-    On any exception (KeyboardInterrupt included) `subprocess.run` kills ffmpeg and waits.
+
+def spawn(args: list[str], *, stdin: Stream = subprocess.DEVNULL, stdout: Stream = subprocess.PIPE,
+          stderr: Stream = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """Start ffmpeg with `args` in its own session, Ctrl-C held back until the caller holds it.
+
+    An interrupt inside Popen would leave an ffmpeg nobody owns, writing a temp file after its
+    owner cleaned up; a signal held meanwhile is acted on once ffmpeg has started, and then this
+    kills it and waits before the interrupt goes on. RenderError if it cannot be started.
     """
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
-    result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, **popen_kwargs())
+    proc: subprocess.Popen[bytes] | None = None
+    held = interrupts.hold()
+    try:
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True)
+    except OSError as exc:
+        raise RenderError(f"cannot start ffmpeg: {exc}") from None
+    finally:
+        try:
+            interrupts.release(held)
+        except BaseException:
+            if proc is not None:
+                stop(proc)
+            raise
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill ffmpeg if it still runs and wait for it (no zombie)."""
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+    proc.wait()
+
+
+def capture(args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with `args` to the end and capture its output, whatever its exit status.
+
+    On any exception (KeyboardInterrupt included) ffmpeg is killed and waited for.
+    """
+    proc = spawn(args)
+    with proc:
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            stop(proc)
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.wait(), stdout, stderr)
+
+
+def run(args: list[str], what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with `args`, capture its output, and raise RenderError if it fails."""
+    result = capture(args)
     if result.returncode != 0:
         raise RenderError(
             f"ffmpeg could not {what} ({exit_text(result.returncode)}): {tail(result.stderr)}"

@@ -10,12 +10,16 @@ asking ffmpeg costs a process launch per clip, which is most of a short segment'
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+Buffer = bytes | mmap.mmap
 _CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"mp4v": "mpeg4"}
 
 
@@ -44,8 +48,9 @@ class TrackInfo:
                    int(data["frames"]), str(data["setup"]))
 
 
-def _boxes(data: bytes, start: int, end: int):
-    """(type, payload start, payload end) of each box in data[start:end]."""
+def _boxes(data: Buffer, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each box in data[start:end]: the one box walker, for
+    the file's top level (mapped, so `mdat` is never read) and inside `moov` alike."""
     pos = start
     while pos + 8 <= end:
         size, kind = struct.unpack_from(">I4s", data, pos)
@@ -64,26 +69,14 @@ def _boxes(data: bytes, start: int, end: int):
 
 
 def _read_moov(path: Path) -> bytes:
-    """The bytes of the top-level `moov` box, seeking past everything else (mdat can be large)."""
+    """The bytes of the top-level `moov` box; the file is mapped, so only the pages of the box
+    headers and of `moov` are read (mdat can be large)."""
     with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        length = fh.tell()
-        pos = 0
-        while pos + 8 <= length:
-            fh.seek(pos)
-            head = fh.read(16)
-            size, kind = struct.unpack_from(">I4s", head)
-            header = 8
-            if size == 1:
-                size, header = struct.unpack_from(">Q", head, 8)[0], 16
-            elif size == 0:
-                size = length - pos
-            if size < header or pos + size > length:
-                raise Mp4Error(f"top-level box {kind!r} overruns the file")
-            if kind == b"moov":
-                fh.seek(pos + header)
-                return fh.read(size - header)
-            pos += size
+        if os.fstat(fh.fileno()).st_size:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                for kind, start, end in _boxes(data, 0, len(data)):
+                    if kind == b"moov":
+                        return data[start:end]
     raise Mp4Error("no moov box (not an MP4/MOV file, or an unfinished one)")
 
 

@@ -9,13 +9,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from seqc.backends.precision import learn
-from seqc.outputs.frames import write_frames
+from seqc.outputs.pngs import write_frames
 from seqc.outputs.video import write_video
 from seqc.plan import Plan, compile_plan
-from seqc.render.render import PrecisionMismatch, RenderOptions, RenderResult, Reporter, render
+from seqc.render.driver import PrecisionMismatch, RenderResult, render
+from seqc.render.options import RenderOptions
+from seqc.render.progress import Reporter
+from seqc.render.session import Session
 from seqc.store import Cache
+
+if TYPE_CHECKING:
+    from seqc.render.execute import Executor
 
 
 @dataclass(frozen=True)
@@ -49,23 +55,26 @@ Output = VideoOutput | FramesOutput
 
 
 def produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, reporter: Reporter | None = None,
-            should_stop: Callable[[], bool] | None = None) -> RenderResult:
+            should_stop: Callable[[], bool] | None = None, *, session: Session | None = None,
+            executor: Executor | None = None) -> RenderResult:
     """Render what is missing into the cache, write the output from the cached clips, and remember
-    what this render used (so the next plan can say why a segment changed)."""
+    what this render used (so the next plan can say why a segment changed). `session` and
+    `executor` are render's (None: a fresh session; this process renders)."""
     started = time.monotonic()
+    session = session or Session()
     try:
-        result = _produce(plan, cache, options, output, reporter, should_stop)
+        result = _produce(plan, cache, options, output, reporter, should_stop, session, executor)
     except PrecisionMismatch as exc:
-        plan = _replan(plan, cache, options, exc, reporter)
-        result = _produce(plan, cache, options, output, reporter, should_stop)
+        plan = _replan(plan, cache, options, exc, reporter, session)
+        result = _produce(plan, cache, options, output, reporter, should_stop, session, executor)
     return dataclasses.replace(result, seconds=time.monotonic() - started)
 
 
 def _produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, reporter: Reporter | None,
-             should_stop: Callable[[], bool] | None) -> RenderResult:
+             should_stop: Callable[[], bool] | None, session: Session, executor: Executor | None) -> RenderResult:
     with cache.lease(plan.leased_keys()):
         # 1. Fill the cache.
-        result = render(plan, cache, options, reporter, should_stop)
+        result = render(plan, cache, options, reporter, should_stop, session=session, executor=executor)
         # 2. Write the output from the cached clips (still leased).
         with (reporter or Reporter()).working(output.describe(plan)):
             output_record = output.write(plan, result)
@@ -75,9 +84,10 @@ def _produce(plan: Plan, cache: Cache, options: RenderOptions, output: Output, r
 
 
 def _replan(plan: Plan, cache: Cache, options: RenderOptions, mismatch: PrecisionMismatch,
-            reporter: Reporter | None) -> Plan:
-    """The plan again, for the precision the model really runs in (nothing was rendered yet)."""
-    learn(options.device, options.dtype, mismatch.actual)
+            reporter: Reporter | None, session: Session) -> Plan:
+    """The plan again, for the precision the model really runs in (nothing was rendered yet); the
+    session learns it, so its later plans start from it."""
+    session.models.learn(options.device, options.dtype, mismatch.actual)
     (reporter or Reporter()).warn(
         f"--dtype auto was planned as {mismatch.planned}, but the model runs in {mismatch.actual} on this "
         f"machine; planning again for {mismatch.actual} (pass --dtype {mismatch.actual} to skip the guess)")
@@ -85,20 +95,22 @@ def _replan(plan: Plan, cache: Cache, options: RenderOptions, mismatch: Precisio
 
 
 @contextlib.contextmanager
-def rendered(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter | None = None
+def rendered(plan: Plan, cache: Cache, options: RenderOptions, reporter: Reporter | None = None, *,
+             session: Session | None = None, executor: Executor | None = None
              ) -> Iterator[tuple[Plan, RenderResult]]:
     """Fill the cache, and keep the plan's clips leased while the caller reads them (preview, analyze).
     Yields the plan the clips are for (re-planned if the model runs in another precision) and the result."""
+    session = session or Session()
     try:
         with cache.lease(plan.leased_keys()):
-            result = render(plan, cache, options, reporter)
+            result = render(plan, cache, options, reporter, session=session, executor=executor)
             yield plan, result
             remember(cache, plan, None)
             return
     except PrecisionMismatch as exc:
-        plan = _replan(plan, cache, options, exc, reporter)
+        plan = _replan(plan, cache, options, exc, reporter, session)
     with cache.lease(plan.leased_keys()):
-        result = render(plan, cache, options, reporter)
+        result = render(plan, cache, options, reporter, session=session, executor=executor)
         yield plan, result
         remember(cache, plan, None)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from seqc.errors import Problem
 from seqc.store import atomic
-from seqc.store.files import json_bytes, read_json, sha256_file
+from seqc.store.files import json_bytes, read_json, sha256_file, stat_signature
 from seqc.store.memo import RACY_SECONDS
 
 STAMP_VERSION = 1
@@ -50,7 +50,7 @@ def signature(path: str) -> Signature:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    return list(stat_signature(st))
 
 
 def content_digest(path: str) -> str:

@@ -16,6 +16,7 @@ from seqc.plan import Plan
 from seqc.spec import Storyboard
 from seqc.spec.paths import output_problem
 from seqc.store import Cache, atomic
+from seqc.store.files import OUTPUT_FIELDS, file_signature
 
 
 def check_output(story: Storyboard, output: Path, cache: Cache) -> None:
@@ -37,8 +38,7 @@ def _record(output: Path, plan: Plan) -> dict:
         st = output.stat()
     except OSError:
         return {}
-    record = {"path": str(output), "clips": [j.key for j in plan.clip_jobs], "size": st.st_size,
-              "mtime_ns": st.st_mtime_ns}
+    record = {"path": str(output), "clips": [j.key for j in plan.clip_jobs], **file_signature(st, OUTPUT_FIELDS)}
     sound = soundtrack(plan, output)
     if sound is not None:  # a new `start` or track rewrites the output (and only the output)
         record["audio"] = sound

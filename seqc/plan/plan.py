@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from seqc.audio.decode import ENVELOPE, AudioWindow, window_for
+from seqc.audio.pcm import ENVELOPE, AudioWindow, window_for
 from seqc.media.encode import ENCODER_SETTINGS
 from seqc.media.ffmpeg import encoder_build
 from seqc.models import fingerprint_inputs
@@ -20,6 +21,9 @@ from seqc.plan import keys
 from seqc.plan.explain import explain, previous_records
 from seqc.spec import Segment, Storyboard
 from seqc.store import CACHED, Cache
+
+if TYPE_CHECKING:
+    from seqc.audio.memo import AudioCache
 
 PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (9 decodes)
 
@@ -129,58 +133,99 @@ def run_id_for(story: Storyboard) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
-def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") -> Plan:
+def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32", *,
+                 audio: AudioCache | None = None) -> Plan:
     """Compute every key and status, and the reason for each segment that must render, for a model
-    running in `precision` (seqc.backends.precision.planned_precision gives the one a render uses)."""
+    running in `precision` (seqc.backends.precision.planned_precision gives the one a render uses).
+    `audio`: the session's decoded soundtracks, for `pacing: audio` (None: a fresh one, nothing kept)."""
     # 1. The model's fingerprint (config plus weight hashes, memoised by stat).
     assert story.model_ref is not None
     model_fp = keys.model_fingerprint(fingerprint_inputs(story.model_ref, cache.hash_file))
-    width, height = story.output.size
 
-    # 2. Per keyframe: its image latent's key (from the image bytes), its prompt conditioning's
-    #    key (pipelines), and the key its segments start and end on.
-    pipeline = story.model_ref.kind == "pipeline"
-    latents: dict[str, LatentJob] = {}
-    embeds: dict[str, LatentJob] = {}
-    endpoints: dict[str, str] = {}
-    descriptors: dict[str, dict] = {}
-    for name, kf in story.keyframes.items():
-        descriptor: dict = {}
-        if kf.image is not None:
-            image_sha = cache.hash_file(kf.image)
-            inputs = keys.latent_inputs(image_sha256=image_sha, size=(width, height), fit=kf.fit, model=model_fp,
-                                        precision=precision, background=kf.background)
-            key = keys.digest(inputs)
-            latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
-            descriptor.update(image=image_sha, fit=kf.fit, **({"background": kf.background} if kf.background else {}))
-            endpoints[name] = key
-        if pipeline:
-            inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp,
-                                       precision=precision)
-            key = keys.digest(inputs)
-            embeds[name] = LatentJob(name, key, inputs, cache.status("embeds", key))
-            endpoints[name] = keys.digest(keys.endpoint_inputs(
-                latent=latents[name].key if name in latents else None, embed=key, seed=int(kf.seed or 0),
-                size=(width, height)))
-            descriptor.update(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, seed=kf.seed)
-        descriptors[name] = descriptor
+    # 2. Per keyframe: its image latent's key, its prompt conditioning's key, and the key its
+    #    segments start and end on.
+    keyframes = _keyframe_keys(story, cache, model_fp, precision)
 
     # 3. A clip key per segment, with its status and the reason. The encoder is the fixed
     #    settings plus the ffmpeg build that applies them.
     encoder = {**ENCODER_SETTINGS, "ffmpeg": encoder_build()}
     previous = cache.read_run(run_id_for(story)) or {}
-    old_segments = previous.get("segments", []) if isinstance(previous, dict) else []
+    if not isinstance(previous, dict):
+        previous = {}
+    audio_sha = cache.hash_file(story.audio.path) if story.audio is not None else None
+    jobs = _segment_jobs(story, cache, keyframes, model_fp, precision, encoder, previous, audio)
+
+    # 4. The final frame, its own one-frame clip, unless the timeline loops back to its start.
+    last = story.segments[-1] if story.segments else None
+    end = None
+    if last is not None and last.include_end:
+        old_end = previous.get("end")
+        end = _end_job(story, cache, last, keyframes, model_fp, precision, encoder,
+                       old_end if isinstance(old_end, dict) else None)
+
+    # 5. Keep the new file hashes and image checks: every command plans, and a plan-only one
+    #    (`seqc plan`, `diff`, watch's replans) must not hash the weights again next time.
+    cache.save_memo()
+    return Plan(story, model_fp, keyframes.latents, tuple(jobs), run_id_for(story), precision, end,
+                keyframes.embeds, keyframes.endpoints, keyframes.descriptors, previous, audio_sha)
+
+
+@dataclass
+class _KeyframeKeys:
+    """Step 2 of compile_plan: the keyframes' latent and embed jobs, endpoint keys and descriptors."""
+
+    latents: dict[str, LatentJob] = field(default_factory=dict)  # image keyframes' latents
+    embeds: dict[str, LatentJob] = field(default_factory=dict)  # prompt conditioning (pipelines)
+    endpoints: dict[str, str] = field(default_factory=dict)  # keyframe -> the key its segments use
+    descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
+
+
+def _keyframe_keys(story: Storyboard, cache: Cache, model_fp: str, precision: str) -> _KeyframeKeys:
+    """Per keyframe: its image latent's key (from the image bytes), its prompt conditioning's key
+    (pipelines), and the key its segments start and end on."""
+    assert story.model_ref is not None
+    pipeline = story.model_ref.kind == "pipeline"
+    size = story.output.size
+    found = _KeyframeKeys()
+    for name, kf in story.keyframes.items():
+        descriptor: dict = {}
+        if kf.image is not None:
+            image_sha = cache.hash_file(kf.image)
+            inputs = keys.latent_inputs(image_sha256=image_sha, size=size, fit=kf.fit, model=model_fp,
+                                        precision=precision, background=kf.background)
+            key = keys.digest(inputs)
+            found.latents[name] = LatentJob(name, key, inputs, cache.status("latents", key))
+            descriptor.update(image=image_sha, fit=kf.fit, **({"background": kf.background} if kf.background else {}))
+            found.endpoints[name] = key
+        if pipeline:
+            inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp,
+                                       precision=precision)
+            key = keys.digest(inputs)
+            found.embeds[name] = LatentJob(name, key, inputs, cache.status("embeds", key))
+            found.endpoints[name] = keys.digest(keys.endpoint_inputs(
+                latent=found.latents[name].key if name in found.latents else None, embed=key, seed=int(kf.seed or 0),
+                size=size))
+            descriptor.update(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, seed=kf.seed)
+        found.descriptors[name] = descriptor
+    return found
+
+
+def _segment_jobs(story: Storyboard, cache: Cache, keyframes: _KeyframeKeys, model_fp: str, precision: str,
+                  encoder: dict, previous: dict, audio: AudioCache | None) -> list[SegmentJob]:
+    """Each segment's clip key, status and reason (against the last render's `previous` record)."""
+    endpoints = keyframes.endpoints
+    old_segments = previous.get("segments", [])
     old_records = previous_records(story.segments, old_segments if isinstance(old_segments, list) else [])
+    soundtrack = story.audio
     jobs = []
-    audio = story.audio
-    audio_sha = cache.hash_file(audio.path) if audio is not None else None
     for segment in story.segments:
         window = None
-        if segment.pacing == "audio" and audio is not None:
-            window = window_for(audio.path, audio.start, story.output.fps, segment.first_frame, segment.frames)
+        if segment.pacing == "audio" and soundtrack is not None:
+            window = window_for(soundtrack.path, soundtrack.start, story.output.fps, segment.first_frame,
+                                segment.frames, audio=audio)
         inputs = keys.clip_inputs(
             start=endpoints[segment.source], end=endpoints[segment.target],
-            frames=segment.frames, fps=story.output.fps, size=(width, height), easing=segment.easing,
+            frames=segment.frames, fps=story.output.fps, size=story.output.size, easing=segment.easing,
             method=segment.method, model=model_fp, precision=precision, encoder=encoder,
             generation=segment.generation,
             pacing=_pacing_inputs(segment, window),
@@ -191,29 +236,26 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32") ->
         key = keys.digest(inputs)
         status = cache.status("clips", key)
         inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
-        reason, changes = explain(segment, inputs, descriptors, status, old_records[segment.index])
+        reason, changes = explain(segment, inputs, keyframes.descriptors, status, old_records[segment.index])
         jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes), window=window))
+    return jobs
 
-    # 4. The final frame, its own one-frame clip, unless the timeline loops back to its start.
-    end = None
-    last = story.segments[-1] if story.segments else None
-    if last is not None and last.include_end:
-        hold = dataclasses.replace(last, index=len(story.segments), source=last.target, frames=1,
-                                   include_end=False, first_frame=story.total_frames - 1, easing="linear",
-                                   method="lerp", pacing="linear", before=None, after=None,
-                                   start_time=(story.total_frames - 1) / story.output.fps, smooth=None)
-        inputs = keys.end_frame_inputs(end=endpoints[last.target], fps=story.output.fps, size=(width, height),
-                                       model=model_fp, precision=precision, encoder=encoder,
-                                       generation=last.generation)
-        key = keys.digest(inputs)
-        status = cache.status("clips", key)
-        inputs = {**inputs, "key_version": keys.KEY_VERSION}
-        old_end = previous.get("end") if isinstance(previous, dict) else None
-        reason, changes = explain(hold, inputs, descriptors, status, old_end if isinstance(old_end, dict) else None)
-        end = SegmentJob(hold, key, inputs, status, reason, tuple(changes), end=True)
-    cache.save_memo()
-    return Plan(story, model_fp, latents, tuple(jobs), run_id_for(story), precision, end, embeds, endpoints,
-                descriptors, previous if isinstance(previous, dict) else {}, audio_sha)
+
+def _end_job(story: Storyboard, cache: Cache, last: Segment, keyframes: _KeyframeKeys, model_fp: str,
+             precision: str, encoder: dict, old_end: dict | None) -> SegmentJob:
+    """The final frame's one-frame clip: a hold on the keyframe the last segment ends on."""
+    hold = dataclasses.replace(last, index=len(story.segments), source=last.target, frames=1,
+                               include_end=False, first_frame=story.total_frames - 1, easing="linear",
+                               method="lerp", pacing="linear", before=None, after=None,
+                               start_time=(story.total_frames - 1) / story.output.fps, smooth=None)
+    inputs = keys.end_frame_inputs(end=keyframes.endpoints[last.target], fps=story.output.fps,
+                                   size=story.output.size, model=model_fp, precision=precision, encoder=encoder,
+                                   generation=last.generation)
+    key = keys.digest(inputs)
+    status = cache.status("clips", key)
+    inputs = {**inputs, "key_version": keys.KEY_VERSION}
+    reason, changes = explain(hold, inputs, keyframes.descriptors, status, old_end)
+    return SegmentJob(hold, key, inputs, status, reason, tuple(changes), end=True)
 
 
 def _pacing_inputs(segment: Segment, window: AudioWindow | None) -> dict | None:

@@ -1,5 +1,7 @@
 """The renderer: fill the cache for a Plan (keyframe latents, then a clip per missing segment).
 
-`render.render()` is the entry point; `frames` computes a segment's frames, `endpoints` the
-keyframes' latents, `pixels` decodes keyframe images, `metrics` measures change between frames.
+`driver.render()` is the entry point; `execute` is the executor seam (who renders the missing
+segments), `session` what a process keeps between renders, `progress` the typed progress events,
+`frames` a segment's frames, `endpoints` the keyframes' latents, `pixels` decodes keyframe images,
+`metrics` measures change between frames.
 """

@@ -6,8 +6,11 @@ slow part starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from seqc.backends.protocol import Backend, generator
 from seqc.errors import Problem, SpecError
 from seqc.plan import Plan, SegmentJob
 from seqc.render.frames import Endpoint
@@ -78,8 +81,8 @@ def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[
     return endpoints, _read_keyframe_pixels(plan, to_encode)
 
 
-def encode_missing(plan: Plan, cache: Cache, backend, endpoints: dict[str, Endpoint], pixels: dict,
-                   stage) -> None:
+def encode_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[str, Endpoint],
+                   pixels: dict[str, np.ndarray], stage: Callable[[str], None]) -> None:
     """Encode what was not cached (image latents, prompt conditionings) and cache it; make each
     prompt keyframe's noise. `stage(text)` reports each step."""
     story = plan.storyboard
@@ -91,9 +94,10 @@ def encode_missing(plan: Plan, cache: Cache, backend, endpoints: dict[str, Endpo
     for name, endpoint in endpoints.items():
         if name not in plan.embeds:
             continue
+        model = generator(backend, f"render the prompt of keyframe '{name}'")
         if endpoint.cond is None:
             stage(f"encoding the prompt of keyframe '{name}'")
             embed = plan.embeds[name]
-            endpoint.cond = backend.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
+            endpoint.cond = model.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
             _save_arrays(cache, "embeds", embed.key, embed.inputs, endpoint.cond)
-        endpoint.noise = backend.initial_noise(int(story.keyframes[name].seed or 0), story.output.size)
+        endpoint.noise = model.initial_noise(int(story.keyframes[name].seed or 0), story.output.size)

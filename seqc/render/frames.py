@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqc.backends.protocol import Backend, generator
 from seqc.motion.curves import parse_easing
 from seqc.motion.interp import slerp
 from seqc.motion.methods import METHODS, PathFn, get_method
@@ -63,25 +64,28 @@ def _along(path: PathFn, ends: Ends, attr: str, key: str | None, t: np.ndarray) 
                 None if ends.after is None else pick(ends.after), t)
 
 
-def _frames_at(backend, path: PathFn, gen: dict | None, ends: Ends, t: np.ndarray,
+def _frames_at(backend: Backend, path: PathFn, gen: dict | None, ends: Ends, t: np.ndarray,
                size: tuple[int, int] | None) -> np.ndarray:
     """Frames at the eased times t: decode latents along the path, or denoise noise and prompts along it."""
-    if gen is None or not getattr(backend, "can_generate", False):
+    if gen is None:  # an autoencoder's segment (seqc.spec.model.Segment.generation)
         return backend.decode(_along(path, ends, "latent", None, t))
+    model = generator(backend, "denoise a segment's frames (it has generation settings)")
     # A diffusion model: the noise is always slerped (lerp would shrink it), prompts follow the path.
-    noise = slerp(ends.start.noise, ends.end.noise, t)
+    assert ends.start.noise is not None and ends.end.noise is not None  # encode_missing made every noise
     assert ends.start.cond is not None  # a pipeline's plan embeds every keyframe (plan.embeds)
+    assert size is not None  # the renderers always pass the output size
+    noise = slerp(ends.start.noise, ends.end.noise, t)
     cond = {k: _along(path, ends, "cond", k, t) for k in ends.start.cond}
     if ends.start.latent is not None and ends.end.latent is not None:
         latents = _along(path, ends, "latent", None, t)
         if gen["strength"] <= 0:
-            return backend.decode(latents)
-        return backend.generate(noise, cond, gen["steps"], gen["guidance"], size, image_latents=latents,
-                                strength=gen["strength"])
-    return backend.generate(noise, cond, gen["steps"], gen["guidance"], size)
+            return model.decode(latents)
+        return model.generate(noise, cond, gen["steps"], gen["guidance"], size, image_latents=latents,
+                              strength=gen["strength"])
+    return model.generate(noise, cond, gen["steps"], gen["guidance"], size)
 
 
-def even_times(backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | None,
+def even_times(backend: Backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | None,
                probes: int = PACING_PROBES) -> np.ndarray:
     """Eased times re-parameterised so that every frame changes the picture by the same amount.
 
@@ -110,7 +114,7 @@ def even_times(backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | Non
     return t
 
 
-def segment_frames(backend, job: SegmentJob, start: Endpoint | np.ndarray, end: Endpoint | np.ndarray,
+def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarray, end: Endpoint | np.ndarray,
                    batch_size: int, should_stop: Callable[[], bool] | None = None,
                    size: tuple[int, int] | None = None, before: Endpoint | None = None,
                    after: Endpoint | None = None) -> Iterator[np.ndarray]:

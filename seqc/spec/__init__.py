@@ -10,6 +10,7 @@ import dataclasses
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqc.errors import Problem, SpecError
 from seqc.spec.checks import compile_storyboard, partial_problems
@@ -17,6 +18,10 @@ from seqc.spec.images import ImageMemo
 from seqc.spec.model import Keyframe, Output, Segment, Storyboard, frames_for
 from seqc.spec.schema import schema, schema_problems, schema_text
 from seqc.spec.yamlload import MAX_BYTES, Document, YamlProblems, load_document
+
+if TYPE_CHECKING:
+    from seqc.audio.memo import AudioCache
+    from seqc.audio.pcm import AudioMemo
 
 __all__ = [
     "ImageMemo", "Keyframe", "Output", "Segment", "Storyboard", "frames_for", "load_storyboard", "load_text",
@@ -59,43 +64,46 @@ def _readable(error: SpecError) -> SpecError:
 
 
 def load_text(text: str | bytes, path: Path, display: str | None = None, draft: bool = False,
-              images: ImageMemo | None = None) -> Storyboard:
+              images: ImageMemo | None = None, *, audio_memo: AudioMemo | None = None,
+              audio: AudioCache | None = None) -> Storyboard:
     """Validate storyboard text as if it lived at `path` (relative paths resolve from its folder).
 
     `draft`: half size and fps, output `<name>.draft.<ext>` (see checks.compile_storyboard).
-    `images`: a memo of keyframe images that passed their checks before (the cache's), to skip
-    decoding them again.
+    `images`, `audio_memo`: memos of keyframe images and soundtracks that passed their checks
+    before (the cache's file memo is both), to skip decoding them again. `audio`: the session's
+    decoded soundtracks (seqc.audio.memo; None: a fresh one, nothing kept).
     """
     path = Path(path).absolute()
     display = display or str(path)
     try:
-        return _load(text, path, display, draft, images)
+        return _load(text, path, display, draft, images, audio_memo, audio)
     except SpecError as exc:
         raise _readable(exc) from None
 
 
-def _load(text: str | bytes, path: Path, display: str, draft: bool = False,
-          images: ImageMemo | None = None) -> Storyboard:
+def _load(text: str | bytes, path: Path, display: str, draft: bool = False, images: ImageMemo | None = None,
+          audio_memo: AudioMemo | None = None, audio: AudioCache | None = None) -> Storyboard:
     # 1. YAML with marks. Problems in single values still leave the rest to check.
     try:
         doc = load_document(text, display)
     except YamlProblems as exc:
         if exc.document is None:
             raise SpecError(exc.problems) from None
-        raise SpecError(_after_yaml_problems(exc.document, path, exc.problems)) from None
+        raise SpecError(_after_yaml_problems(exc.document, path, exc.problems, audio)) from None
     # 2. Schema.
     problems = schema_problems(doc)
     if problems:
-        raise SpecError(problems + partial_problems(doc, path, problems))
+        raise SpecError(problems + partial_problems(doc, path, problems, audio=audio))
     # 3. Meaning.
-    story, errors, warnings = compile_storyboard(doc, path, draft, images)
+    story, errors, warnings = compile_storyboard(doc, path, draft, images, audio_memo=audio_memo, audio=audio)
     if errors:
         raise SpecError(errors + warnings)
     assert story is not None
     return story
 
 
-def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem]) -> list[Problem]:
+def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem],
+                         audio: AudioCache | None = None) -> list[Problem]:
     """YAML problems plus what the schema and the name/image/model checks find elsewhere.
 
     A value the YAML step refused is missing from the document, so what the schema says at
@@ -108,21 +116,24 @@ def _after_yaml_problems(doc: Document, path: Path, problems: list[Problem]) -> 
                    for r in refused)
 
     later = [p for p in schema_problems(doc) if not echo(p)]
-    later += [p for p in partial_problems(doc, path, problems + later) if not echo(p)]
+    later += [p for p in partial_problems(doc, path, problems + later, audio=audio) if not echo(p)]
     return problems + later
 
 
-def load_storyboard(path: str | os.PathLike, draft: bool = False, images: ImageMemo | None = None) -> Storyboard:
-    """Load and validate a storyboard file; raise SpecError with every problem, sorted by position."""
-    return read_storyboard(path, draft, images)[1]
+def load_storyboard(path: str | os.PathLike, draft: bool = False, images: ImageMemo | None = None, *,
+                    audio_memo: AudioMemo | None = None, audio: AudioCache | None = None) -> Storyboard:
+    """Load and validate a storyboard file; raise SpecError with every problem, sorted by position.
+    The memos and `audio` as in `load_text`."""
+    return read_storyboard(path, draft, images, audio_memo=audio_memo, audio=audio)[1]
 
 
-def read_storyboard(path: str | os.PathLike, draft: bool = False,
-                    images: ImageMemo | None = None) -> tuple[bytes, Storyboard]:
+def read_storyboard(path: str | os.PathLike, draft: bool = False, images: ImageMemo | None = None, *,
+                    audio_memo: AudioMemo | None = None, audio: AudioCache | None = None
+                    ) -> tuple[bytes, Storyboard]:
     """`load_storyboard`, also returning the bytes it was loaded from (what a render really used)."""
     display = str(path)
     try:
         data = read_storyboard_bytes(Path(path), display)
     except SpecError as exc:
         raise _readable(exc) from None
-    return data, load_text(data, Path(path), display, draft, images)
+    return data, load_text(data, Path(path), display, draft, images, audio_memo=audio_memo, audio=audio)

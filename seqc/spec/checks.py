@@ -14,13 +14,12 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from seqc.errors import ModelError, Problem
 from seqc.models import ModelRef, resolve_model
 from seqc.motion.curves import EasingError, parse_easing
 from seqc.motion.methods import METHODS
-from seqc.spec import model as m
 from seqc.spec.colours import keyframe_background
 from seqc.spec.generation import (
     GENERATION_FIELDS,
@@ -31,11 +30,30 @@ from seqc.spec.generation import (
     warn_pipeline_only,
 )
 from seqc.spec.images import ImageMemo, check_image
+from seqc.spec.model import (
+    DEFAULT_DURATION,
+    DEFAULT_EASING,
+    DEFAULT_FIT,
+    DEFAULT_FPS,
+    DEFAULT_METHOD,
+    DEFAULT_MODEL,
+    DEFAULT_SIZE,
+    Audio,
+    Keyframe,
+    Output,
+    Segment,
+    Storyboard,
+    frames_for,
+)
 from seqc.spec.paths import local_path, output_problem, resolved
 from seqc.spec.schema import suggest
 from seqc.spec.soundtrack import audio_path_problem, compile_audio
 from seqc.spec.timeline import Clock, format_time, uses_timeline
 from seqc.spec.yamlload import Document, format_path
+
+if TYPE_CHECKING:
+    from seqc.audio.memo import AudioCache
+    from seqc.audio.pcm import AudioMemo
 
 MAX_TOTAL_FRAMES = 1_000_000
 MAX_TOTAL_PIXELS = 100_000_000_000  # frames x width x height: about 1.5M frames at 256x256
@@ -82,10 +100,10 @@ class _Collector:
 
 def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef | None]:
     """Resolve `model:` to a local folder; a problem if it cannot be."""
-    name = data.get("model", m.DEFAULT_MODEL)
+    name = data.get("model", DEFAULT_MODEL)
     if not isinstance(name, str) or not out.ok(("model",)):
         return str(name), None
-    if name != m.DEFAULT_MODEL:
+    if name != DEFAULT_MODEL:
         _, why = local_path(base, name)
         if why:
             out.error(("model",), f"model '{name}' {why}")
@@ -147,10 +165,12 @@ def _check_names(segments: list, keyframes: dict, out: _Collector) -> None:
                           suggest(ref, names) or (f"keyframes: {', '.join(names[:8])}" if names else ""))
 
 
-def partial_problems(doc: Document, path: Path, schema_problems: list[Problem]) -> list[Problem]:
+def partial_problems(doc: Document, path: Path, schema_problems: list[Problem], *,
+                     audio: AudioCache | None = None) -> list[Problem]:
     """The checks that still make sense on a document the schema refused: names, images, model.
 
     Values at paths the schema complained about are skipped, so nothing is reported twice.
+    `audio`: the session's decoded soundtracks (None: nothing kept).
     """
     data = doc.data
     if not isinstance(data, dict):
@@ -167,7 +187,7 @@ def partial_problems(doc: Document, path: Path, schema_problems: list[Problem]) 
         if isinstance(segments, list):
             _check_names(segments, keyframes, out)
     _check_timing(data, out)
-    audio_path_problem(data, out, base)
+    audio_path_problem(data, out, base, audio=audio)
     return out.errors
 
 
@@ -179,7 +199,7 @@ def _check_timing(data: dict, out: _Collector) -> None:
     """Segment timing on a document the schema refused: a duration under one frame, for each
     segment whose timing values are well typed (two lengths in one segment are the schema's)."""
     output: dict = data["output"] if isinstance(data.get("output"), dict) else {}
-    fps = output.get("fps", m.DEFAULT_FPS)
+    fps = output.get("fps", DEFAULT_FPS)
     if not _is_number(fps) or fps <= 0 or not out.ok(("output", "fps")):
         return
     defaults: dict = data["defaults"] if isinstance(data.get("defaults"), dict) and out.ok(("defaults",)) else {}
@@ -195,51 +215,92 @@ def _check_timing(data: dict, out: _Collector) -> None:
             _frames(seg, defaults, fps, out, spath)
 
 
-def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: ImageMemo | None = None
-                       ) -> tuple[m.Storyboard | None, list[Problem], list[Problem]]:
+def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: ImageMemo | None = None, *,
+                       audio_memo: AudioMemo | None = None, audio: AudioCache | None = None
+                       ) -> tuple[Storyboard | None, list[Problem], list[Problem]]:
     """Resolve defaults, check meaning, compute frames; return (storyboard or None, errors, warnings).
 
     `draft` halves the size (to a multiple of 8) and the fps and writes `<name>.draft.<ext>`, for fast
     iteration; its keys differ (size and fps are in every key), so drafts are cached separately.
+    `images` and `audio_memo`: the cache's file memo of keyframe images and soundtracks that passed
+    their checks before; `audio`: the session's decoded soundtracks (None: nothing kept).
     """
     data = cast(dict, doc.data)  # schema-valid
     out = _Collector(doc)
     base = path.parent
-    defaults = data.get("defaults", {})
 
     # 1. Output.
-    output_data = data.get("output", {})
-    size = tuple(output_data.get("size", m.DEFAULT_SIZE))
-    fps = output_data.get("fps", m.DEFAULT_FPS)
-    out_text = output_data.get("path", f"out/{path.stem}.mp4")
-    if draft:
-        size = draft_size(size)
-        fps = fps / 2
-        stem, dot, ext = out_text.rpartition(".")
-        out_text = f"{stem}.draft.{ext}" if dot and "/" not in ext else f"{out_text}.draft"
-    out_path, why = local_path(base, out_text)
-    if out_path is None:
-        out.error(("output", "path"), f"output path {why}")
-    else:
-        out_path = resolved(out_path)
-    output = m.Output(out_path or base, (int(size[0]), int(size[1])), float(fps))
+    size, fps, out_text = _output_settings(data.get("output", {}), path.stem, draft)
+    out_path = _output_path(base, out_text, out)
+    output = Output(out_path or base, (int(size[0]), int(size[1])), float(fps))
 
     # 2. Model.
     model_name, model_ref = _check_model(data, out, base)
 
     # 2b. The soundtrack (checked by decoding it once, as a render will read it).
-    memo = images if hasattr(images, "audio_checked") else None  # the cache's file memo, if given
-    audio = compile_audio(data, doc, out, base, memo)  # type: ignore[arg-type]
+    soundtrack = compile_audio(data, doc, out, base, audio_memo, audio=audio)
 
-    # 3. Keyframes.
-    keyframes: dict[str, m.Keyframe] = {}
+    # 3. Keyframes, then what the output must not overwrite.
+    keyframes = _compile_keyframes(data, doc, out, base, model_name, model_ref, images)
+    if out_path is not None:
+        _check_output_path(out_path, path, keyframes, soundtrack, out)
+
+    # 4. Segments: names, timing, easing, and gaps in the timeline; `loop` adds the closing one.
+    segments, total = _compile_segments(data, doc, out, fps, output.size, model_ref, draft)
+    _warn_unused_keyframes(data["keyframes"], segments, out)
+
+    # 5. Budgets, checked on arithmetic alone, before anything is allocated.
+    _check_budgets(total, output.size, out)
+
+    # 6. A timeline longer than the soundtrack: a warning, the rest is silence.
+    if soundtrack is not None:
+        _warn_silence(total, fps, soundtrack, out)
+
+    warnings = out.sound_warnings()
+    if out.errors:
+        return None, out.errors, warnings
+    story = Storyboard(
+        path=path, version=int(data["version"]), output=output, model=model_name, model_ref=model_ref,
+        keyframes=keyframes, segments=tuple(segments), warnings=tuple(warnings), draft=draft,
+        audio=soundtrack,
+    )
+    return story, [], warnings
+
+
+def _output_settings(output_data: dict, stem: str, draft: bool) -> tuple[tuple, float, str]:
+    """The output's size, fps and path text as written (halved and `<name>.draft.<ext>` in a draft)."""
+    size = tuple(output_data.get("size", DEFAULT_SIZE))
+    fps = output_data.get("fps", DEFAULT_FPS)
+    out_text = output_data.get("path", f"out/{stem}.mp4")
+    if draft:
+        size = draft_size(size)
+        fps = fps / 2
+        stem, dot, ext = out_text.rpartition(".")
+        out_text = f"{stem}.draft.{ext}" if dot and "/" not in ext else f"{out_text}.draft"
+    return size, fps, out_text
+
+
+def _output_path(base: Path, out_text: str, out: _Collector) -> Path | None:
+    """The output file, resolved; None (and a problem) if its path cannot be used."""
+    out_path, why = local_path(base, out_text)
+    if out_path is None:
+        out.error(("output", "path"), f"output path {why}")
+        return None
+    return resolved(out_path)
+
+
+def _compile_keyframes(data: dict, doc: Document, out: _Collector, base: Path, model_name: str,
+                       model_ref: ModelRef | None, images: ImageMemo | None) -> dict[str, Keyframe]:
+    """The keyframes that pass their checks, with their defaults resolved (a broken one is left out)."""
+    defaults = data.get("defaults", {})
+    generative = model_ref is not None and model_ref.can_generate
+    keyframes: dict[str, Keyframe] = {}
     for name, kf in data["keyframes"].items():
         kpath = ("keyframes", name)
         line, col = doc.where(kpath, key=True)
         image = _check_keyframe(name, kf, out, base, model_name, model_ref, images)
         if image is False:
             continue
-        generative = model_ref is not None and model_ref.can_generate
         if not generative:
             for field in ("seed", "negative_prompt", *GENERATION_FIELDS):
                 if field in kf:
@@ -249,28 +310,35 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         seed = kf.get("seed")
         if seed is None and generative:
             seed = default_seed(prompt) if image is None else 0
-        keyframes[name] = m.Keyframe(
+        keyframes[name] = Keyframe(
             name=name, image=image, prompt=prompt if prompt is not None else ("" if generative else None),
-            seed=None if seed is None else int(seed), fit=(fit := kf.get("fit", defaults.get("fit", m.DEFAULT_FIT))),
+            seed=None if seed is None else int(seed), fit=(fit := kf.get("fit", defaults.get("fit", DEFAULT_FIT))),
             line=line, column=col, negative_prompt=kf.get("negative_prompt", defaults.get("negative_prompt", "")),
             background=keyframe_background(kf, defaults, image if isinstance(image, Path) else None, fit, out,
                                            kpath),
         )
+    return keyframes
 
-    if out_path is not None:
-        kf_images = {name: kf.image for name, kf in keyframes.items() if kf.image is not None}
-        problem = output_problem(out_path, path, kf_images)
-        if audio is not None and resolved(audio.path) == resolved(out_path):
-            problem = ("the output would overwrite the soundtrack (`audio.path`)", "")
-        if problem is not None:
-            out.error(("output", "path"), *problem)
 
-    # 4. Segments: names, timing, easing, and gaps in the timeline; `loop` adds the closing one.
-    raw_segments = list(enumerate(data["segments"]))
+def _check_output_path(out_path: Path, path: Path, keyframes: dict[str, Keyframe], soundtrack: Audio | None,
+                       out: _Collector) -> None:
+    """The output must not overwrite the storyboard, a keyframe image or the soundtrack."""
+    kf_images = {name: kf.image for name, kf in keyframes.items() if kf.image is not None}
+    problem = output_problem(out_path, path, kf_images)
+    if soundtrack is not None and resolved(soundtrack.path) == resolved(out_path):
+        problem = ("the output would overwrite the soundtrack (`audio.path`)", "")
+    if problem is not None:
+        out.error(("output", "path"), *problem)
+
+
+def _timeline(data: dict, out: _Collector) -> tuple[list[tuple[tuple, dict]], dict[tuple, tuple[tuple, tuple]]]:
+    """The timeline's entries, (path, segment), with the closing one `loop` adds; and for each, where
+    its `from` and `to` are written (the jump warning reads them)."""
     # (Two lengths in one place, beat units without `audio.bpm` and `pacing: audio` without `audio`
     # are refused by the schema, where editors see them too: tools/make_schema.py's rules.)
     _check_names(data["segments"], data["keyframes"], out)
     loop = data.get("loop", False)
+    raw_segments = list(enumerate(data["segments"]))
     entries: list[tuple[tuple, dict]] = [(("segments", i), seg) for i, seg in raw_segments]
     last_to = ("segments", len(raw_segments) - 1, "to")
     ends = {spath: (spath + ("from",), spath + ("to",)) for spath, _ in entries}  # where each end is written
@@ -284,35 +352,40 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
             out.warn(("loop",), f"the timeline already ends at '{first['from']}', where it starts: `loop` adds no "
                      "closing segment, so its settings are not used",
                      "set them on the last segment, or write `loop: true`", depends=(last_to, ("segments", 0, "from")))
-    pipeline_defaults = family_defaults(model_ref, output.size, out)
+    return entries, ends
+
+
+def _clock(data: dict, fps: float, defaults: dict) -> Clock | None:
+    """The absolute timeline's clock, or None where each segment's length is rounded on its own
+    (storyboards without a soundtrack or a time on the timeline: their frame counts and keys stay as
+    they were)."""
+    if not uses_timeline(data):
+        return None
+    section = data.get("audio")
+    bpm = section.get("bpm") if isinstance(section, dict) else None
+    first_beat = section.get("first_beat", 0) if isinstance(section, dict) else 0
+    return Clock(fps, data.get("output", {}).get("fps", DEFAULT_FPS), defaults, bpm, first_beat)
+
+
+def _compile_segments(data: dict, doc: Document, out: _Collector, fps: float, size: tuple[int, int],
+                      model_ref: ModelRef | None, draft: bool) -> tuple[list[Segment], int]:
+    """The timeline's segments, each with its frames, easing and generation settings; and the
+    video's frame count."""
+    defaults = data.get("defaults", {})
+    loop = data.get("loop", False)
+    entries, ends = _timeline(data, out)
+    pipeline_defaults = family_defaults(model_ref, size, out)
     if model_ref is not None and not model_ref.can_generate:  # steps, strength...: warned, not silently ignored
         for where, settings in [(("defaults",), defaults), *entries]:
             warn_pipeline_only(where, settings, out)
-    segments: list[m.Segment] = []
+    segments: list[Segment] = []
     first_frame = 0
-    previous_target = None
-    # Each segment's length: rounded on its own (storyboards without a soundtrack or a time on the
-    # timeline: their frame counts and keys stay as they were), or on the absolute timeline.
-    clock = None
-    if uses_timeline(data):
-        bpm = data.get("audio", {}).get("bpm") if isinstance(data.get("audio"), dict) else None
-        first_beat = data.get("audio", {}).get("first_beat", 0) if isinstance(data.get("audio"), dict) else 0
-        clock = Clock(fps, output_data.get("fps", m.DEFAULT_FPS), defaults, bpm, first_beat)
-    previous_end: tuple = ()
+    previous_target, previous_end = None, ()
+    clock = _clock(data, fps, defaults)
     for index, (spath, seg) in enumerate(entries):
         start_time = clock.seconds if clock is not None else first_frame / fps
         frames = clock.advance(seg, spath, out) if clock is not None else _frames(seg, defaults, fps, out, spath, draft)
-        pacing = seg.get("pacing", defaults.get("pacing", "linear"))
-        if "smooth" in seg and pacing != "audio":
-            out.warn(spath + ("smooth",), "`smooth` has no effect without `pacing: audio`",
-                     depends=(spath + ("pacing",), ("defaults", "pacing")))
-        easing_text = seg.get("easing", defaults.get("easing", m.DEFAULT_EASING))
-        try:
-            easing = parse_easing(easing_text).name
-        except EasingError as exc:
-            where = spath + ("easing",) if "easing" in seg else ("defaults", "easing")
-            out.error(where, f"invalid easing '{easing_text}': {exc}")
-            easing = easing_text
+        pacing, easing = _pacing_and_easing(seg, defaults, spath, out)
         if previous_target is not None and seg["from"] != previous_target:
             out.warn(spath + ("from",), f"starts at '{seg['from']}' but the previous segment ended at "
                      f"'{previous_target}': the video jumps here",
@@ -324,26 +397,45 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
         generation = segment_generation(seg, data["keyframes"].get(seg["from"], {}), defaults, pipeline_defaults)
         if pipeline_defaults is not None:
             check_pipeline_segment(seg, data["keyframes"], out, spath)
-        segments.append(m.Segment(
+        segments.append(Segment(
             index=index, source=seg["from"], target=seg["to"], frames=frames, include_end=last,
             first_frame=first_frame, easing=easing,
-            method=seg.get("method", defaults.get("method", m.DEFAULT_METHOD)), line=line, column=col,
+            method=seg.get("method", defaults.get("method", DEFAULT_METHOD)), line=line, column=col,
             pacing=pacing, start_time=start_time,
             smooth=float(seg.get("smooth", defaults.get("smooth", DEFAULT_SMOOTH))) if pacing == "audio" else None,
             **generation,
         ))
         first_frame += frames + (1 if last else 0)
-    segments = _with_neighbours(segments, loop is not False)
+    return _with_neighbours(segments, loop is not False), first_frame
 
+
+def _pacing_and_easing(seg: dict, defaults: dict, spath: tuple, out: _Collector) -> tuple[str, str]:
+    """A segment's pacing and its easing's canonical name (as written, with a problem, if invalid)."""
+    pacing = seg.get("pacing", defaults.get("pacing", "linear"))
+    if "smooth" in seg and pacing != "audio":
+        out.warn(spath + ("smooth",), "`smooth` has no effect without `pacing: audio`",
+                 depends=(spath + ("pacing",), ("defaults", "pacing")))
+    easing_text = seg.get("easing", defaults.get("easing", DEFAULT_EASING))
+    try:
+        return pacing, parse_easing(easing_text).name
+    except EasingError as exc:
+        where = spath + ("easing",) if "easing" in seg else ("defaults", "easing")
+        out.error(where, f"invalid easing '{easing_text}': {exc}")
+        return pacing, easing_text
+
+
+def _warn_unused_keyframes(keyframes: dict, segments: list[Segment], out: _Collector) -> None:
+    """A warning for each keyframe no segment starts or ends on."""
     used = {s.source for s in segments} | {s.target for s in segments}
-    for name in data["keyframes"]:
+    for name in keyframes:
         if name not in used:
             out.warn(("keyframes", name), f"keyframe '{name}' is not used by any segment",
                      depends=(("segments", "*", "from"), ("segments", "*", "to")))
 
-    # 5. Budgets, checked on arithmetic alone, before anything is allocated.
-    total = first_frame
-    width, height = output.size
+
+def _check_budgets(total: int, size: tuple[int, int], out: _Collector) -> None:
+    """A problem if the video's frames, or its pixels, are over the budget."""
+    width, height = size
     if total > MAX_TOTAL_FRAMES:
         out.error(("segments",), f"the video would have {total:,} frames, over the budget of {MAX_TOTAL_FRAMES:,}",
                   "shorten durations or lower fps")
@@ -352,22 +444,14 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
                   f"{total * width * height:,} pixels, over the budget of {MAX_TOTAL_PIXELS:,}",
                   "shorten it or lower the size or fps")
 
-    # 6. A timeline longer than the soundtrack: a warning, the rest is silence.
-    if audio is not None and total / fps > audio.seconds - audio.start + 0.5 / fps:
+
+def _warn_silence(total: int, fps: float, soundtrack: Audio, out: _Collector) -> None:
+    """A warning if the video outlasts the soundtrack after `start` (by more than half a frame)."""
+    if total / fps > soundtrack.seconds - soundtrack.start + 0.5 / fps:
         out.warn(("audio",), f"the video is {format_time(total / fps)} long but the audio has "
-                 f"{format_time(audio.seconds - audio.start)} after `start`: the rest is silence",
+                 f"{format_time(soundtrack.seconds - soundtrack.start)} after `start`: the rest is silence",
                  "shorten the timeline, or start earlier in the file",
                  depends=(("segments",), ("defaults",), ("loop",), ("output", "fps")))
-
-    warnings = out.sound_warnings()
-    if out.errors:
-        return None, out.errors, warnings
-    story = m.Storyboard(
-        path=path, version=int(data["version"]), output=output, model=model_name, model_ref=model_ref,
-        keyframes=keyframes, segments=tuple(segments), warnings=tuple(warnings), draft=draft,
-        audio=audio,
-    )
-    return story, [], warnings
 
 
 def draft_size(size: tuple) -> tuple[int, int]:
@@ -394,12 +478,12 @@ def _frames(seg: dict, defaults: dict, fps: float, out: _Collector, spath: tuple
     """
     exact = seg.get("frames", defaults.get("frames") if "duration" not in seg else None)
     if exact is not None:
-        return max(1, m.frames_for(int(exact) / 2, 1)) if draft else int(exact)
+        return max(1, frames_for(int(exact) / 2, 1)) if draft else int(exact)
     if "duration" in seg:
         duration, where = seg["duration"], spath + ("duration",)
     else:
-        duration, where = defaults.get("duration", m.DEFAULT_DURATION), ("defaults", "duration")
-    frames = m.frames_for(duration, fps)
+        duration, where = defaults.get("duration", DEFAULT_DURATION), ("defaults", "duration")
+    frames = frames_for(duration, fps)
     if frames < 1:
         out.error(where, f"duration {duration} s at {fps:g} fps is less than one frame",
                   f"use at least {shortest_duration(fps)} s or `frames: 1`")
@@ -423,7 +507,7 @@ def shortest_duration(fps: float) -> str:
 DEFAULT_SMOOTH = 0.3  # pacing: audio: how much of linear is blended into the onset curve
 
 
-def _with_neighbours(segments: list[m.Segment], loop: bool) -> list[m.Segment]:
+def _with_neighbours(segments: list[Segment], loop: bool) -> list[Segment]:
     """Give each segment whose method uses neighbours (a spline) the keyframes before and after it,
     where the timeline is joined there."""
     result = []

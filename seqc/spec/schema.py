@@ -117,6 +117,17 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         from seqc.spec.colours import colour_problem  # imports this module
 
         return [at(path, *colour_problem(value))]
+    return _value_problems(error, doc, at)
+
+
+def _value_problems(error: jsonschema.ValidationError, doc: Document, at) -> list[Problem]:
+    """`_problems_for` of a value's own rules (type, version, choices, bounds, sizes), in its order;
+    `at` places a problem, as there."""
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    expected: Any = error.validator_value
+    value = error.instance
+    name = _field(path)
     if kind == "type":
         wanted: list[str] = expected if isinstance(expected, list) else [expected]
         wanted_text = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)

@@ -1,34 +1,50 @@
 """Atomic file publishing: write to a temp file in the same folder, fsync, `os.replace`.
 
-Every file seqc publishes (cache entries, clips, the output video) goes through here, so a
-reader sees a whole file or none. Temp names carry the writer's pid so that a later run or
-`cache gc` can tell a dead process's leftovers from a live one's.
+Every file seqc publishes (cache entries, clips, the output video, a file:// remote's objects)
+goes through here, so a reader sees a whole file or none. Temp names (one scheme:
+`.<stem>.tmp-<pid>[@<host>]-<token><suffix>`) carry the writer's pid so that a later run or
+`cache gc` can tell a dead process's leftovers from a live one's; in a folder other machines
+write to (a remote on NFS) they carry the host too, and only that host judges them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_MARK = ".tmp-"
-_TEMP_RE = re.compile(r"^\..*\.tmp-(\d+)-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$")
+_TEMP_RE = re.compile(r"^\..*\.tmp-(\d+)(?:@([A-Za-z0-9_.-]+))?-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$")
 
 
-def temp_path_for(final: Path) -> Path:
-    """A unique temp path beside `final`, keeping its extension so ffmpeg can pick a muxer."""
+@functools.cache
+def host() -> str:
+    """This machine's name as temp names carry it (characters outside [A-Za-z0-9_.-] become _)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "_"
+
+
+def temp_path_for(final: Path, shared: bool = False) -> Path:
+    """A unique temp path beside `final`, keeping its extension so ffmpeg can pick a muxer.
+    `shared`: the folder is written from other machines too (a file:// remote), so the name
+    carries this host as well as the pid."""
     final = Path(final)
     token = secrets.token_hex(4)
-    return final.with_name(f".{final.stem}{TEMP_MARK}{os.getpid()}-{token}{final.suffix}")
+    owner = f"{os.getpid()}@{host()}" if shared else str(os.getpid())
+    return final.with_name(f".{final.stem}{TEMP_MARK}{owner}-{token}{final.suffix}")
 
 
 def temp_owner(path: Path) -> int | None:
-    """The pid that wrote a temp file named by `temp_path_for`, or None if it is not one."""
+    """The pid that wrote a temp file named by `temp_path_for`, or None if it is not one, or one
+    another machine wrote (its pid means nothing here)."""
     match = _TEMP_RE.match(Path(path).name)
-    return int(match.group(1)) if match else None
+    if match is None or match.group(2) not in (None, host()):
+        return None
+    return int(match.group(1))
 
 
 def pid_alive(pid: int) -> bool:

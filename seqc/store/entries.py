@@ -27,12 +27,20 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import _GeneratorContextManager
 from pathlib import Path
 
 from seqc.store import atomic
-from seqc.store.files import HEX64_RE, file_signature, json_bytes, sha256_file
+from seqc.store.files import (
+    HEX64_RE,
+    RENAMED_FIELDS,
+    file_signature,
+    json_bytes,
+    sha256_file,
+    stat_signature,
+)
 from seqc.store.kinds import CACHED, INVALID, KINDS, MISSING, SIDECAR_EXT, check_key, check_kind
+from seqc.store.locks import Locks
+from seqc.store.memo import FileMemo
 
 _SIDECAR_MISSING = "sidecar missing (content without sidecar: an unfinished write)"
 
@@ -56,16 +64,18 @@ class Entry:
 
 
 class EntryStore:
-    """Mixin of the Cache: entries by (kind, key), each a content file plus a JSON sidecar."""
+    """The Cache's entries by (kind, key), each a content file plus a JSON sidecar.
 
-    root: Path
-    warn: Callable[[str], None]
-    _unsynced: list[tuple[Path, str, dict]]  # published, not synced yet: (content, sha256, its stat signature)
-    _sidecars: dict[str, tuple]  # sidecar path -> (stat signature, fields or None, problem), parsed once
-    vouch: Callable[[Path, str], None]  # seqc.store.memo.FileMemo
-    vouched_digest: Callable[[Path, os.stat_result], str | None]  # seqc.store.memo.FileMemo
-    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
-    _ensure_root: Callable[[], None]  # seqc.store.locks.Locks
+    Its explicit dependencies: the root's locks (publishing and deleting hold the publish lock), the
+    file memo (which vouches for synced content, so reads skip the hash) and where warnings go."""
+
+    def __init__(self, root: Path, locks: Locks, memo: FileMemo, warn: Callable[[str], None]):
+        self.root = root
+        self.locks = locks
+        self.memo = memo
+        self.warn = warn
+        self._unsynced: list[tuple[Path, str, dict]] = []  # published, not synced yet: (content, sha256, signature)
+        self._sidecars: dict[str, tuple] = {}  # sidecar path -> (stat signature, fields or None, problem), parsed once
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -86,7 +96,7 @@ class EntryStore:
     def temp_path(self, kind: str, key: str) -> Path:
         """A pid-stamped temp path in the entry's folder (created) for a writer to fill, then `put`."""
         final = self.path(kind, key)
-        self._ensure_root()
+        self.locks.ensure_root()
         final.parent.mkdir(parents=True, exist_ok=True)
         return atomic.temp_path_for(final)
 
@@ -105,7 +115,7 @@ class EntryStore:
             return None, _SIDECAR_MISSING
         except OSError as exc:
             return None, f"sidecar unreadable: {exc.strerror or exc}"
-        signature = (st.st_size, st.st_mtime_ns, st.st_ino)
+        signature = stat_signature(st, RENAMED_FIELDS)
         seen = self._sidecars.get(path)
         if seen is not None and seen[0] == signature:
             return seen[1], seen[2]
@@ -138,7 +148,7 @@ class EntryStore:
             return None, "sidecar inputs are not a JSON object"
         return data, ""
 
-    def _inspect(self, kind: str, key: str) -> tuple[str, str, dict | None]:
+    def inspect(self, kind: str, key: str) -> tuple[str, str, dict | None]:
         """Cheap check, no hashing: (status, what is wrong, sidecar fields)."""
         try:
             content_size: int | None = os.stat(self._file(kind, key, KINDS.get(kind, ""))).st_size
@@ -159,7 +169,7 @@ class EntryStore:
 
     def _check(self, kind: str, key: str) -> tuple[str, str]:
         """Full check: the cheap one plus the content's sha256 against the sidecar's."""
-        status, problem, meta = self._inspect(kind, key)
+        status, problem, meta = self.inspect(kind, key)
         if status != CACHED or meta is None:
             return status, problem
         try:
@@ -179,7 +189,7 @@ class EntryStore:
 
     def status(self, kind: str, key: str) -> str:
         """Cheap status for the planner, without hashing: "cached", "missing" or "invalid"."""
-        return self._inspect(kind, key)[0]
+        return self.inspect(kind, key)[0]
 
     def read_facts(self, kind: str, key: str) -> dict:
         """What the writer recorded about an entry's content at publish ({} if nothing)."""
@@ -198,12 +208,12 @@ class EntryStore:
     def _check_vouched(self, kind: str, key: str) -> tuple[str, str]:
         """The full check, skipping the hash when the file memo vouches for the content as it is
         now (same stat signature as when it was synced and recorded, same sha256 as the sidecar)."""
-        status, problem, meta = self._inspect(kind, key)
+        status, problem, meta = self.inspect(kind, key)
         if status != CACHED or meta is None:
             return status, problem
         path = self.path(kind, key)
         try:
-            vouched = self.vouched_digest(path, os.stat(path))
+            vouched = self.memo.vouched_digest(path, os.stat(path))
         except FileNotFoundError:
             return INVALID, "content file missing (sidecar without content)"
         if vouched is not None and vouched == meta["sha256"]:
@@ -221,10 +231,10 @@ class EntryStore:
         status, problem = self._check_vouched(kind, key)
         if status == INVALID:
             # Re-check under the publish lock: another process may be between its two renames.
-            with self._publish_lock():
+            with self.locks.publish_lock():
                 status, problem = self._check(kind, key)
                 if status == INVALID:
-                    self._delete_entry(kind, key)
+                    self.delete_entry(kind, key)
             if status == INVALID:
                 self.warn(
                     f"cache entry {kind}/{key} was bad ({problem}); deleted it, it will be re-rendered"
@@ -268,7 +278,7 @@ class EntryStore:
             meta.update(size=size, sha256=digest, created=time.time())
             sidecar_bytes = json_bytes(meta)
             # 4. Under the lock: keep a valid existing entry, else sidecar out, content in, sidecar in.
-            with self._publish_lock():
+            with self.locks.publish_lock():
                 if self._check(kind, key)[0] == CACHED:
                     tmp.unlink()
                     self._touch(kind, key)
@@ -296,7 +306,7 @@ class EntryStore:
         for path, digest, published in pending:
             with contextlib.suppress(FileNotFoundError):
                 if file_signature(os.stat(path)) == published:  # not replaced since we wrote it
-                    self.vouch(path, digest)
+                    self.memo.vouch(path, digest)
                     vouched += 1
         return vouched
 
@@ -319,11 +329,11 @@ class EntryStore:
     def discard(self, kind: str, key: str, why: str) -> None:
         """Delete an entry whose content passed its digest but cannot be used (a stale format), with
         a warning; `put` would otherwise keep it as a valid entry forever."""
-        with self._publish_lock():
-            self._delete_entry(kind, key)
+        with self.locks.publish_lock():
+            self.delete_entry(kind, key)
         self.warn(f"cache entry {kind}/{key} could not be read ({why}); deleted it, it will be made again")
 
-    def _delete_entry(self, kind: str, key: str) -> None:
+    def delete_entry(self, kind: str, key: str) -> None:
         """Delete sidecar, then content (a half-deleted entry looks invalid). Hold the publish lock."""
         for path in (self.sidecar(kind, key), self.path(kind, key)):
             with contextlib.suppress(FileNotFoundError):
@@ -356,9 +366,9 @@ class EntryStore:
                         keys.add(stem)
         return sorted(keys)
 
-    def _entry(self, kind: str, key: str) -> Entry | None:
+    def entry(self, kind: str, key: str) -> Entry | None:
         """An Entry from a cheap look at the files, or None if the entry is gone."""
-        status, _, _ = self._inspect(kind, key)
+        status, _, _ = self.inspect(kind, key)
         if status == MISSING:
             return None
         content = self.path(kind, key)
@@ -375,7 +385,7 @@ class EntryStore:
         """Every entry, with its cheap status (orphan content or sidecars show as "invalid")."""
         for kind in KINDS:
             for key in self._keys(kind):
-                entry = self._entry(kind, key)
+                entry = self.entry(kind, key)
                 if entry is not None:
                     yield entry
 
@@ -394,11 +404,11 @@ class EntryStore:
             status, _ = self._check(entry.kind, entry.key)
             if status != INVALID:
                 continue
-            with self._publish_lock():
+            with self.locks.publish_lock():
                 status, problem = self._check(entry.kind, entry.key)
                 if status == INVALID:
                     bad.append((entry, problem))
                     if repair:
-                        self._delete_entry(entry.kind, entry.key)
+                        self.delete_entry(entry.kind, entry.key)
         return bad
 

@@ -43,14 +43,31 @@ def read_json(path: Path) -> object | None:
         return None
 
 
-def file_signature(st: os.stat_result) -> dict:
-    """What says a file is unchanged without reading it: size, mtime, ctime and inode."""
-    return {
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "ctime_ns": st.st_ctime_ns,
-        "inode": st.st_ino,
-    }
+# The one stat signature: what says a file is unchanged without reading it. Every "is this file
+# the one I saw?" check in seqc takes its fields from here, all of them unless a variant says why not.
+SIGNATURE_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode")
+# Where every rewrite is a rename (a sidecar, a published artifact), the new inode already says
+# "changed"; ctime is left out so a chmod or a hard link does not count as a change.
+RENAMED_FIELDS = ("size", "mtime_ns", "inode")
+# The output video's record in the run record: a persisted format, kept as it was written.
+OUTPUT_FIELDS = ("size", "mtime_ns")
+
+
+def stat_signature(st: os.stat_result, fields: tuple[str, ...] = SIGNATURE_FIELDS) -> tuple[int, ...]:
+    """The stat signature as a tuple, in `fields`' order (a dict or set key, a stored list)."""
+    values = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+    return tuple(values[name] for name in fields)
+
+
+def path_key(path: str | os.PathLike[str], st: os.stat_result) -> tuple:
+    """The absolute path and the file's stat signature: the key for what this process remembers
+    about a file (its audio check, its decoded samples)."""
+    return (os.path.abspath(path), *stat_signature(st))
+
+
+def file_signature(st: os.stat_result, fields: tuple[str, ...] = SIGNATURE_FIELDS) -> dict:
+    """The stat signature by field name, as the JSON records store it."""
+    return dict(zip(fields, stat_signature(st, fields), strict=True))
 
 
 def same_signature(record: dict | None, st: os.stat_result) -> bool:

@@ -7,14 +7,16 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import _GeneratorContextManager
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from seqc.store import atomic
-from seqc.store.entries import Entry
+from seqc.store.entries import Entry, EntryStore
 from seqc.store.kinds import CACHED, INVALID, Key, check_key, check_kind
+from seqc.store.lease import Leases
+from seqc.store.locks import Locks
+from seqc.store.memo import FileMemo
+from seqc.store.runs import RunRecords
 from seqc.store.sizes import format_size
 
 
@@ -55,25 +57,17 @@ class GcReport:
 
 
 class Collector:
-    """Mixin of the Cache: `gc()` and `clear()` (needs the entry, memo, run, lease and lock mixins)."""
+    """The Cache's `gc()` and `clear()`, over its entries, file memo, run records and leases, under
+    the root's gc lock (a second gc fails at once) and publish lock (each deletion re-checks)."""
 
-    root: Path
-    recorded_uses: Callable[[], dict[tuple[str, str], float]]  # seqc.store.runs.RunRecords
-    _memo: dict[str, dict] | None  # seqc.store.memo.FileMemo
-    _prune_memo: Callable[[], int]  # seqc.store.memo.FileMemo
-    _leased_keys: Callable[[], set[Key]]  # seqc.store.lease.Leases
-    _remove_stale_leases: Callable[[], list[Path]]  # seqc.store.lease.Leases
-    entries: Callable[[], Iterator[Entry]]  # seqc.store.entries.EntryStore
-    total_size: Callable[[], int]  # seqc.store.entries.EntryStore
-    sidecar: Callable[[str, str], Path]  # seqc.store.entries.EntryStore
-    _inspect: Callable[[str, str], tuple[str, str, dict | None]]  # seqc.store.entries.EntryStore
-    _entry: Callable[[str, str], Entry | None]  # seqc.store.entries.EntryStore
-    _delete_entry: Callable[[str, str], None]  # seqc.store.entries.EntryStore
-    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
-    _gc_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
-    if TYPE_CHECKING:
-        @property
-        def _memo_path(self) -> Path: ...  # seqc.store.memo.FileMemo
+    def __init__(self, root: Path, locks: Locks, entries: EntryStore, memo: FileMemo, runs: RunRecords,
+                 leases: Leases):
+        self.root = root
+        self.locks = locks
+        self.entries = entries
+        self.memo = memo
+        self.runs = runs
+        self.leases = leases
 
     def gc(
         self,
@@ -96,7 +90,7 @@ class Collector:
         protected = {(check_kind(kind), check_key(key)) for kind, key in keep}
         if not self.root.is_dir():
             return GcReport(max_size=max_size)  # nothing to collect; do not create the folder
-        with self._gc_lock():
+        with self.locks.gc_lock():
             return self._collect(max_size, protected, older_than)
 
     def clear(self) -> GcReport:
@@ -104,7 +98,7 @@ class Collector:
 
         Entries leased by a running render are kept (the report counts them in `kept_in_use`).
         """
-        with self._gc_lock():
+        with self.locks.gc_lock():
             report = self._collect(0, set(), None)
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 for path in sorted((self.root / "runs").glob("*.json")):
@@ -112,9 +106,9 @@ class Collector:
                         path.unlink()
                         report.removed_files.append(path)
             with contextlib.suppress(FileNotFoundError):
-                self._memo_path.unlink()
-                report.removed_files.append(self._memo_path)
-            self._memo = None
+                self.memo.path.unlink()
+                report.removed_files.append(self.memo.path)
+            self.memo.forget()
         return report
 
     def _collect(self, max_size: int | None, keep: set[Key], older_than: float | None) -> GcReport:
@@ -123,29 +117,29 @@ class Collector:
         # 1. Temp files of dead writers (a live process's temp file is left alone).
         report.removed_temps = atomic.remove_dead_temps(self.root)
         # 2. Leases whose process is gone.
-        report.removed_leases = self._remove_stale_leases()
+        report.removed_leases = self.leases.remove_stale()
         # 3. Entries that can never be a hit: orphans, unreadable sidecars, wrong sizes.
-        entries = list(self.entries())
+        entries = list(self.entries.entries())
         report.size_before = sum(entry.disk_size for entry in entries)
         valid = []
         for entry in entries:
             if entry.status == CACHED:
                 valid.append(entry)
                 continue
-            with self._publish_lock():
-                status, problem, _ = self._inspect(entry.kind, entry.key)
+            with self.locks.publish_lock():
+                status, problem, _ = self.entries.inspect(entry.kind, entry.key)
                 if status == INVALID:
-                    self._delete_entry(entry.kind, entry.key)
+                    self.entries.delete_entry(entry.kind, entry.key)
                     report.removed_invalid.append((entry, problem))
                 elif status == CACHED:
-                    fresh = self._entry(entry.kind, entry.key)
+                    fresh = self.entries.entry(entry.kind, entry.key)
                     if fresh is not None:
                         valid.append(fresh)
         # 4. Memo records of files that are gone or changed.
-        report.pruned_memo = self._prune_memo()
+        report.pruned_memo = self.memo.prune()
         # 5. Old entries, then least recently used ones until at or under the cap. An entry's last
         #    use is its publish or the newest run record that used it (a hit writes nothing).
-        uses = self.recorded_uses()
+        uses = self.runs.recorded_uses()
 
         def last_use(entry: Entry) -> float:
             return max(entry.mtime, uses.get((entry.kind, entry.key), 0.0))
@@ -164,19 +158,19 @@ class Collector:
             total -= entry.disk_size
             report.removed.append(entry)
         report.over_cap = max_size is not None and total > max_size
-        report.size_after = self.total_size()
+        report.size_after = self.entries.total_size()
         return report
 
     def _delete_if_unused(self, entry: Entry) -> bool:
         """Delete a valid entry unless a lease names it or it was used since the scan."""
-        with self._publish_lock():
-            if (entry.kind, entry.key) in self._leased_keys():
+        with self.locks.publish_lock():
+            if (entry.kind, entry.key) in self.leases.leased_keys():
                 return False
             try:
-                mtime = os.stat(self.sidecar(entry.kind, entry.key)).st_mtime
+                mtime = os.stat(self.entries.sidecar(entry.kind, entry.key)).st_mtime
             except FileNotFoundError:
                 return False
             if mtime != entry.mtime:
                 return False
-            self._delete_entry(entry.kind, entry.key)
+            self.entries.delete_entry(entry.kind, entry.key)
             return True

@@ -15,13 +15,13 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
-from contextlib import _GeneratorContextManager
+from collections.abc import Iterable
 from pathlib import Path
 
 from seqc.store import atomic
 from seqc.store.files import json_bytes, read_json
 from seqc.store.kinds import Key, check_key, check_kind
+from seqc.store.locks import Locks
 
 
 class Lease:
@@ -32,13 +32,13 @@ class Lease:
     dies, so gc can tell a stale lease by taking the lock. Use it as a context manager.
     """
 
-    def __init__(self, cache: Leases, keys: Iterable[Key] = ()):
-        self.cache = cache
+    def __init__(self, leases: Leases, keys: Iterable[Key] = ()):
+        self.leases = leases
         self.keys: set[Key] = set()
         for kind, key in keys:
             self.keys.add((check_kind(kind), check_key(key)))
         name = f"{os.getpid()}-{secrets.token_hex(4)}"
-        self.path = cache.root / "leases" / f"{name}.json"
+        self.path = leases.folder / f"{name}.json"
         self.lock_path = self.path.with_suffix(".lock")
         self._fd: int | None = None
         self._mutex = threading.Lock()
@@ -89,7 +89,7 @@ class Lease:
     def _write(self) -> None:
         data = {"pid": os.getpid(), "created": time.time(), "keys": sorted(self.keys)}
         # Under the publish lock: gc re-reads leases under it before each deletion.
-        with self.cache._publish_lock():
+        with self.leases.locks.publish_lock():
             atomic.atomic_write_bytes(self.path, json_bytes(data), durable=False)  # dies with its process
 
     def __enter__(self) -> Lease:
@@ -100,19 +100,20 @@ class Lease:
 
 
 class Leases:
-    """Mixin of the Cache: take a lease, and list or clean up the lease files (for gc)."""
+    """The Cache's leases (`leases/`): take one, and list or clean up the lease files (for gc)."""
 
-    root: Path
-    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
+    def __init__(self, root: Path, locks: Locks):
+        self.folder = root / "leases"
+        self.locks = locks  # a lease's key list is written under the publish lock
 
     def lease(self, keys: Iterable[Key] = ()) -> Lease:
         """A lease on `keys` (use with `with`); gc will not delete them while it is held."""
         return Lease(self, keys)
 
-    def _leased_keys(self) -> set[Key]:
+    def leased_keys(self) -> set[Key]:
         """Keys named by any lease file (stale ones included: over-protecting is harmless)."""
         keys: set[Key] = set()
-        folder = self.root / "leases"
+        folder = self.folder
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             for path in folder.glob("*.json"):
                 if path.name.startswith("."):
@@ -124,9 +125,9 @@ class Leases:
                         keys.add((item[0], item[1]))
         return keys
 
-    def _remove_stale_leases(self) -> list[Path]:
+    def remove_stale(self) -> list[Path]:
         """Delete lease files whose lock nobody holds (their process is gone)."""
-        folder = self.root / "leases"
+        folder = self.folder
         removed: list[Path] = []
         try:
             names = {p.stem for p in folder.iterdir() if p.suffix in (".json", ".lock")}

@@ -23,13 +23,13 @@ from seqc.store.location import TAG_NAME, TAG_TEXT
 
 
 class Locks:
-    """Mixin of the Cache: its root folder (made on first write, tagged as a cache), and its publish
-    and gc locks."""
+    """The cache's root folder (made on first write, tagged as a cache) and its publish and gc locks."""
 
-    root: Path
-    _local: threading.local
+    def __init__(self, root: Path):
+        self.root = root
+        self._local = threading.local()  # the publish lock's re-entry depth, per thread
 
-    def _ensure_root(self) -> None:
+    def ensure_root(self) -> None:
         """Make the root folder, with the CACHEDIR.TAG that marks it as seqc's cache (seqc.store.location).
         Checked on every write (a `cache clear` or a user may remove the folder meanwhile): one stat."""
         if (self.root / TAG_NAME).is_file():
@@ -39,7 +39,7 @@ class Locks:
             atomic_write_bytes(self.root / TAG_NAME, TAG_TEXT.encode())
 
     @contextlib.contextmanager
-    def _publish_lock(self) -> Iterator[None]:
+    def publish_lock(self) -> Iterator[None]:
         """Hold `.publish.lock` (blocking, re-entrant within a thread) for a short critical section."""
         if getattr(self._local, "depth", 0):
             self._local.depth += 1
@@ -48,7 +48,7 @@ class Locks:
             finally:
                 self._local.depth -= 1
             return
-        self._ensure_root()
+        self.ensure_root()
         fd = os.open(self.root / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -61,9 +61,9 @@ class Locks:
             os.close(fd)  # closing drops the flock
 
     @contextlib.contextmanager
-    def _gc_lock(self) -> Iterator[None]:
+    def gc_lock(self) -> Iterator[None]:
         """Hold `.gc.lock` without waiting: a second gc fails at once with CacheError."""
-        self._ensure_root()
+        self.ensure_root()
         path = self.root / ".gc.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from contextlib import _GeneratorContextManager
 from pathlib import Path
 
 from seqc.store import atomic
@@ -25,6 +23,7 @@ from seqc.store.files import (
     same_signature,
     sha256_file,
 )
+from seqc.store.locks import Locks
 
 MEMO_NAME = "files.json"
 MEMO_VERSION = 1
@@ -33,23 +32,20 @@ RACY_SECONDS = 2.0
 
 
 class FileMemo:
-    """Mixin of the Cache: `hash_file`, the image-check memo (seqc.spec.images.ImageMemo), `save_memo`."""
+    """The Cache's file memo: `hash_file`, the image and audio check memos (seqc.spec.images.ImageMemo,
+    seqc.audio.pcm.AudioMemo), what published entries are vouched for, `save`."""
 
-    root: Path
-    _publish_lock: Callable[[], _GeneratorContextManager[None]]  # seqc.store.locks.Locks
     # Seconds a file must rest after its last change before its hash is memoised.
     racy_seconds = RACY_SECONDS
 
-    def _init_memo(self) -> None:
+    def __init__(self, root: Path, locks: Locks):
+        self.path = root / MEMO_NAME
+        self.locks = locks  # files.json is merged under the publish lock
         self._memo: dict[str, dict] | None = None  # the records on disk, read on first use
         self._memo_new: dict[str, dict] = {}  # records to merge into files.json
         # Images that passed their checks in this process: path -> (signature, rules). Copied
         # into the file's record when one is made (only a settled file gets a record).
         self._images_checked: dict[str, tuple[dict, str]] = {}
-
-    @property
-    def _memo_path(self) -> Path:
-        return self.root / MEMO_NAME
 
     def _records(self) -> dict[str, dict]:
         if self._memo is None:
@@ -58,7 +54,7 @@ class FileMemo:
 
     def _read_memo_file(self) -> dict[str, dict]:
         """The memo on disk; a missing or corrupt one reads as empty."""
-        data = read_json(self._memo_path)
+        data = read_json(self.path)
         if not isinstance(data, dict) or data.get("version") != MEMO_VERSION:
             return {}
         files = data.get("files")
@@ -132,7 +128,7 @@ class FileMemo:
             records[key] = record
             self._memo_new[key] = record
 
-    # -- soundtracks (seqc.audio.decode.check_audio): the decoded length, by stat ----------------
+    # -- soundtracks (seqc.audio.pcm.check_audio): the decoded length, by stat ----------------
 
     def audio_checked(self, path: Path, st: os.stat_result, rules: str) -> int | None:
         """The sample count an earlier check of this very file state (stat signature) recorded under
@@ -156,20 +152,20 @@ class FileMemo:
             records[key] = record
             self._memo_new[key] = record
 
-    def save_memo(self) -> None:
+    def save(self) -> None:
         """Merge this object's new records into `files.json` (atomically; no-op if none)."""
         if not self._memo_new:
             return
-        with self._publish_lock():
+        with self.locks.publish_lock():
             files = self._read_memo_file()
             files.update(self._memo_new)
-            atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": files}),
+            atomic.atomic_write_bytes(self.path, json_bytes({"version": MEMO_VERSION, "files": files}),
                                       durable=False)  # lost: files are hashed again
         self._memo_new.clear()
 
-    def _prune_memo(self) -> int:
+    def prune(self) -> int:
         """Drop memo records of files that are gone or changed; return how many (for gc)."""
-        with self._publish_lock():
+        with self.locks.publish_lock():
             files = self._read_memo_file()
             kept = {}
             for path, record in files.items():
@@ -181,7 +177,11 @@ class FileMemo:
                     kept[path] = record
             pruned = len(files) - len(kept)
             if pruned:
-                atomic.atomic_write_bytes(self._memo_path, json_bytes({"version": MEMO_VERSION, "files": kept}),
+                atomic.atomic_write_bytes(self.path, json_bytes({"version": MEMO_VERSION, "files": kept}),
                                           durable=False)
         self._memo = None
         return pruned
+
+    def forget(self) -> None:
+        """Read `files.json` again on next use (it was deleted or rewritten by gc)."""
+        self._memo = None

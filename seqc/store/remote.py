@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 
 from seqc import __version__
 from seqc.errors import InputError, RenderError
+from seqc.store import atomic
 from seqc.store.files import CHUNK, HEX64_RE, json_bytes, sha256_file
 from seqc.store.kinds import KINDS, SIDECAR_EXT, check_key, check_kind
 
@@ -171,6 +173,7 @@ class Remote:
             parent = Path(self.root).parent
             if not Path(self.root).is_dir() and not parent.is_dir():
                 raise RemoteUnavailable(f"remote {self.url}: {parent} does not exist (is the share mounted?)")
+            atomic.remove_dead_temps_of(Path(marker))
         try:
             raw = self.fs.cat_file(marker)
         except FileNotFoundError:
@@ -202,9 +205,9 @@ class Remote:
         a local folder: temp file, then rename)."""
         if self.local:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = _temp_name(path)
+            tmp = atomic.temp_path_for(Path(path), shared=True)
             try:
-                _copy(local, tmp)
+                shutil.copyfile(local, tmp)
                 os.replace(tmp, path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
@@ -221,7 +224,7 @@ class Remote:
         last writer wins; both records name verified content)."""
         if self.local:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = _temp_name(path)
+            tmp = atomic.temp_path_for(Path(path), shared=True)
             try:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
@@ -245,6 +248,13 @@ class Remote:
             return False
         self.fs.pipe_file(path, data)
         return True
+
+    def _remove_dead_temps(self, kind: str, key: str) -> None:
+        """A local folder: delete the temps an earlier push of this entry left when it was killed
+        (this host's dead writers only: a live one's, or another machine's, are left alone)."""
+        record = Path(self.record_path(kind, key))
+        atomic.remove_dead_temps_of(record)
+        atomic.remove_dead_temps(record.with_suffix(""), recursive=False)  # the content objects' folder
 
     def _remove(self, path: str) -> None:
         """Delete one object, best-effort (a repair or an orphan; never needed for correctness)."""
@@ -342,6 +352,8 @@ class Remote:
         False if the remote holds it already, the local cache lacks it, or another writer
         committed first (its record is kept; our content object is deleted if its bytes differ).
         RemoteUnavailable if the store fails (nothing this call wrote is trusted by a reader)."""
+        if self.local:
+            self._remove_dead_temps(kind, key)
         if self.holds(kind, key):
             return False
         path = cache.get(kind, key)
@@ -363,15 +375,3 @@ class Remote:
         if self.exclusive and winner is not None and winner["sha256"] != digest:
             self._remove(content)
         return False
-
-
-def _temp_name(path: str) -> str:
-    """A unique hidden temp name beside `path` (a local or NFS remote)."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
-
-
-def _copy(src: Path, dst: str) -> None:
-    import shutil
-
-    shutil.copyfile(src, dst)

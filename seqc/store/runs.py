@@ -11,20 +11,22 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from seqc.store import atomic
 from seqc.store.files import json_bytes, read_json
+from seqc.store.locks import Locks
 
 _RUN_ID_RE = re.compile(r"[0-9a-f]{1,128}")
 
 
 class RunRecords:
-    """Mixin of the Cache: read and write run records by run id."""
+    """The Cache's run records: read and write them by run id, and what they say was used (for gc)."""
 
-    root: Path
-    _ensure_root: Callable[[], None]  # seqc.store.locks.Locks
+    def __init__(self, root: Path, locks: Locks):
+        self.root = root
+        self.locks = locks
 
     def _run_path(self, run_id: str) -> Path:
         if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
@@ -38,7 +40,7 @@ class RunRecords:
 
     def write_run(self, run_id: str, data: Mapping) -> None:
         """Record what a render of a storyboard used, atomically."""
-        self._ensure_root()
+        self.locks.ensure_root()
         atomic.atomic_write_bytes(self._run_path(run_id), json_bytes(dict(data)), durable=False)  # reasons only
 
     def recorded_uses(self) -> dict[tuple[str, str], float]:

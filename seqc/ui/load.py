@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from seqc.store import Cache, default_cache_dir
 
 if TYPE_CHECKING:
+    from seqc.audio.memo import AudioCache
     from seqc.plan import Plan
 
 
@@ -22,14 +23,15 @@ def open_cache(cache_dir: str | None, storyboard: str | Path | None = None) -> C
 
 
 def load_and_plan(file: str, cache: Cache, quiet: bool = False, draft: bool = False,
-                  precision: str = "float32") -> Plan:
+                  precision: str = "float32", audio: AudioCache | None = None) -> Plan:
     """Validate a storyboard (printing its warnings unless quiet) and compile its plan for a model
-    running in `precision` (RenderOptions.precision)."""
+    running in `precision` (the session's `models.precision(device, dtype)`); `audio`: the session's
+    decoded soundtracks (None: a fresh one, nothing kept)."""
     from seqc.plan import compile_plan
     from seqc.spec import load_storyboard
     from seqc.ui import console
 
-    story = load_storyboard(file, draft=draft, images=cache)
+    story = load_storyboard(file, draft=draft, images=cache, audio_memo=cache, audio=audio)
     if not quiet:
         console.print_problems(list(story.warnings))
-    return compile_plan(story, cache, precision=precision)
+    return compile_plan(story, cache, precision=precision, audio=audio)

@@ -20,7 +20,19 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from seqc.render.render import Reporter
+from seqc.render.progress import (
+    Advance,
+    Begin,
+    End,
+    ProgressEvent,
+    Reporter,
+    SegmentBegin,
+    SegmentEnd,
+    Stage,
+    Worked,
+    Worker,
+    Working,
+)
 from seqc.ui import console
 
 
@@ -44,7 +56,10 @@ class EstimateReporter(Reporter):
         self.estimate = estimate
 
     def begin(self, plan, todo, frames_to_render):
+        """The estimate reads the plan (its size, its model), which no event carries: it is said
+        here, by the process that planned (a render replayed from a watch says none)."""
         say_estimate(self.estimate, plan, todo, frames_to_render)
+        super().begin(plan, todo, frames_to_render)
 
 
 def say_estimate(estimate: Estimator | None, plan, todo, frames: int) -> None:
@@ -60,7 +75,8 @@ class ProgressReporter(Reporter):
     With no `progress` given it draws its own bars (started and stopped with the render); the
     watch view passes the Progress it shows inside its live panel instead. Each stage ("loading
     model", "rendering segment 3") names the whole-render bar, or goes to `status(text)` if given.
-    `estimate` says how long a long render will take before it starts (seqc.ui.estimate).
+    `estimate` says how long a long render will take before it starts (seqc.ui.estimate). It draws
+    events (seqc.render.progress), so a render replayed from a watch process draws the same.
     """
 
     def __init__(self, progress: Progress | None = None, warn: Callable[[str], None] = console.warn,
@@ -78,24 +94,52 @@ class ProgressReporter(Reporter):
         self.done = 0
         self.workers: dict[int, TaskID] = {}  # cluster worker -> its line (seqc.cluster)
         self.worker_frames: dict[int, int] = {}
+        self.shown = contextlib.ExitStack()  # the spinner of a Working step, until its Worked
 
     def begin(self, plan, todo, frames_to_render):
+        """The estimate first (it reads the plan; see EstimateReporter.begin), then the event."""
         say_estimate(self.estimate, plan, todo, frames_to_render)
+        super().begin(plan, todo, frames_to_render)
+
+    def report(self, event: ProgressEvent) -> None:
+        match event:
+            case Begin():
+                self._begin(event)
+            case Stage(text=text):
+                self._stage(text)
+            case SegmentBegin():
+                self._segment_begin(event)
+            case Advance(frames=frames):
+                self._advance(frames)
+            case SegmentEnd(label=label, frames=frames) if self.plain is not None:
+                self.plain.segment_end(label, frames)
+            case Worker():
+                self._worker(event)
+            case Working(text=text):
+                self._working(text)
+            case Worked():
+                self.shown.close()
+            case End() if self.own and self.total is not None:
+                self.progress.stop()
+            case _:
+                super().report(event)  # a warning
+
+    def _begin(self, event: Begin) -> None:
         if self.plain is not None:
-            self.plain.begin(plan.count(todo) if todo else "", len(todo), frames_to_render)
+            self.plain.begin(event.count if event.todo else "", event.todo, event.frames)
             return
         for task in list(self.progress.task_ids):
             self.progress.remove_task(task)
         self.total = self.current = None
         self.workers, self.worker_frames = {}, {}
-        if not todo:
+        if not event.todo:
             return
         if self.own:
             self.progress.start()
-        self.total = self.progress.add_task(f"render {plan.count(todo)}", total=frames_to_render, rate="")
+        self.total = self.progress.add_task(f"render {event.count}", total=event.frames, rate="")
         self.started, self.done = time.monotonic(), 0
 
-    def stage(self, text):
+    def _stage(self, text: str) -> None:
         if self.plain is not None:
             self.plain.stage(text)
         elif self.status is not None:  # the panel shows it on its own line
@@ -103,40 +147,36 @@ class ProgressReporter(Reporter):
         elif self.total is not None:
             self.progress.update(self.total, description=escape(text))
 
-    def segment_begin(self, job, frames):
+    def _segment_begin(self, event: SegmentBegin) -> None:
         if self.plain is not None:
-            self.plain.segment_begin(job.label, frames)
+            self.plain.segment_begin(event.label, event.frames)
             return
         if self.current is not None:
             self.progress.remove_task(self.current)
-        self.current = self.progress.add_task(escape(f"  {job.label}"), total=frames, rate="")
-        self.stage(f"rendering {job.label.split(':')[0]}")
+        self.current = self.progress.add_task(escape(f"  {event.label}"), total=event.frames, rate="")
+        self._stage(f"rendering {event.label.split(':')[0]}")
 
-    def segment_end(self, job):
-        if self.plain is not None:
-            segment = getattr(job, "segment", None)  # a job replayed from a watch has only its label
-            self.plain.segment_end(job.label, getattr(segment, "frames", None))
-
-    def worker(self, worker, job):
+    def _worker(self, event: Worker) -> None:
         """One line per cluster worker: the segment it renders now, filled when it is done."""
+        worker, label, frames = event.worker, event.label, event.frames
         if self.plain is not None:  # its segment's line comes when it is done
-            if job is not None:
-                self.plain.segment_begin(job.label, job.segment.frames)
+            if label is not None:
+                self.plain.segment_begin(label, frames)
             return
         task = self.workers.get(worker)
-        if job is None:
+        if label is None:
             if task is not None:
                 self.progress.update(task, completed=self.worker_frames[worker],
                                      description=escape(f"  worker {worker}: idle"))
             return
-        text = escape(f"  worker {worker}: {job.label}")
-        self.worker_frames[worker] = job.segment.frames
+        text = escape(f"  worker {worker}: {label}")
+        self.worker_frames[worker] = frames
         if task is None:
-            self.workers[worker] = self.progress.add_task(text, total=job.segment.frames, rate="")
+            self.workers[worker] = self.progress.add_task(text, total=frames, rate="")
         else:
-            self.progress.reset(task, total=job.segment.frames, description=text)
+            self.progress.reset(task, total=frames, description=text)
 
-    def advance(self, frames):
+    def _advance(self, frames: int) -> None:
         if self.plain is not None:
             self.plain.advance(frames)
             return
@@ -146,18 +186,14 @@ class ProgressReporter(Reporter):
             if task is not None:
                 self.progress.update(task, advance=frames, rate=rate)
 
-    def working(self, text):
+    def _working(self, text: str) -> None:
+        self.shown.close()
         if self.plain is not None:
             self.plain.stage(text)
-            return contextlib.nullcontext()
-        if self.status is not None:
+        elif self.status is not None:
             self.status(text)
-            return contextlib.nullcontext()
-        return console.err.status(escape(text)) if self.own else contextlib.nullcontext()
-
-    def end(self):
-        if self.own and self.total is not None:
-            self.progress.stop()
+        elif self.own:
+            self.shown.enter_context(console.err.status(escape(text)))
 
 
 class PlainLines:

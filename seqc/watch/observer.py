@@ -20,7 +20,7 @@ from seqc.watch.events import identity, nearest_folder, referenced_images, story
 if TYPE_CHECKING:
     from watchdog.events import FileSystemEventHandler
 
-    from seqc.watch.views import LogView
+    from seqc.watch.views import View
 
 # How often the polling observer re-reads the watched folders.
 POLL_SECONDS = 0.5
@@ -43,7 +43,7 @@ class FolderWatches:
     _fresh: list[Path]
     last_good: Storyboard | None
     _lock: threading.Lock
-    view: LogView  # the Watcher's
+    view: View  # the Watcher's
     _handler: FileSystemEventHandler  # the Watcher's, made in its __init__
     _watches: dict[Path, tuple[object, tuple[int, int] | None]]  # folder -> (watch, its identity then)
     _dead: set[Path]

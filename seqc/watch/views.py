@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from rich.console import Group
 from rich.live import Live
@@ -14,7 +15,8 @@ from rich.text import Text
 
 from seqc.errors import Problem
 from seqc.plan import Plan
-from seqc.render.render import RenderResult, Reporter
+from seqc.render.driver import RenderResult
+from seqc.render.progress import Reporter
 from seqc.ui import console
 from seqc.ui.progress import ProgressReporter
 
@@ -25,6 +27,24 @@ def _indices(indices: Iterable[int]) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # What the user sees: plain log lines (--quiet, or stderr not a terminal) or a live view.
+
+
+class View(Protocol):
+    """What the watcher calls on its view (LogView, LiveView, or seqc.page's PublishingView around one)."""
+
+    def __enter__(self) -> View: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def line(self, text: str, style: str = "") -> None: ...
+    def watching(self, story: Path, images: int, folders: int, mechanism: str) -> None: ...
+    def rendering(self, reason: str, plan: Plan) -> None: ...
+    def rendered(self, result: RenderResult) -> None: ...
+    def superseded(self, reason: str) -> None: ...
+    def loaded(self) -> None: ...
+    def invalid(self, story: Path, problems: list[Problem], kept: bool) -> None: ...
+    def failed(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def reporter(self) -> Reporter: ...
+    def after_first_render(self, callback: Callable[[], None]) -> None: ...
 
 
 class LogView:
@@ -38,6 +58,8 @@ class LogView:
         error: story.yaml is invalid; keeping the last good storyboard   (then FILE:LINE:COL lines)
         error: render failed: ...
     """
+
+    _after_first: Callable[[], None] | None = None
 
     def __enter__(self) -> LogView:
         return self
@@ -63,6 +85,7 @@ class LogView:
         where = result.output if result.output is not None else "PNG frames"
         self.line(f"rendered: {result.rendered} of {result.segments} segments {_indices(result.rendered_segments)}, "
                   f"{result.cached} cached, {result.frames} frames in {result.seconds:.2f} s -> {where}", "green")
+        self._first_done()
 
     def superseded(self, reason: str) -> None:
         self.line(f"superseded: {reason} during the render; re-planning", "yellow")
@@ -74,9 +97,11 @@ class LogView:
         keep = "keeping the last good storyboard" if kept else "waiting for a valid save"
         self.line(f"error: {story.name} is invalid; {keep}", "red")
         console.print_problems(problems)
+        self._first_done()
 
     def failed(self, message: str) -> None:
         self.line(f"error: {message}", "red")
+        self._first_done()
 
     def warn(self, message: str) -> None:
         console.warn(message)
@@ -84,6 +109,16 @@ class LogView:
     def reporter(self) -> Reporter:
         """Render callbacks: only warnings, printed as they come."""
         return Reporter(warn=self.warn)
+
+    def after_first_render(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once, after the next render ends (rendered, refused or failed); the warm
+        renders' prewarm (seqc.watch.serving)."""
+        self._after_first = callback
+
+    def _first_done(self) -> None:
+        if self._after_first is not None:
+            callback, self._after_first = self._after_first, None
+            callback()
 
 
 class LiveView(LogView):
@@ -149,6 +184,7 @@ class LiveView(LogView):
                   "red")
         self.state, self.detail = "error", []
         self.problems = [p.format() for p in problems]
+        self._first_done()
 
     def failed(self, message: str) -> None:
         super().failed(message)

@@ -31,6 +31,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchdog.events import EVENT_TYPE_DELETED, FileSystemEvent, FileSystemEventHandler
 
@@ -39,7 +40,9 @@ from seqc.errors import SeqcError, SpecError
 from seqc.outputs.produce import FramesOutput, Output, VideoOutput, produce
 from seqc.outputs.video import check_output
 from seqc.plan import Plan, compile_plan
-from seqc.render.render import RenderOptions, Superseded
+from seqc.render.options import RenderOptions
+from seqc.render.session import Session
+from seqc.render.stop import Superseded
 from seqc.spec import Storyboard
 from seqc.store import Cache
 from seqc.ui.load import load_and_plan
@@ -50,7 +53,11 @@ from seqc.watch.events import (
     referenced_images,
 )
 from seqc.watch.observer import FolderWatches
-from seqc.watch.views import LogView
+from seqc.watch.views import LogView, View
+
+if TYPE_CHECKING:
+    from seqc.app.executors import ExecutorSettings
+    from seqc.render.execute import Executor
 
 # How often the idle loop wakes to notice a watched folder that was deleted and recreated
 # (its inotify watch died with it) and to let `stop()` end the loop.
@@ -76,15 +83,21 @@ class Watcher(FolderWatches):
 
     `run()` is the main loop and must run in the main thread when Ctrl-C should stop it
     (KeyboardInterrupt propagates after cleanup; the CLI maps it to exit code 130).
+    Every render uses `session` (its model stays loaded between renders; None: the watcher's own,
+    closed when `run()` returns) and the executor `executor_settings` names (None: this process).
     """
 
     def __init__(self, story: Path, cache: Cache, options: RenderOptions | None = None, *,
+                 session: Session | None = None, executor_settings: ExecutorSettings | None = None,
                  output: Path | None = None, frames: Path | None = None, debounce: float = 0.3,
-                 poll: bool = False, view: LogView | None = None, debug: bool = False, draft: bool = False):
+                 poll: bool = False, view: View | None = None, debug: bool = False, draft: bool = False):
         self.story = Path(story)
         self.draft = draft
         self.cache = cache
         self.options = options or RenderOptions()
+        self._owns_session = session is None
+        self.session = session or Session()
+        self.executor_settings = executor_settings
         self.output = output  # -o: the video file, instead of the storyboard's output.path
         self.frames = frames  # --frames DIR: PNG frames instead of a video
         self.debounce = max(0.0, float(debounce))
@@ -119,7 +132,7 @@ class Watcher(FolderWatches):
         # render (then a bad edit does not leave the output behind: the good one is finished).
         self.last_good: Storyboard | None = None
         self._unfinished = False
-        # Work other threads hand to the main thread, run between renders (seqc.serve.handoff: a
+        # Work other threads hand to the main thread, run between renders (seqc.handoff: a
         # `seqc render` on this cache); `_wake` ends the idle wait for a task as for a change.
         self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -173,6 +186,8 @@ class Watcher(FolderWatches):
         finally:
             # 8. Stop watchdog's thread and wait for it (the render cleaned up after itself).
             self._stop_observer()
+            if self._owns_session:
+                self.session.close()
 
     def stop(self) -> None:
         """Ask `run()` to return (from another thread; used when running in-process)."""
@@ -260,7 +275,8 @@ class Watcher(FolderWatches):
     def _load(self) -> Plan | None:
         """Validate the storyboard and compile its plan; None (with the problems shown) if it cannot be."""
         try:
-            plan = load_and_plan(str(self.story), self.cache, draft=self.draft, precision=self.options.precision)
+            plan = load_and_plan(str(self.story), self.cache, draft=self.draft, precision=self.precision(),
+                                 audio=self.session.audio)
         except SpecError as exc:
             self.view.invalid(self.story, exc.problems, kept=self.last_good is not None)
         except (SeqcError, OSError) as exc:
@@ -276,7 +292,7 @@ class Watcher(FolderWatches):
         if not self._unfinished or self.last_good is None:
             return None
         try:
-            return compile_plan(self.last_good, self.cache, precision=self.options.precision)
+            return compile_plan(self.last_good, self.cache, precision=self.precision(), audio=self.session.audio)
         except (SeqcError, OSError) as exc:
             self._unfinished = False
             self._show_failure("cannot plan", exc)
@@ -287,7 +303,7 @@ class Watcher(FolderWatches):
         self.view.rendering(reason, plan)
         try:
             result = produce(plan, self.cache, self.options, self._output_for(plan.storyboard), self.view.reporter(),
-                             should_stop=self._dirty.is_set)
+                             should_stop=self._dirty.is_set, session=self.session, executor=self._executor())
         except Superseded:
             self._unfinished = True
             with self._lock:
@@ -306,6 +322,18 @@ class Watcher(FolderWatches):
             return
         self._unfinished = False
         self.view.rendered(result)
+
+    def precision(self) -> str:
+        """The precision to plan for: the one the session's model showed, else the guess."""
+        return self.session.models.precision(self.options.device, self.options.dtype)
+
+    def _executor(self) -> Executor | None:
+        """Who renders the missing segments (seqc.app.executors); None: this process."""
+        if self.executor_settings is None:
+            return None
+        from seqc.app.executors import executor_for
+
+        return executor_for(self.executor_settings, self.session)
 
     def _output_for(self, story: Storyboard) -> Output:
         """The output step for this version of the storyboard (its output.path may have changed)."""

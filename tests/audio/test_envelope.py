@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from audiokit import clicks
 
-from seqc.audio.decode import ANALYSIS_RATE
 from seqc.audio.envelope import onset_envelope, pacing_progress
+from seqc.audio.pcm import ANALYSIS_RATE
 
 
 def test_envelope_peaks_on_the_clicks_and_not_on_a_held_tone():

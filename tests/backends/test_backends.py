@@ -30,8 +30,3 @@ def test_the_cpu_makes_one_frame_per_torch_thread_at_once(torch_threads, threads
     # a batch of the thread count keeps them all busy; a Ray CPU worker (one thread) makes one.
     torch_threads(threads)
     assert default_batch_size(SimpleNamespace(device=torch.device("cpu"))) == batch
-
-
-def test_a_backend_without_a_device_is_treated_as_the_cpu(torch_threads):
-    torch_threads(2)
-    assert default_batch_size(object()) == 2

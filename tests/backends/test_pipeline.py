@@ -84,7 +84,9 @@ def _diff(a: np.ndarray, b: np.ndarray) -> int:
 
 
 def test_loads_and_detects_family(sd, sdxl):
-    assert sd.can_generate and sdxl.can_generate
+    from seqc.backends.protocol import Capability
+
+    assert Capability.GENERATE in sd.capabilities and Capability.GENERATE in sdxl.capabilities
     assert (sd.family, sdxl.family) == ("sd", "sdxl")
     assert type(sd.pipe).__name__ == "StableDiffusionPipeline"
     assert type(sdxl.pipe).__name__ == "StableDiffusionXLPipeline"

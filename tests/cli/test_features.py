@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import mediaprobe
 import numpy as np
 import pytest
 from renderkit import paint_seasons, plan_json, render_json, run_seqc, write_story
@@ -78,10 +79,10 @@ def test_draft_is_half_size_half_fps_and_cached_apart(project):
     proc = run_seqc("render", str(story), "--cache-dir", str(project / "cache"), "--draft", "--json")
     draft = json.loads(proc.stdout.strip().splitlines()[-1])
     assert draft["output"].endswith("draftable.draft.mp4")
-    info = media.probe(Path(draft["output"]))
+    info = mediaprobe.probe(Path(draft["output"]))
     assert (info.width, info.height, info.fps, info.frames) == (32, 32, 4, 9)
     full = render_json(story, project / "cache")
-    assert full["rendered"] == 1 and media.probe(Path(full["output"])).frames == 17
+    assert full["rendered"] == 1 and mediaprobe.probe(Path(full["output"])).frames == 17
 
 
 @pytest.mark.parametrize(("suffix", "codec"), [(".gif", "gif"), (".webm", "vp9")])
@@ -89,5 +90,5 @@ def test_gif_and_webm_outputs_from_cached_clips(project, tmp_path, suffix, codec
     story = write_story(project, "formats", "segments:\n  - {from: summer, to: autumn, frames: 5}\n")
     out = tmp_path / f"out{suffix}"
     result = render_json(story, project / "cache", "-o", str(out))
-    info = media.probe(out)
+    info = mediaprobe.probe(out)
     assert (info.codec, info.frames) == (codec, result["frames"]) == (codec, 6)

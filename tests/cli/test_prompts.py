@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import mediaprobe
 import numpy as np
 import pytest
 from renderkit import plan_json, render_json, run_seqc, write_image
@@ -62,7 +63,7 @@ def embed_files(cache: Path) -> dict[str, tuple[int, int]]:
 def test_prompt_storyboard_renders_the_planned_frames(rendered):
     folder, story, result = rendered
     assert result["rendered"] == 2 and result["frames"] == PLANNED
-    info = media.probe(Path(result["output"]))
+    info = mediaprobe.probe(Path(result["output"]))
     assert (info.frames, info.width, info.height) == (PLANNED, 64, 64)
     assert len(embed_files(folder / "cache")) == 3
 

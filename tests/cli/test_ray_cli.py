@@ -211,8 +211,8 @@ def token_head(tmp_path_factory):
         shutil.rmtree(temp, ignore_errors=True)
 
 
-JOIN = ("import sys\nfrom seqc.cluster.connect import connect\nfrom seqc.render.options import RenderOptions\n"
-        "ray = connect(RenderOptions(executor='ray', ray_address=sys.argv[1]))\n"
+JOIN = ("import sys\nfrom seqc.cluster.connect import connect\n"
+        "ray = connect(sys.argv[1])\n"
         "print('JOINED', ray.cluster_resources().get('CPU'))\n")
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import mediaprobe
 import numpy as np
 import pytest
 from renderkit import (
@@ -69,7 +70,7 @@ def test_full_render_has_planned_frames_size_and_fps(first_render):
     assert result["segments"] == 4
     assert result["rendered"] == 4 and result["cached"] == 0
     assert result["frames"] == PLANNED
-    info = media.probe(Path(result["output"]))
+    info = mediaprobe.probe(Path(result["output"]))
     assert (info.frames, info.width, info.height) == (PLANNED, 64, 64)
     assert info.fps == pytest.approx(FPS)
     decoded = list(media.read_frames(Path(result["output"])))
@@ -150,7 +151,7 @@ def test_replacing_the_third_keyframe_rerenders_exactly_its_two_segments(first_r
     assert all("keyframe 'k2' image changed" in s["reason"] for s in missing)
     result = render_json(story, cache)
     assert rendered(result) == 2 and result["cached"] == 2
-    assert media.probe(Path(result["output"])).frames == PLANNED
+    assert mediaprobe.probe(Path(result["output"])).frames == PLANNED
 
 
 def clip_mtimes(cache: Path) -> dict[str, int]:
@@ -188,12 +189,12 @@ def test_toggling_loop_renders_only_the_closing_segment(first_render, tmp_path):
     story.write_text(looped)
     result = render_json(story, cache)
     assert result["rendered"] == 1 and result["cached"] == 4 and not result["rendered_final_frame"]
-    assert media.probe(Path(result["output"])).frames == PLANNED - 1 + 12  # ends before k0 comes again
+    assert mediaprobe.probe(Path(result["output"])).frames == PLANNED - 1 + 12  # ends before k0 comes again
     # And back: the final frame's clip is still in the cache, so nothing renders.
     story.write_text(looped.replace("loop: true\n", ""))
     result = render_json(story, cache)
     assert result["rendered"] == 0 and not result["rendered_final_frame"]
-    assert media.probe(Path(result["output"])).frames == PLANNED
+    assert mediaprobe.probe(Path(result["output"])).frames == PLANNED
 
 
 def test_precision_is_in_the_keys(first_render, tmp_path):
@@ -220,7 +221,7 @@ def test_changing_one_duration_rerenders_one_segment(first_render, tmp_path):
     assert "duration changed" in missing[0]["reason"]
     result = render_json(story, cache)
     assert rendered(result) == 1
-    assert media.probe(Path(result["output"])).frames == PLANNED - 3
+    assert mediaprobe.probe(Path(result["output"])).frames == PLANNED - 3
 
 
 def test_renaming_reordering_and_comments_rerender_nothing(first_render, tmp_path):
@@ -249,7 +250,7 @@ def test_changing_fps_rerenders_everything(first_render, tmp_path):
     assert all("fps changed" in s["reason"] for s in plan["segments"])
     result = render_json(story, cache)
     assert rendered(result) == 4
-    info = media.probe(Path(result["output"]))
+    info = mediaprobe.probe(Path(result["output"]))
     assert info.fps == pytest.approx(10)
     assert info.frames == 10 + 10 + 10 + 10 + 1
 
@@ -267,7 +268,7 @@ def test_truncated_clip_is_detected_and_only_that_segment_rerenders(first_render
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["rendered"] == 1
     assert "warning" in proc.stderr.lower() and key[:12] in proc.stderr
-    assert media.probe(Path(result["output"])).frames == PLANNED
+    assert mediaprobe.probe(Path(result["output"])).frames == PLANNED
     assert run_seqc("cache", "verify", "--cache-dir", str(cache)).returncode == 0
 
 
@@ -281,7 +282,7 @@ def test_flipped_bytes_in_a_clip_are_caught_by_the_digest(first_render, tmp_path
     assert plan_json(story, cache)["segments"][0]["status"] == "cached"  # same size: only the digest can tell
     result = render_json(story, cache)
     assert result["rendered"] == 1
-    assert media.probe(Path(result["output"])).frames == PLANNED
+    assert mediaprobe.probe(Path(result["output"])).frames == PLANNED
 
 
 def test_two_clean_renders_are_byte_identical(first_render, tmp_path, model):
@@ -303,7 +304,7 @@ def test_no_cache_renders_everything_and_leaves_the_cache_alone(first_render, tm
     before = snapshot(cache)
     result = render_json(story, cache, "--no-cache", "-o", str(tmp_path / "fresh.mp4"))
     assert result["rendered"] == 4
-    assert media.probe(tmp_path / "fresh.mp4").frames == PLANNED
+    assert mediaprobe.probe(tmp_path / "fresh.mp4").frames == PLANNED
     assert snapshot(cache) == before
 
 

@@ -1,6 +1,7 @@
 """One local Ray cluster for the whole pytest process (Ray's testing guide: start and stop cost
 seconds), on the loopback interface, 2 CPUs, no dashboard, no usage statistics; skipped only
-where Ray is not installed (`pip install -e '.[dev,ray]'` installs it, and CI does)."""
+where Ray is not installed (`pip install -e '.[dev,ray]'` installs it, and CI does). The workers
+belong to executors the tests make and close (`ray_executors`), never to the process."""
 
 from __future__ import annotations
 
@@ -25,18 +26,23 @@ def ray_cluster() -> str:
     try:
         yield context.address_info["gcs_address"]
     finally:
-        from seqc.cluster.executor import shutdown_pool
-
-        shutdown_pool()
         ray.shutdown()
 
 
 @pytest.fixture
-def ray_pool_stopped(ray_cluster):
-    """Each test starts without this process's pool and leaves none behind (its actors hold CPUs
-    that a CLI test joining the same cluster needs)."""
-    from seqc.cluster.executor import shutdown_pool
+def ray_executors(ray_cluster):
+    """Make RayExecutors on the fixture's cluster (2 CPU workers by default; keyword arguments as
+    RayExecutor's); every one is closed after the test, so no worker keeps a CPU that a later test
+    (or a CLI joining the same cluster) needs."""
+    from seqc.cluster.executor import RayExecutor
 
-    shutdown_pool()
-    yield ray_cluster
-    shutdown_pool()
+    made: list[RayExecutor] = []
+
+    def make(**kwargs) -> RayExecutor:
+        executor = RayExecutor(**{"workers": 2, "device": "cpu", **kwargs})
+        made.append(executor)
+        return executor
+
+    yield make
+    for executor in made:
+        executor.close()

@@ -1,7 +1,8 @@
-"""`--executor ray` against the local executor, on one real local Ray cluster (conftest's
+"""`RayExecutor` against the local executor, on one real local Ray cluster (conftest's
 `ray_cluster`: started once per pytest process, 2 CPUs, 127.0.0.1): the same bytes, the same
-counts, incremental edits, a worker killed mid-segment, a worker with another model, progress,
-the pool kept between renders, and the CLI joining the cluster with --ray-address.
+counts, incremental edits, a worker killed mid-segment (a test's worker class), a worker with
+another model, progress, the pool kept between renders, and the CLI joining the cluster with
+--ray-address.
 
 Every Ray test of this process is in this file, so pytest-xdist (`--dist loadfile`) starts one
 cluster. Renders are tiny (32x32 or 64x64, a few frames) to keep the whole file near a minute.
@@ -18,17 +19,18 @@ from pathlib import Path
 import pytest
 from renderkit import five_keyframe_storyboard, render_json, run_seqc, write_image
 
+from seqc.backends.precision import planned_precision
 from seqc.outputs.produce import VideoOutput, produce
 from seqc.plan import compile_plan
+from seqc.render.execute import Executor
 from seqc.render.options import RenderOptions
-from seqc.render.render import Reporter
+from seqc.render.progress import Reporter
 from seqc.spec import load_storyboard
 from seqc.store import Cache
 
 pytestmark = pytest.mark.slow  # real renders on real Ray workers
 
 LOCAL = RenderOptions(device="cpu")
-RAY = dataclasses.replace(LOCAL, executor="ray", workers=2)
 
 
 class Recorder(Reporter):
@@ -50,11 +52,51 @@ class Recorder(Reporter):
         self.warnings.append(message)
 
 
-def render_with(story: Path, cache_dir: Path, options: RenderOptions, out: Path, reporter: Reporter | None = None):
-    """What `seqc render` does, in this process (so the Ray session of the fixture is used)."""
+def render_with(story: Path, cache_dir: Path, options: RenderOptions, out: Path, reporter: Reporter | None = None,
+                executor: Executor | None = None):
+    """What `seqc render` does, in this process (so the Ray session of the fixture is used); the
+    executor None renders locally."""
     cache = Cache(cache_dir)
-    plan = compile_plan(load_storyboard(story, images=cache), cache, precision=options.precision)
-    return produce(plan, cache, options, VideoOutput(out), reporter)
+    plan = compile_plan(load_storyboard(story, images=cache), cache,
+                        precision=planned_precision(options.device, options.dtype))
+    return produce(plan, cache, options, VideoOutput(out), reporter, executor=executor)
+
+
+def crashing_worker(marker: str) -> type:
+    """A SegmentWorker whose process exits after writing the first batch of frames of a segment,
+    mid-segment (its clip's encoder running), as a crash would: in the first worker to create the
+    file `marker` only; the others carry on. Defined in a function, so Ray's cloudpickle sends both
+    classes by value (a worker process cannot import this test module)."""
+    from seqc.cluster.worker import SegmentWorker
+
+    class DyingModel:
+        """The worker's model, which kills the process at the second decode of a segment."""
+
+        def __init__(self, backend):
+            self.backend, self.decodes = backend, 0
+
+        def __getattr__(self, name):
+            return getattr(self.backend, name)
+
+        def decode(self, latents):
+            self.decodes += 1
+            if self.decodes == 2:  # one batch is in the clip's encoder: die now, once per cluster
+                try:
+                    os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                except FileExistsError:
+                    return self.backend.decode(latents)
+                os._exit(70)
+            return self.backend.decode(latents)
+
+    class CrashingWorker(SegmentWorker):
+        def render(self, task):
+            if self.backend is not None:
+                model = self.backend if isinstance(self.backend, DyingModel) else DyingModel(self.backend)
+                model.decodes = 0
+                self.backend = model
+            return super().render(task)
+
+    return CrashingWorker
 
 
 def clip_bytes(cache_dir: Path) -> dict[str, bytes]:
@@ -78,12 +120,13 @@ def tiny_local(tiny_project, tmp_path_factory) -> tuple[Path, object]:
 
 
 @pytest.mark.parametrize("model", ["builtin", "tiny"])
-def test_ray_renders_the_same_bytes_and_counts_as_local(model, ray_cluster, tmp_path, tiny_vae):
+def test_ray_renders_the_same_bytes_and_counts_as_local(model, ray_executors, tmp_path, tiny_vae):
     story = five_keyframe_storyboard(tmp_path / "p", "builtin" if model == "builtin" else tiny_vae,
                                      size=64 if model == "builtin" else 32, fps=4)
     local = render_with(story, tmp_path / "local", LOCAL, tmp_path / "local.mp4")
     recorder = Recorder()
-    on_ray = render_with(story, tmp_path / "ray", RAY, tmp_path / "ray.mp4", recorder)
+    ray = ray_executors()
+    on_ray = render_with(story, tmp_path / "ray", LOCAL, tmp_path / "ray.mp4", recorder, ray)
     assert (on_ray.rendered, on_ray.cached, on_ray.frames) == (local.rendered, local.cached, local.frames) == (
         4, 0, local.frames)
     assert (tmp_path / "ray.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
@@ -94,27 +137,30 @@ def test_ray_renders_the_same_bytes_and_counts_as_local(model, ray_cluster, tmp_
     assert {worker for worker, _ in recorder.workers} <= {1, 2}
     assert recorder.frames == local.frames
     # Nothing missing: a second render on Ray renders nothing and starts no worker.
-    again = render_with(story, tmp_path / "ray", RAY, tmp_path / "ray.mp4")
-    assert (again.rendered, again.cached) == (0, 4)
+    fresh = ray_executors()
+    again = render_with(story, tmp_path / "ray", LOCAL, tmp_path / "ray.mp4", executor=fresh)
+    assert (again.rendered, again.cached) == (0, 4) and fresh.pool is None
 
 
-def test_an_edit_rerenders_only_the_touched_segments_on_ray(ray_cluster, tiny_project, tiny_local, tmp_path):
+def test_an_edit_rerenders_only_the_touched_segments_on_ray(ray_executors, tiny_project, tiny_local, tmp_path):
     import shutil
 
     folder = tmp_path / "p"
     shutil.copytree(tiny_project.parent, folder, symlinks=True)
     story, cache = folder / tiny_project.name, tmp_path / "cache"
     shutil.copytree(tiny_local[0], cache)
-    assert render_with(story, cache, RAY, folder / "out" / "a.mp4").rendered == 0
+    ray = ray_executors()
+    assert render_with(story, cache, LOCAL, folder / "out" / "a.mp4", executor=ray).rendered == 0
+    assert ray.pool is None  # nothing was missing: no worker was started
     write_image(folder / "kf" / "k2.png", seed=99)  # the third keyframe: segments 1 and 2 touch it
-    on_ray = render_with(story, cache, RAY, folder / "out" / "ray.mp4")
+    on_ray = render_with(story, cache, LOCAL, folder / "out" / "ray.mp4", executor=ray)
     assert on_ray.rendered_segments == [1, 2] and on_ray.cached == 2
     local = render_with(story, tmp_path / "local", LOCAL, folder / "out" / "local.mp4")
     assert (folder / "out" / "ray.mp4").read_bytes() == (folder / "out" / "local.mp4").read_bytes()
     assert local.rendered == 4
 
 
-def test_ray_and_local_clips_are_the_same_bytes_after_an_edit_whatever_the_thread_count(ray_cluster, tmp_path):
+def test_ray_and_local_clips_are_the_same_bytes_after_an_edit_whatever_the_thread_count(ray_executors, tmp_path):
     """Issue 24 item 1: Ray's CPU workers run one torch thread, this process two, and the keys name
     neither. The model and picture (tests/threadkit.py, found by search) round differently in bare
     torch with one thread and with two; every clip must still be the same bytes under the same key."""
@@ -124,6 +170,7 @@ def test_ray_and_local_clips_are_the_same_bytes_after_an_edit_whatever_the_threa
 
     story = five_keyframe_storyboard(tmp_path / "p", make_tiny_kl(tmp_path / "kl"), size=64, fps=4)
     local, ray = tmp_path / "local", tmp_path / "ray"
+    executor = ray_executors()
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -132,7 +179,7 @@ def test_ray_and_local_clips_are_the_same_bytes_after_an_edit_whatever_the_threa
                 picture = story.parent / "kf" / "k2.png"
                 ImageOps.invert(Image.open(picture).convert("RGB")).save(picture)
             render_with(story, local, LOCAL, tmp_path / "local.mp4")
-            render_with(story, ray, RAY, tmp_path / "ray.mp4")
+            render_with(story, ray, LOCAL, tmp_path / "ray.mp4", executor=executor)
             assert clip_bytes(ray) == clip_bytes(local)
             assert (tmp_path / "ray.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
     finally:
@@ -140,29 +187,32 @@ def test_ray_and_local_clips_are_the_same_bytes_after_an_edit_whatever_the_threa
     assert len(clip_bytes(local)) == 5 + 2
 
 
-def test_the_pool_is_kept_between_renders(ray_cluster, tiny_project, tiny_local, tmp_path):
-    """`seqc watch` renders many times in one process: the workers (and their loaded models) stay,
-    whichever cache a render uses."""
-    from seqc.cluster import executor
-
-    render_with(tiny_project, tmp_path / "a", RAY, tmp_path / "a.mp4")
-    pool, pids = executor._pool, [info["pid"] for info in executor._pool.info]
-    assert render_with(tiny_project, tmp_path / "b", RAY, tmp_path / "b.mp4").rendered == 4
-    assert executor._pool is pool and [info["pid"] for info in pool.info] == pids  # no model loaded again
+def test_the_pool_is_kept_between_renders(ray_executors, tiny_project, tiny_local, tmp_path):
+    """`seqc watch` renders many times with one executor (kept in its session): the workers (and
+    their loaded models) stay, whichever cache a render uses, until the executor is closed."""
+    executor = ray_executors()
+    render_with(tiny_project, tmp_path / "a", LOCAL, tmp_path / "a.mp4", executor=executor)
+    pool = executor.pool
+    assert pool is not None
+    pids = [info["pid"] for info in pool.info]
+    assert render_with(tiny_project, tmp_path / "b", LOCAL, tmp_path / "b.mp4", executor=executor).rendered == 4
+    assert executor.pool is pool and [info["pid"] for info in pool.info] == pids  # no model loaded again
     assert (tmp_path / "b.mp4").read_bytes() == (tiny_project.parent / "out" / "local.mp4").read_bytes()
+    executor.close()
+    assert executor.pool is None and pool.actors == [None] * pool.size
 
 
 def test_a_worker_killed_mid_segment_is_replaced_and_nothing_partial_is_published(
-        ray_pool_stopped, tiny_vae, tmp_path, monkeypatch):
+        ray_executors, tiny_vae, tmp_path):
     # 128x128: every segment's clip streams into an ffmpeg of its own (a temp file on disk) when it dies.
     story = five_keyframe_storyboard(tmp_path / "p", tiny_vae, size=128, fps=6)
     local = render_with(story, tmp_path / "local", LOCAL, tmp_path / "local.mp4")
     marker = tmp_path / "crashed"
-    monkeypatch.setenv("SEQC_TEST_CRASH_WORKER", str(marker))  # the first worker past one batch exits
+    dying = ray_executors(batch_size=1, worker_class=crashing_worker(str(marker)))  # the first one past a batch exits
     recorder = Recorder()
     cache = tmp_path / "cache"
-    result = render_with(story, cache, dataclasses.replace(RAY, batch_size=1), tmp_path / "ray.mp4", recorder)
-    assert marker.exists(), "no worker crashed: the test hook did not run"
+    result = render_with(story, cache, LOCAL, tmp_path / "ray.mp4", recorder, dying)
+    assert marker.exists(), "no worker crashed: the test's worker class did not run"
     assert any("died while rendering" in w for w in recorder.warnings), recorder.warnings
     assert (result.rendered, result.cached) == (local.rendered, local.cached) == (4, 0)
     assert (tmp_path / "ray.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
@@ -173,8 +223,8 @@ def test_a_worker_killed_mid_segment_is_replaced_and_nothing_partial_is_publishe
     assert run_seqc("cache", "verify", "--cache-dir", str(cache)).returncode == 0
     entries = {p.name.split(".")[0] for p in (cache / "clips").rglob("*") if p.is_file() and not p.name.startswith(".")}
     assert entries == set(clip_bytes(tmp_path / "local"))
-    monkeypatch.delenv("SEQC_TEST_CRASH_WORKER")
-    assert render_with(story, cache, RAY, tmp_path / "again.mp4").rendered == 0
+    dying.close()
+    assert render_with(story, cache, LOCAL, tmp_path / "again.mp4", executor=ray_executors()).rendered == 0
     assert not [p for p in (cache / "clips").rglob(".*") if p.is_file()]
 
 
@@ -203,10 +253,10 @@ def test_a_worker_whose_model_differs_refuses(tiny_vae, tmp_path):
     assert not list((tmp_path / "cache").rglob("*.mp4"))  # refused before rendering anything
 
 
-def test_the_cli_joins_the_cluster_with_ray_address(ray_pool_stopped, tiny_project, tiny_local, tmp_path):
+def test_the_cli_joins_the_cluster_with_ray_address(ray_cluster, tiny_project, tiny_local, tmp_path):
     cache = tmp_path / "cache"
     out = tmp_path / "cli.mp4"
-    result = render_json(tiny_project, cache, "--executor", "ray", "--ray-address", ray_pool_stopped,
+    result = render_json(tiny_project, cache, "--executor", "ray", "--ray-address", ray_cluster,
                          "--workers", "2", "--device", "cpu", "-o", str(out))
     assert (result["rendered"], result["cached"]) == (4, 0)
     assert out.read_bytes() == (tiny_project.parent / "out" / "local.mp4").read_bytes()
@@ -214,7 +264,8 @@ def test_the_cli_joins_the_cluster_with_ray_address(ray_pool_stopped, tiny_proje
 
 def test_importing_seqc_never_imports_ray():
     code = ("import sys\n"
-            "import seqc.cli.main, seqc.render.render, seqc.render.execute, seqc.outputs.produce, seqc.cluster\n"
+            "import seqc.cli.main, seqc.render.driver, seqc.render.execute, seqc.outputs.produce, seqc.cluster\n"
+            "import seqc.cluster.executor, seqc.render.session\n"
             "import seqc.watch.watcher, seqc.ui.progress\n"
             "print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
@@ -248,13 +299,16 @@ def test_the_progress_display_has_a_line_per_worker(tiny_project):
     assert progress.tasks[0].completed == 10  # the whole render's bar
 
 
-def test_workers_push_to_the_remote_and_a_teammate_renders_nothing(ray_cluster, tiny_project, tiny_local, tmp_path):
+def test_workers_push_to_the_remote_and_a_teammate_renders_nothing(ray_executors, tiny_project, tiny_local,
+                                                                    tmp_path):
     """With --remote, each worker pushes its clip; a fresh cache (another machine) then fetches every
     clip instead of rendering it."""
     pytest.importorskip("fsspec")
     remote = f"file://{tmp_path / 'remote'}"
     (tmp_path / "remote").mkdir()
-    first = render_with(tiny_project, tmp_path / "a", dataclasses.replace(RAY, remote=remote), tmp_path / "a.mp4")
+    with_remote = dataclasses.replace(LOCAL, remote=remote)
+    first = render_with(tiny_project, tmp_path / "a", with_remote, tmp_path / "a.mp4",
+                        executor=ray_executors(remote=remote))
     assert first.rendered == 4
     teammate = render_with(tiny_project, tmp_path / "b", dataclasses.replace(LOCAL, remote=remote), tmp_path / "b.mp4")
     assert (teammate.rendered, teammate.cached, teammate.fetched) == (0, 4, 4)
@@ -273,16 +327,15 @@ def test_a_clip_the_driver_cannot_find_is_a_clear_error(tiny_project, tmp_path):
         locate(cache, plan.jobs[0], {"host": "gpu-7"}, None)
 
 
-def test_joining_ray_keeps_seqcs_sigterm_handler(ray_pool_stopped, tmp_path):
+def test_joining_ray_keeps_seqcs_sigterm_handler(ray_cluster, tmp_path):
     """ray.init installs its own SIGTERM handler (sys.exit(15)); `kill` must still stop a Ray render
     the way it stops any seqc command (seqc.interrupts, exit 143)."""
     code = ("import signal\n"
             "from seqc import interrupts\n"
             "from seqc.cluster.connect import connect\n"
-            "from seqc.render.options import RenderOptions\n"
             "with interrupts.stop_signals():\n"
             "    ours = signal.getsignal(signal.SIGTERM)\n"
-            f"    connect(RenderOptions(device='cpu', executor='ray', ray_address={ray_pool_stopped!r}))\n"
+            f"    connect({ray_cluster!r})\n"
             "    print(signal.getsignal(signal.SIGTERM) is ours)\n")
     child = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert child.returncode == 0, child.stderr

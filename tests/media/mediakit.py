@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mediaprobe
 import numpy as np
 
 from seqc import media
@@ -28,7 +29,7 @@ def files_in(folder: Path) -> set[str]:
 
 
 def packet_list(path: Path) -> list[tuple[int, str]]:
-    return [(p.size, p.md5) for p in media.read_packets(path).packets]
+    return [(p.size, p.md5) for p in mediaprobe.read_packets(path).packets]
 
 
 def make_clips(folder: Path, counts=(1, 5, 3), size=(64, 48), fps=24) -> list[Path]:

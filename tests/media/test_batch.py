@@ -63,7 +63,7 @@ def test_a_failed_ffmpeg_leaves_no_clip_and_no_raw_file(tmp_path, monkeypatch):
     # Writes a partial output where the first clip goes, then fails, as a crashing encoder would.
     fake.write_text(f'#!/bin/sh\necho partial > {tmp_path}/a.mp4\necho "x264 exploded" >&2\nexit 3\n')
     fake.chmod(0o755)
-    monkeypatch.setattr("seqc.media.batch.ffmpeg_exe", lambda: str(fake))
+    monkeypatch.setattr("seqc.media.ffmpeg.ffmpeg_exe", lambda: str(fake))
     clips = []
     for name in ("a", "b"):
         clip = HeldClip(tmp_path / f"{name}.mp4", (16, 16), 24)

@@ -3,6 +3,7 @@ arguments are checked, and a failed block leaves no file and no ffmpeg behind.""
 
 from __future__ import annotations
 
+import mediaprobe
 import numpy as np
 import pytest
 from mediakit import files_in, gradient_frames
@@ -24,8 +25,8 @@ def test_clip_roundtrip(tmp_path, width, height, fps, n):
             writer.write(frame)
     assert writer.frames_written == n
 
-    info = media.probe(path)
-    assert info == media.VideoInfo(frames=n, width=width, height=height, fps=info.fps, codec="h264",
+    info = mediaprobe.probe(path)
+    assert info == mediaprobe.VideoInfo(frames=n, width=width, height=height, fps=info.fps, codec="h264",
                                    color=("tv", "bt709", "bt709", "bt709"))
     assert info.fps == pytest.approx(fps, abs=1e-6)
 

@@ -3,6 +3,7 @@ refusals before ffmpeg runs, and the output replaced atomically."""
 
 from __future__ import annotations
 
+import mediaprobe
 import numpy as np
 import pytest
 from mediakit import files_in, gradient_frames, make_clips, packet_list
@@ -16,12 +17,12 @@ def test_concat_copies_packets(tmp_path):
     output = tmp_path / "out" / "video.mp4"
     media.concat(clips, output)
 
-    info = media.probe(output)
+    info = mediaprobe.probe(output)
     assert (info.frames, info.width, info.height, info.fps) == (9, 64, 48, 24.0)
     # No re-encode: the output's packets are the clips' packets, byte for byte.
     assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
     # Timestamps run on without gaps or repeats across the joins.
-    packets = media.read_packets(output).packets
+    packets = mediaprobe.read_packets(output).packets
     assert [p.dts for p in packets] == [i * packets[0].duration for i in range(9)]
     # And it decodes to the clips' frames, in order.
     joined = np.stack(list(media.read_frames(output)))
@@ -36,7 +37,7 @@ def test_concat_other_containers(tmp_path, suffix):
     clips = make_clips(tmp_path, counts=(2, 3))
     output = tmp_path / f"video{suffix}"
     media.concat(clips, output)
-    info = media.probe(output)
+    info = mediaprobe.probe(output)
     assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, "h264")
     assert info.fps == pytest.approx(24.0)
     assert packet_list(output) == [pkt for clip in clips for pkt in packet_list(clip)]
@@ -47,7 +48,7 @@ def test_concat_reencodes_gif_and_webm(tmp_path, suffix, codec):
     clips = make_clips(tmp_path, counts=(2, 3))
     output = tmp_path / f"video{suffix}"
     media.concat(clips, output)
-    info = media.probe(output)
+    info = mediaprobe.probe(output)
     assert (info.frames, info.width, info.height, info.codec) == (5, 64, 48, codec)
     frames = list(media.read_frames(output))
     original = list(media.read_frames(clips[1]))
@@ -79,7 +80,7 @@ def test_concat_replaces_output_atomically(tmp_path):
     output = tmp_path / "video.mp4"
     output.write_bytes(b"old")
     media.concat(clips, output)
-    assert media.probe(output).frames == 4
+    assert mediaprobe.probe(output).frames == 4
 
 
 BT709_TV = ("tv", "bt709", "bt709", "bt709")
@@ -90,10 +91,10 @@ def test_every_yuv_output_is_tagged_bt709_and_limited_range(tmp_path, suffix):
     """Primaries, transfer, matrix and range, all four: with primaries and transfer unknown, Chromium
     decodes the video as BT.601 and the colours come out wrong."""
     clips = make_clips(tmp_path)
-    assert all(media.probe(clip).color == BT709_TV for clip in clips)
+    assert all(mediaprobe.probe(clip).color == BT709_TV for clip in clips)
     output = tmp_path / f"video{suffix}"
     media.concat(clips, output)
-    assert media.probe(output).color == BT709_TV
+    assert mediaprobe.probe(output).color == BT709_TV
 
 
 def test_decoded_colours_match_the_source_frames(tmp_path):
@@ -143,7 +144,7 @@ def _gif_runs(tmp_path, frames: int) -> list[tuple[int, str]]:
     code = "import sys; from pathlib import Path; from seqc import media; media.concat([Path(sys.argv[1])], Path(sys.argv[2]))"
     subprocess.run([sys.executable, "-c", code, str(clip), str(tmp_path / f"v{frames}.gif")], check=True,
                    timeout=300, env={**os.environ, "IMAGEIO_FFMPEG_EXE": str(watcher)})
-    assert media.probe(tmp_path / f"v{frames}.gif").frames == frames
+    assert mediaprobe.probe(tmp_path / f"v{frames}.gif").frames == frames
     return [(int(peak), args) for peak, args in (line.split("\t", 1) for line in log.read_text().splitlines())]
 
 

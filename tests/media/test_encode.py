@@ -12,6 +12,7 @@ import textwrap
 from fractions import Fraction
 from pathlib import Path
 
+import mediaprobe
 import numpy as np
 import pytest
 from mediakit import gradient_frames
@@ -46,13 +47,13 @@ def test_encoder_settings_drive_the_arguments():
 def test_exact_ntsc_rate(tmp_path):
     path = tmp_path / "ntsc.mp4"
     assert media.write_clip([gradient_frames(3)], path, (64, 48), Fraction(30000, 1001)) == 3
-    assert media.probe(path).fps == pytest.approx(30000 / 1001, abs=1e-9)
+    assert mediaprobe.probe(path).fps == pytest.approx(30000 / 1001, abs=1e-9)
 
 
 def test_fps_types(tmp_path):
     path = tmp_path / "clip.mp4"
     media.write_clip([gradient_frames(2)], path, (64, 48), np.float32(25.0))
-    assert media.probe(path).fps == 25.0
+    assert mediaprobe.probe(path).fps == 25.0
     for bad in (float("nan"), float("inf"), -1, "24", True):
         with pytest.raises(ValueError):
             media.ClipWriter(path, (64, 48), bad)
@@ -71,7 +72,7 @@ def test_every_clip_starts_on_a_keyframe_without_b_frames(tmp_path):
     assert "iskey:1" in frames[0] and "type:I" in frames[0]
     assert not any("type:B" in line for line in frames)
     # No reordering: decode order is display order, from 0 (what makes the joins clean).
-    packets = media.read_packets(path).packets
+    packets = mediaprobe.read_packets(path).packets
     assert [p.dts for p in packets] == [p.pts for p in packets]
     assert packets[0].pts == 0
 

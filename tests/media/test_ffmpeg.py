@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import mediaprobe
 import pytest
 from mediakit import files_in, gradient_frames
 
@@ -41,13 +42,13 @@ def test_hostile_names_are_plain_files(tmp_path, monkeypatch):
     outputs = ["-y-out.mp4", "concat:out.mp4|x.mp4", "file:out.mp4"]
     for name in outputs:
         media.concat(clips, Path(name))
-        assert media.probe(Path(name)).frames == 8
+        assert mediaprobe.probe(Path(name)).frames == 8
 
     assert files_in(work) == set(decoys) | set(names) | set(outputs)
     for name, data in decoys.items():
         assert (work / name).read_bytes() == data
     for name in names:
-        assert media.probe(work / name).frames == 2
+        assert mediaprobe.probe(work / name).frames == 2
     assert len(list(media.read_frames(Path("concat:a.mp4|b.mp4")))) == 2
 
 
@@ -167,3 +168,50 @@ def test_the_encoder_build_is_named_without_starting_ffmpeg(monkeypatch):
     chosen = ffmpeg.encoder_build()
     assert chosen != bundled and chosen.endswith(ffmpeg.ffmpeg_version()) and launches
     ffmpeg.encoder_build.cache_clear()
+
+
+# ----------------------------------------------------------------------------- one spawn
+
+
+def test_ffmpeg_is_started_only_by_the_ffmpeg_module():
+    """Every ffmpeg (clips, batches, the frame reader, audio decoding, packet listings) starts in
+    seqc/media/ffmpeg.py, so each gets its session and Ctrl-C held back while it starts."""
+    import ast
+
+    spawning = {"Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}
+    allowed = {"seqc/media/ffmpeg.py", "seqc/inspect/diff.py"}  # diff.py runs git, not ffmpeg
+    found = []
+    for path in sorted((REPO / "seqc").rglob("*.py")):
+        name = path.relative_to(REPO).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), name)):
+            call = node.func if isinstance(node, ast.Call) else None
+            if isinstance(call, ast.Attribute) and isinstance(call.value, ast.Name):
+                module, attr = call.value.id, call.attr
+                if (module == "subprocess" and attr in spawning) or (module == "os" and attr.startswith(
+                        ("system", "spawn", "exec", "popen", "posix_spawn"))) or (
+                        module == "imageio_ffmpeg" and attr != "get_ffmpeg_exe"):
+                    found.append(f"{name}:{node.lineno} {module}.{attr}")
+            elif isinstance(node, ast.ImportFrom) and node.module in ("subprocess", "imageio_ffmpeg"):
+                found.append(f"{name}:{node.lineno} from {node.module} import ...")
+    assert [hit for hit in found if hit.split(":")[0] not in allowed] == []
+
+
+def test_an_interrupt_while_ffmpeg_starts_stops_it(monkeypatch):
+    """Ctrl-C landing inside Popen is held until ffmpeg has started, then acted on: the ffmpeg is
+    killed and reaped before the KeyboardInterrupt goes on (no ffmpeg nobody owns)."""
+    from seqc.media import ffmpeg
+
+    started = []
+    real = subprocess.Popen
+
+    def popen_then_ctrl_c(*args, **kwargs):
+        proc = real(*args, **kwargs)
+        started.append(proc)
+        os.kill(os.getpid(), signal.SIGINT)
+        return proc
+
+    monkeypatch.setattr(ffmpeg.subprocess, "Popen", popen_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        ffmpeg.spawn(["-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"], stdout=subprocess.DEVNULL)
+    (proc,) = started
+    assert proc.returncode == -signal.SIGKILL and not pid_alive(proc.pid)

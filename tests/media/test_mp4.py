@@ -3,6 +3,7 @@ time base as ffmpeg reports, for clips and for joined outputs, and a clear refus
 
 from __future__ import annotations
 
+import mediaprobe
 import pytest
 from mediakit import gradient_frames, make_clips
 
@@ -16,7 +17,7 @@ def test_the_track_matches_what_ffmpeg_reports(tmp_path, suffix):
     joined = tmp_path / f"joined{suffix}"
     media.concat(clips, joined)
     for path in [*clips, joined]:
-        track, packets = read_track(path), media.read_packets(path)
+        track, packets = read_track(path), mediaprobe.read_packets(path)
         assert track.frames == len(packets.packets)
         assert (track.codec, track.width, track.height) == (packets.codec, packets.width, packets.height)
         assert track.time_base == packets.time_base

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seqc.motion import formulas
 from seqc.motion.curves import (
     CUBIC_BEZIER_PATTERN,
     NAMED_EASINGS,
@@ -44,6 +45,11 @@ def test_named_easings_list():
     for fam in FAMILIES:
         for kind in ("in", "out", "in-out"):
             assert f"ease-{kind}-{fam}" in NAMED_EASINGS
+
+
+def test_every_named_easing_has_a_formula_and_every_formula_a_name():
+    """curves.py names the easings without numpy; formulas.py evaluates them: the lists agree."""
+    assert tuple(formulas.NAMED) == NAMED_EASINGS
 
 
 @pytest.mark.parametrize("name", NAMED_EASINGS)

@@ -3,33 +3,34 @@ re-plan when the model loads in another precision than the plan's keys were comp
 
 from __future__ import annotations
 
+import mediaprobe
 from outputkit import golden_project
 
 from seqc import media
-from seqc.backends import precision
 from seqc.outputs.produce import VideoOutput, produce, rendered
 from seqc.plan import compile_plan
-from seqc.render.render import RenderOptions, Reporter
+from seqc.render.options import RenderOptions
+from seqc.render.progress import Reporter
+from seqc.render.session import Session
 from seqc.spec import load_storyboard
 
 
-def test_a_wrong_precision_guess_is_replanned_before_anything_renders(tmp_path, monkeypatch):
-    monkeypatch.setattr(precision, "_learned", {})
+def test_a_wrong_precision_guess_is_replanned_before_anything_renders(tmp_path):
+    session = Session()
     story_path, cache = golden_project(tmp_path)
     story = load_storyboard(story_path)
     # The planner guessed a CUDA GPU (float16) for --dtype auto; on this CPU the model loads in float32.
     guessed = compile_plan(story, cache, precision="float16")
     warnings: list[str] = []
     result = produce(guessed, cache, RenderOptions(device="cpu"), VideoOutput(tmp_path / "video.mp4"),
-                     Reporter(warn=warnings.append))
+                     Reporter(warn=warnings.append), session=session)
     assert len(warnings) == 1 and "planned as float16" in warnings[0] and "float32" in warnings[0]
-    assert media.probe(tmp_path / "video.mp4").frames == result.frames == story.total_frames
-    # Only float32 clips were published, and the next plan of this process starts from float32.
+    assert mediaprobe.probe(tmp_path / "video.mp4").frames == result.frames == story.total_frames
+    # Only float32 clips were published, and the session's next plan starts from float32.
     right = compile_plan(story, cache, precision="float32")
     assert all(not job.needs_render for job in right.clip_jobs)
     assert all(cache.status("clips", job.key) == "missing" for job in guessed.clip_jobs)
-    assert precision.planned_precision("cpu", "auto") == "float32"
-    assert precision._learned == {("cpu", "auto"): "float32"}
+    assert session.models.precision("cpu", "auto") == "float32"
 
 
 def test_writing_the_output_is_announced_while_it_runs(tmp_path):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 
+import mediaprobe
 import pytest
 from outputkit import fill_cache, golden_project, plan_of
 
-from seqc import media
 from seqc.errors import InputError
 from seqc.outputs import video
 from seqc.outputs.produce import remember
@@ -40,7 +40,7 @@ def test_write_video_joins_the_clips_and_records_the_output(tmp_path, joins):
     st = output.stat()
     assert record == {"path": str(output), "clips": [job.key for job in plan.clip_jobs], "size": st.st_size,
                       "mtime_ns": st.st_mtime_ns}
-    assert media.probe(output).frames == plan.total_frames == 28
+    assert mediaprobe.probe(output).frames == plan.total_frames == 28
 
 
 def test_write_video_skips_the_join_when_the_output_is_current_and_redoes_it_when_touched(tmp_path, joins):
@@ -62,14 +62,14 @@ def test_write_video_skips_the_join_when_the_output_is_current_and_redoes_it_whe
     again = write_video(plan_of(story, cache), clips, output)
     assert joins == [output, output] and output.stat().st_ino != inode
     assert again["mtime_ns"] == output.stat().st_mtime_ns
-    assert media.probe(output).frames == 28
+    assert mediaprobe.probe(output).frames == 28
     remember(cache, plan_of(story, cache), again)
     assert write_video(plan_of(story, cache), clips, output) == again and len(joins) == 2
 
     # Removed: joined again.
     output.unlink()
     write_video(plan_of(story, cache), clips, output)
-    assert len(joins) == 3 and media.probe(output).frames == 28
+    assert len(joins) == 3 and mediaprobe.probe(output).frames == 28
 
 
 def test_write_video_without_a_run_record_always_joins(tmp_path, joins):

@@ -75,3 +75,22 @@ def test_the_pacing_inputs_name_the_window_the_envelope_and_smooth(folder):
     assert plan.jobs[1].inputs["pacing"]["smooth"] == 0.3  # the default
     assert "pacing" not in plan.jobs[0].inputs
     assert plan.audio_sha256 is not None and len(plan.audio_sha256) == 64
+
+
+def test_the_plan_reads_the_samples_the_session_decoded_for_the_check(folder, monkeypatch):
+    """`audio`, the session's decoded soundtrack, goes from the check through to the plan's windows:
+    one decode for both, and the same keys as a plan that decodes on its own."""
+    from seqc.audio import pcm
+    from seqc.audio.memo import AudioCache
+
+    audio = "audio: {path: track.wav, start: 1.0, bpm: 120}"
+    alone = keys(folder, audio)
+    session = AudioCache()
+    story = load_storyboard(storyboard(folder, SEGMENTS, audio), audio=session)
+
+    def no_decode(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(pcm, "run", no_decode)
+    plan = compile_plan(story, Cache(folder / "cache"), audio=session)
+    assert [job.key for job in plan.clip_jobs] == alone

@@ -170,3 +170,27 @@ def test_smooth_without_audio_pacing_is_a_warning(folder):
     assert [(w.path, w.message) for w in s.warnings] == [
         ("segments[0].smooth", "`smooth` has no effect without `pacing: audio`")]
     assert s.segments[0].smooth is None and s.segments[1].smooth == 0.5
+
+
+def test_the_soundtrack_check_trusts_the_memo_and_the_session_it_is_handed(folder, monkeypatch):
+    """The cache's file memo (`audio_memo`) and the session's audio cache (`audio`) are parameters: a
+    pass either holds is not decoded again; without them the file is decoded."""
+    from seqc.audio import pcm
+    from seqc.audio.memo import AudioCache
+
+    class Memo:
+        def audio_checked(self, path, st, rules):
+            return 40 * pcm.ANALYSIS_RATE
+
+    path = story(folder, "  - {from: a, to: b, beats: 4}\n")
+    session = AudioCache()
+    assert load_storyboard(path, audio=session).audio.seconds == 40.0  # decoded: the session keeps the pass
+
+    def no_decode(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(pcm, "run", no_decode)
+    assert load_storyboard(path, audio_memo=Memo()).audio.seconds == 40.0
+    assert load_storyboard(path, audio=session).audio.seconds == 40.0
+    with pytest.raises(AssertionError, match="decoded again"):
+        load_storyboard(path)  # nothing kept: a fresh check

@@ -29,6 +29,14 @@ def test_temp_path_is_beside_the_final_file_and_names_its_writer(tmp_path):
     assert atomic.temp_owner(atomic.temp_path_for(tmp_path / "noext")) == os.getpid()
 
 
+def test_a_shared_folders_temp_names_its_host_too(tmp_path):
+    """A folder other machines write (a file:// remote on NFS): only the writer's host judges its pid."""
+    shared = atomic.temp_path_for(tmp_path / "record.json", shared=True)
+    assert shared.name.startswith(f".record{atomic.TEMP_MARK}{os.getpid()}@{atomic.host()}-")
+    assert shared.suffix == ".json" and atomic.temp_owner(shared) == os.getpid()
+    assert atomic.temp_owner(tmp_path / f".record{atomic.TEMP_MARK}1@other-host-0123abcd.json") is None
+
+
 @pytest.mark.parametrize("name", [
     "video.mp4", ".video.mp4", f"video{atomic.TEMP_MARK}123-0123abcd.mp4",  # not hidden
     f".video{atomic.TEMP_MARK}123-0123abc.mp4", f".video{atomic.TEMP_MARK}x-0123abcd.mp4",

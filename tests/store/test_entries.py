@@ -166,8 +166,9 @@ def test_a_synced_entry_is_vouched_for_by_stat_and_a_changed_one_is_hashed_again
 CRASH_IN_PUT = """
 import os, sys
 from seqc.store import Cache
+from seqc.store.entries import EntryStore
 # Die for real between moving the content into place and writing the sidecar.
-Cache._write_sidecar = lambda self, kind, key, data: os._exit(3)
+EntryStore._write_sidecar = lambda self, kind, key, data: os._exit(3)
 Cache(sys.argv[1]).put_bytes("clips", sys.argv[2], sys.argv[3].encode(), {})
 """
 

@@ -142,6 +142,6 @@ def test_a_run_record_that_used_an_entry_counts_as_its_last_use(tmp_path):
         cache.put_bytes("clips", k(i), b"x" * 100, {})
         set_last_use(cache, "clips", k(i), 1000.0 + i)  # k(1) published first
     cache.write_run("ab" * 12, {"segments": [], "uses": [f"clips/{k(1)}"]})  # ... but used just now
-    one = cache._entry("clips", k(1)).disk_size  # room for one (sidecars differ by a byte or two: their times)
+    one = cache.entry_store.entry("clips", k(1)).disk_size  # room for one (sidecars differ by a byte or two: their times)
     cache.gc(max_size=one)
     assert cache.status("clips", k(1)) == "cached" and cache.status("clips", k(2)) == "missing"

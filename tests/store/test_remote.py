@@ -17,7 +17,7 @@ import pytest
 from remotekit import BUCKET, closed_port, s3_env
 
 from seqc.errors import EXIT_INPUT, EXIT_RENDER
-from seqc.store import Cache
+from seqc.store import Cache, atomic
 from seqc.store.remote import (
     MARKER,
     RemoteExtraMissing,
@@ -269,6 +269,45 @@ def test_a_local_share_never_shows_a_partial_record_or_leaves_temps(tmp_path):
     assert json.loads((tmp_path / "seqc" / "clips" / key[:2] / f"{key}.json").read_text())["size"] == 100
     assert not [p for p in (tmp_path / "seqc").rglob("*") if ".tmp-" in p.name]
 
+
+
+KILLED_PUSH = textwrap.dedent("""
+    import os, shutil, signal, sys
+    from pathlib import Path
+    from seqc.store import Cache
+    from seqc.store.remote import open_remote
+
+    url, cache_dir, key = sys.argv[1:4]
+
+    def killed_halfway(src, dst):
+        Path(dst).write_bytes(Path(src).read_bytes()[:10])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    shutil.copyfile = killed_halfway
+    open_remote(url).push(Cache(cache_dir), "clips", key)
+""")
+
+
+def test_a_killed_push_leaves_a_temp_the_next_push_removes(tmp_path):
+    """The remote's temps are named as the local cache's (seqc.store.atomic, with the host): a dead
+    writer's is removed by the next push of the entry; a live one's, or another host's, stays."""
+    url, key, data = f"file://{tmp_path}/share", key_of("clip"), b"x" * 100
+    a, _ = new_cache(tmp_path / "a")
+    local_entry(a, "clips", key, data)
+    child = subprocess.run([sys.executable, "-c", KILLED_PUSH, url, str(tmp_path / "a"), key],
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, timeout=120)
+    assert child.returncode == -9, child.stderr
+    opened = open_remote(url)
+    content = Path(opened.content_path("clips", key, sha(data)))
+    (dead,) = [p for p in content.parent.iterdir() if ".tmp-" in p.name]
+    assert atomic.temp_owner(dead) not in (None, os.getpid()) and dead.suffix == ".mp4"
+    live = atomic.temp_path_for(content, shared=True)  # this test's own: a live writer
+    foreign = content.with_name(f".{content.stem}.tmp-{atomic.temp_owner(dead)}@elsewhere-0123abcd.mp4")
+    for path in (live, foreign):
+        path.write_bytes(b"in flight")
+    assert opened.push(a, "clips", key)
+    assert sorted(p.name for p in content.parent.iterdir()) == sorted([content.name, live.name, foreign.name])
+    assert opened.fetch(Cache(tmp_path / "b"), "clips", key).read_bytes() == data
 
 def test_a_store_that_fails_is_unavailable_not_a_miss(remote, tmp_path, monkeypatch):
     a, _ = new_cache(tmp_path / "a")

@@ -42,7 +42,7 @@ from watchutil import (
 )
 
 from seqc.media import count_frames
-from seqc.render.render import RenderOptions
+from seqc.render.options import RenderOptions
 from seqc.store import Cache
 from seqc.watch.views import LiveView, LogView
 from seqc.watch.watcher import Watcher
@@ -155,7 +155,7 @@ def test_live_view_shows_what_is_watched_the_state_and_the_last_render(tmp_path,
     from rich.console import Console
 
     from seqc.errors import Problem
-    from seqc.render.render import RenderResult
+    from seqc.render.driver import RenderResult
     from seqc.ui.load import load_and_plan
 
     folder = make_project(tmp_path / "project")

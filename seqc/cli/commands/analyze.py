@@ -7,10 +7,13 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from seqc.app.preflight import preflight
 from seqc.inspect.analyze import analyze, beat_frames, plot
 from seqc.outputs.produce import rendered
 from seqc.render.metrics import sparkline
-from seqc.render.render import RenderOptions, Reporter
+from seqc.render.options import RenderOptions
+from seqc.render.progress import Reporter
+from seqc.render.session import Session
 from seqc.ui import console
 from seqc.ui.load import load_and_plan, open_cache
 from seqc.ui.progress import ProgressReporter
@@ -19,11 +22,17 @@ from seqc.ui.progress import ProgressReporter
 def run(file: str, cache_dir: str | None, options: RenderOptions, *, plot_path: Path | None = None,
         as_json: bool = False, draft: bool = False, quiet: bool = False) -> int:
     """Fill the cache, read the clips, print the report (or JSON); `plot_path` draws the curves."""
-    cache = open_cache(cache_dir, file)
-    plan = load_and_plan(file, cache, quiet=quiet, draft=draft, precision=options.precision)
-    reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
-    with rendered(plan, cache, options, reporter) as (plan, result):
-        reports = analyze(plan, result.clips, cache)
+    session = Session()
+    try:
+        preflight(session, options.remote)
+        cache = open_cache(cache_dir, file)
+        plan = load_and_plan(file, cache, quiet=quiet, draft=draft,
+                             precision=session.models.precision(options.device, options.dtype), audio=session.audio)
+        reporter = Reporter(warn=console.warn) if quiet or as_json else ProgressReporter()
+        with rendered(plan, cache, options, reporter, session=session) as (plan, result):
+            reports = analyze(plan, result.clips, cache)
+    finally:
+        session.close()
     if plot_path is not None:
         plot(reports, plot_path, title=f"{Path(file).name}: frame-to-frame change by video frame",
              beats=beat_frames(plan.storyboard))

@@ -4,6 +4,7 @@ storyboard's entries to or from the remote cache."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
@@ -13,6 +14,9 @@ from seqc.cli.commands.plan import STATUS_STYLE
 from seqc.store import format_size
 from seqc.ui import console
 from seqc.ui.load import load_and_plan, open_cache
+
+if TYPE_CHECKING:
+    from seqc.render.session import Session
 
 
 def ls(cache_dir: str | None, as_json: bool = False) -> int:
@@ -65,22 +69,36 @@ def clear(cache_dir: str | None) -> int:
     return 0
 
 
-def transfer(action: str, file: str, cache_dir: str | None, url: str | None, *, precision: str = "float32",
-             draft: bool = False, quiet: bool = False) -> int:
+def transfer(action: str, file: str, cache_dir: str | None, url: str | None, *, device: str = "auto",
+             dtype: str = "auto", draft: bool = False, quiet: bool = False) -> int:
     """`push`: upload FILE's entries the remote lacks; `pull`: download those the local cache lacks.
-    The entries are the plan's clips, keyframe latents and prompt conditionings, each verified."""
+    The entries are the plan's clips (planned for a model on `device` in `dtype`), keyframe latents
+    and prompt conditionings, each verified."""
     from seqc.errors import InputError
-    from seqc.render.remote_tier import connect, endpoint_entries
-    from seqc.render.remote_tier import transfer as run_transfer
+    from seqc.render.session import Session
 
     if url is None:
         raise InputError(f"seqc cache {action} needs a remote: pass --remote URL or set SEQC_REMOTE "
                          "(e.g. s3://bucket/prefix or file:///mnt/share/seqc)")
+    session = Session()
+    try:
+        return _transfer(action, file, cache_dir, url, session, device, dtype, draft=draft, quiet=quiet)
+    finally:
+        session.close()
+
+
+def _transfer(action: str, file: str, cache_dir: str | None, url: str, session: Session, device: str, dtype: str,
+              *, draft: bool, quiet: bool) -> int:
+    """`transfer`'s work, with the session that opened the remote."""
+    from seqc.render.driver import endpoint_entries
+    from seqc.store.tier import transfer as run_transfer
+
     cache = open_cache(cache_dir, file)
     # 1. The remote, checked before anything is read or written; then the plan's entries.
-    remote = connect(url)
+    remote = session.remotes.open(url)
     assert remote is not None
-    plan = load_and_plan(file, cache, quiet=quiet, draft=draft, precision=precision)
+    plan = load_and_plan(file, cache, quiet=quiet, draft=draft, precision=session.models.precision(device, dtype),
+                         audio=session.audio)
     entries = [("clips", key) for key in dict.fromkeys(job.key for job in plan.clip_jobs)]
     entries += endpoint_entries(plan, plan.clip_jobs)  # the keyframes the segments use
     moved: list[tuple[str, str]] = []

@@ -55,9 +55,17 @@ def plan_json(plan: Plan) -> dict:
 
 
 def run(file: str, cache_dir: str | None, draft: bool = False, as_json: bool = False, explain: bool = False,
-        every: bool = False, precision: str = "float32") -> int:
-    """Print every segment's status and reason, then the final frame's; `every` keeps one row per segment."""
-    plan = load_and_plan(file, open_cache(cache_dir, file), quiet=as_json, draft=draft, precision=precision)
+        every: bool = False, device: str = "auto", dtype: str = "auto") -> int:
+    """Print every segment's status and reason, then the final frame's; `every` keeps one row per segment.
+    The plan is for the precision a model on `device` in `dtype` would run in."""
+    from seqc.render.session import Session
+
+    session = Session()
+    try:
+        plan = load_and_plan(file, open_cache(cache_dir, file), quiet=as_json, draft=draft,
+                             precision=session.models.precision(device, dtype), audio=session.audio)
+    finally:
+        session.close()
     if as_json:
         console.print_json(plan_json(plan))
         return 0

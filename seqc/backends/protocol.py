@@ -1,0 +1,112 @@
+"""What a model backend can do, as types: callers ask these, never `hasattr`.
+
+Every backend is a `Backend`: it encodes a keyframe image to a latent and decodes latents to
+frames, on a `device`, in the `precision` the planner put in the keys. What more it can do it
+declares in `capabilities`, and each extra capability has a narrower protocol with its methods:
+`Generator` (prompts to conditioning, seeds to noise, denoising) and `Schedulable` (a named
+scheduler per segment), both a text-to-image pipeline's. A caller that needs one asks
+`generator(backend, why)` or `schedulable(backend, why)`: it gets the narrowed type, or a
+ModelError naming the model and what it cannot do.
+
+Where a new backend or capability goes: a backend (a built-in text-to-image model, a single-file
+checkpoint) implements `Backend` and the protocols of what it can do and lists those in
+`capabilities`; a capability (LoRA, ControlNet, a morph the model computes) adds a `Capability`,
+a protocol with its methods and an accessor like `generator`. Torch- and numpy-free at import:
+they appear in annotations only.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from seqc.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+
+class Capability(enum.Enum):
+    """One thing a backend can do (and so one kind of cache entry or frame it can make)."""
+
+    ENCODE = "encode"  # uint8 pixels [H, W, 3] -> a scaled latent [C, h, w] (image keyframes: `latents`)
+    DECODE = "decode"  # latents [B, C, h, w] -> uint8 frames [B, H, W, 3] (every latent path)
+    GENERATE = "generate"  # prompts -> conditioning (`embeds`), seeds -> noise, denoising to frames
+    SCHEDULERS = "schedulers"  # a scheduler by name (a segment's `scheduler:`)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A loaded model: an image <-> latent codec on one device, in one precision."""
+
+    @property
+    def name(self) -> str:
+        """The model as the storyboard names it (for messages)."""
+
+    @property
+    def device(self) -> torch.device:
+        """Where it runs (its type decides the default batch size)."""
+
+    @property
+    def precision(self) -> str:
+        """float32, float16 or bfloat16: what it computes in, which the plan's keys name
+        (seqc.backends.precision); a render refuses a model whose precision is not the plan's."""
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What it can do; each member beyond ENCODE and DECODE has a protocol below."""
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        """uint8 pixels [H, W, 3] -> float32 scaled latent [C, h, w]."""
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """float32 scaled latents [B, C, h, w] -> uint8 frames [B, H, W, 3]."""
+
+
+@runtime_checkable
+class Generator(Backend, Protocol):
+    """A backend that makes frames from prompts and noise (Capability.GENERATE)."""
+
+    def encode_prompt(self, prompt: str, negative_prompt: str = "",
+                      guidance: float | None = None) -> dict[str, np.ndarray]:
+        """One prompt's conditioning as float32 arrays without a batch dimension."""
+
+    def initial_noise(self, seed: int, size: tuple[int, int]) -> np.ndarray:
+        """Standard normal noise [C, h, w] float32 from `seed`, the same on every device."""
+
+    def generate(self, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
+                 size: tuple[int, int], image_latents: np.ndarray | None = None, strength: float = 0.0,
+                 seed: int = 0) -> np.ndarray:
+        """Denoise a batch (from image latents noised to `strength`, or from pure noise) to uint8 frames."""
+
+
+@runtime_checkable
+class Schedulable(Backend, Protocol):
+    """A backend whose sampler can be chosen by name (Capability.SCHEDULERS)."""
+
+    def set_scheduler(self, name: str) -> None:
+        """Use the scheduler `name` ("default": the model's own) from now on."""
+
+
+def generator(backend: Backend, needed_for: str) -> Generator:
+    """`backend` as a Generator, or a ModelError saying it cannot do `needed_for`."""
+    if Capability.GENERATE in backend.capabilities and isinstance(backend, Generator):
+        return backend
+    raise _lacks(backend, Capability.GENERATE, needed_for)
+
+
+def schedulable(backend: Backend, needed_for: str) -> Schedulable:
+    """`backend` as a Schedulable, or a ModelError saying it cannot do `needed_for`."""
+    if Capability.SCHEDULERS in backend.capabilities and isinstance(backend, Schedulable):
+        return backend
+    raise _lacks(backend, Capability.SCHEDULERS, needed_for)
+
+
+def _lacks(backend: Backend, capability: Capability, needed_for: str) -> ModelError:
+    can = ", ".join(c.value for c in Capability if c in backend.capabilities) or "nothing"
+    return ModelError(f"model '{backend.name}' cannot {needed_for}: it has no '{capability.value}' "
+                      f"capability (it can: {can})")
+
+
+__all__ = ["Backend", "Capability", "Generator", "Schedulable", "generator", "schedulable"]
