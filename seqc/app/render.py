@@ -8,8 +8,8 @@ The steps, each a method of `StoryboardRender` that `render_storyboard` runs in 
 3. `read`: the storyboard and the output path, checked before planning touches the cache.
 4. `produce`: plan, render what is missing, write the output (seqc.outputs.produce), then stamp what
    this render read and wrote, for the next identical command.
-The CLI runs the steps itself to act between them as it always has: it hands the job to a warm
-`seqc watch` after the pre-flights, and prints the storyboard's warnings as soon as it is read.
+`seqc render` runs the steps itself (seqc.cli.commands.render), to act between them: it hands the job
+to a warm `seqc watch` after the pre-flights, and prints the storyboard's warnings as soon as it is read.
 """
 
 from __future__ import annotations

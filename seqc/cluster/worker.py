@@ -10,6 +10,7 @@ Clips never travel through Ray's object store.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from seqc.audio.memo import AudioCache
 from seqc.errors import RenderError
 from seqc.media.ffmpeg import encoder_build
 from seqc.models import ModelRef, fingerprint_inputs
@@ -55,8 +57,8 @@ class SegmentWorker:
     """Load the model once (`load`), then render segments (`render`) into the cache each task names.
 
     `threads` sets torch's thread count (a CPU worker: one each, so workers do not fight for
-    cores). The worker process is its own session: it keeps its model, its caches and the remotes
-    it opened for its lifetime.
+    cores). The worker process is its own session: it keeps its model, its caches, the remotes it
+    opened and the last soundtrack it decoded for its lifetime.
     """
 
     def __init__(self, threads: int | None = None):
@@ -66,6 +68,7 @@ class SegmentWorker:
         self.warnings: list[str] = []
         self.caches: dict[str, Cache] = {}
         self.remotes = Remotes()
+        self.audio = AudioCache()  # the soundtrack decoded once per worker, not once per segment
         self.push_failed: set[str] = set()
 
     def cache(self, root: str) -> Cache:
@@ -121,7 +124,11 @@ class SegmentWorker:
             raise WorkerRefused(
                 f"the worker on {socket.gethostname()} runs the model in {backend.precision}, the plan is for "
                 f"{task.precision}; pass --device and --dtype explicitly so the driver plans for the workers")
-        # 2. Render and publish, unless the clip is already there (a retry, or a shared cache).
+        # 2. Render and publish, unless the clip is already there (a retry, or a shared cache). A
+        #    `pacing: audio` window arrives without the driver's decoded soundtrack: it reads this
+        #    worker's (seqc.audio.pcm.AudioWindow).
+        if job.window is not None:
+            job = dataclasses.replace(job, window=dataclasses.replace(job.window, audio=self.audio))
         rendered = cache.get("clips", job.key) is None
         if rendered:
             with ClipFinisher(cache) as finisher:

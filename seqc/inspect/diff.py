@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+from seqc.audio.memo import AudioCache
 from seqc.errors import InputError
 from seqc.plan import CACHED, MISSING, Plan, compile_plan, explain
 from seqc.plan.explain import previous_records
@@ -141,7 +142,8 @@ def _git(cwd: Path, *args: str) -> bytes:
 
 
 def diff_files(old_path: Path, new_path: Path, cache: Cache) -> StoryDiff:
-    """Load both storyboards and compare their plans."""
-    old = compile_plan(load_storyboard(old_path, images=cache, audio_memo=cache), cache)
-    new = compile_plan(load_storyboard(new_path, images=cache, audio_memo=cache), cache)
+    """Load both storyboards and compare their plans (a soundtrack both use is decoded once)."""
+    audio = AudioCache()
+    old = compile_plan(load_storyboard(old_path, images=cache, audio_memo=cache, audio=audio), cache, audio=audio)
+    new = compile_plan(load_storyboard(new_path, images=cache, audio_memo=cache, audio=audio), cache, audio=audio)
     return diff_plans(old, new)

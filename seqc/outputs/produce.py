@@ -91,7 +91,7 @@ def _replan(plan: Plan, cache: Cache, options: RenderOptions, mismatch: Precisio
     (reporter or Reporter()).warn(
         f"--dtype auto was planned as {mismatch.planned}, but the model runs in {mismatch.actual} on this "
         f"machine; planning again for {mismatch.actual} (pass --dtype {mismatch.actual} to skip the guess)")
-    return compile_plan(plan.storyboard, cache, precision=mismatch.actual)
+    return compile_plan(plan.storyboard, cache, precision=mismatch.actual, audio=session.audio)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """The live preview page of `seqc watch --serve`.
 
-- `events`: the event bus the watcher publishes to, and the page's state (`PreviewState`, the one
+- `bus`: the event bus the watcher publishes to, and the page's state (`PreviewState`, the one
   reducer: each event goes to the page as the state it changed).
 - `artifacts`: the allow-list of files the page may fetch (video, contact sheet, curves), by version.
 - `server`: the HTTP server (stdlib ThreadingHTTPServer): the page, `/state`, the SSE stream, artifacts.

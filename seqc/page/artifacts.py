@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqc.store.files import RENAMED_FIELDS, stat_signature
+
 NAMES = ("video", "sheet", "curves")
 KEEP = 3  # versions kept per name (a page may still be loading the one before the newest)
 CONTENT_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
@@ -54,7 +56,8 @@ class Artifacts:
             raise ValueError(f"unknown artifact {name!r}")
         source = Path(source)
         st = source.stat()
-        version = hashlib.sha256(f"{source}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{tag}".encode()).hexdigest()[:16]
+        identity = ":".join(str(field) for field in stat_signature(st, RENAMED_FIELDS))  # size:mtime_ns:inode
+        version = hashlib.sha256(f"{source}:{identity}:{tag}".encode()).hexdigest()[:16]
         suffix = source.suffix.lower()
         target = self.folder / f"{name}-{version}{suffix}"
         if not target.exists():

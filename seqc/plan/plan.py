@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from seqc.audio.memo import AudioCache
 from seqc.audio.pcm import ENVELOPE, AudioWindow, window_for
 from seqc.media.encode import ENCODER_SETTINGS
 from seqc.media.ffmpeg import encoder_build
@@ -21,9 +21,6 @@ from seqc.plan import keys
 from seqc.plan.explain import explain, previous_records
 from seqc.spec import Segment, Storyboard
 from seqc.store import CACHED, Cache
-
-if TYPE_CHECKING:
-    from seqc.audio.memo import AudioCache
 
 PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (9 decodes)
 
@@ -137,7 +134,9 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32", *,
                  audio: AudioCache | None = None) -> Plan:
     """Compute every key and status, and the reason for each segment that must render, for a model
     running in `precision` (seqc.backends.precision.planned_precision gives the one a render uses).
-    `audio`: the session's decoded soundtracks, for `pacing: audio` (None: a fresh one, nothing kept)."""
+    `audio`: the session's decoded soundtracks, for `pacing: audio` (None: a fresh one for this plan,
+    so its segments decode the soundtrack once, and nothing is kept after it)."""
+    audio = audio if audio is not None else AudioCache()
     # 1. The model's fingerprint (config plus weight hashes, memoised by stat).
     assert story.model_ref is not None
     model_fp = keys.model_fingerprint(fingerprint_inputs(story.model_ref, cache.hash_file))

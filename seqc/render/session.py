@@ -1,4 +1,4 @@
-"""What one seqc process keeps between renders: the loaded model, the precision it learned, the
+"""What one command keeps between its renders: the loaded model, the precision it learned, the
 open remote caches, the decoded soundtracks and the executors' workers (issue 25 item 3).
 
 A `seqc render` owns one for its single render; `seqc watch` owns one for all its renders, and
@@ -19,7 +19,8 @@ from seqc.store.tier import Remotes
 
 @dataclass
 class Session:
-    """The per-process memory of renders (each part is owned by its stage; see the field comments)."""
+    """The memory of one command's renders (each part is owned by its stage; see the field comments);
+    `close()` when the command ends."""
 
     # Fields are added here, one per stage that keeps something between renders (issue 25 item 3).
     models: LoadedModels = field(default_factory=LoadedModels)  # the model kept loaded, learned precisions

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from seqc.backends import loaded
 from seqc.backends.loaded import LoadedModels
 from seqc.backends.precision import planned_precision
 from seqc.backends.protocol import (
@@ -100,11 +99,10 @@ def _fake_loader(calls: list):
     return load
 
 
-def test_loaded_models_keep_the_last_model_only(monkeypatch, tmp_path):
+def test_loaded_models_keep_the_last_model_only(tmp_path):
     calls: list = []
-    monkeypatch.setattr(loaded, "load_backend", _fake_loader(calls))
     a, b = ModelRef("a", tmp_path / "a", "autoencoder", "folder"), ModelRef("b", tmp_path / "b", "autoencoder", "folder")
-    models = LoadedModels()
+    models = LoadedModels(loader=_fake_loader(calls))  # the loader is a seam passed in
     first = models.load(a, "cpu", "auto", fingerprint="fa")
     assert models.load(a, "cpu", "auto", fingerprint="fa") is first and len(calls) == 1
     assert models.names() == [str(tmp_path / "a")]
@@ -116,10 +114,9 @@ def test_loaded_models_keep_the_last_model_only(monkeypatch, tmp_path):
     assert models.names() == []
 
 
-def test_a_precision_is_learned_per_session_and_two_sessions_share_nothing(monkeypatch, tmp_path):
+def test_a_precision_is_learned_per_session_and_two_sessions_share_nothing(tmp_path):
     calls: list = []
-    monkeypatch.setattr(loaded, "load_backend", _fake_loader(calls))
-    one, two = Session(), Session()
+    one, two = Session(models=LoadedModels(loader=_fake_loader(calls))), Session()
     assert one.models is not two.models
     one.models.learn("auto", "auto", "float32")
     assert one.models.precision("auto", "auto") == "float32"

@@ -94,3 +94,22 @@ def test_the_plan_reads_the_samples_the_session_decoded_for_the_check(folder, mo
     monkeypatch.setattr(pcm, "run", no_decode)
     plan = compile_plan(story, Cache(folder / "cache"), audio=session)
     assert [job.key for job in plan.clip_jobs] == alone
+
+
+def test_a_plan_without_a_session_decodes_the_soundtrack_once_for_all_its_segments(folder, monkeypatch):
+    """`compile_plan(audio=None)` (seqc diff, a re-plan) still decodes once per plan, not once per
+    `pacing: audio` segment."""
+    from seqc.audio import pcm
+
+    audio = "audio: {path: track.wav, start: 1.0, bpm: 120}"
+    story = load_storyboard(storyboard(folder, SEGMENTS + "  - {from: a, to: b, beats: 4, pacing: audio}\n", audio))
+    decodes: list[Path] = []
+    original = pcm.pcm
+
+    def counted(path: Path) -> bytes:
+        decodes.append(path)
+        return original(path)
+
+    monkeypatch.setattr(pcm, "pcm", counted)
+    plan = compile_plan(story, Cache(folder / "cache"))
+    assert sum(job.window is not None for job in plan.clip_jobs) == 3 and len(decodes) == 1
