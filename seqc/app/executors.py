@@ -35,21 +35,19 @@ def check_settings(executor: str, workers: int | None) -> None:
 
 
 def executor_for(settings: ExecutorSettings, session: Session) -> Executor:
-    """The executor the settings name. A Ray one holds its workers (the model loaded in each), so it is
-    kept in `session.executors` for the next render, and replaced when its settings change."""
+    """The executor the settings name. A Ray one holds its workers (the model loaded in each), so one
+    is kept in `session.executors` for the next render, with these settings; it replaces its
+    workers by itself when the model, device, dtype or worker count changes."""
     from seqc.render.execute import LocalExecutor
 
     if settings.executor != "ray":
         return LocalExecutor()
-    options = settings.options
-    key = "ray " + repr((settings.ray_address, settings.workers, options.device, options.dtype, options.batch_size,
-                         options.remote))
-    for name in [name for name in session.executors if name.startswith("ray ") and name != key]:
-        session.executors.pop(name).close()  # other settings: their workers go
-    if key not in session.executors:
-        from seqc.cluster.executor import RayExecutor
+    from seqc.cluster.executor import RayExecutor
 
-        session.executors[key] = RayExecutor(settings.ray_address, settings.workers, device=options.device,
-                                             dtype=options.dtype, batch_size=options.batch_size,
-                                             remote=options.remote, remotes=session.remotes)
-    return session.executors[key]
+    options = settings.options
+    kept = session.executors.get("ray")
+    if not isinstance(kept, RayExecutor):
+        kept = session.executors["ray"] = RayExecutor(remotes=session.remotes)
+    kept.configure(settings.ray_address, settings.workers, device=options.device, dtype=options.dtype,
+                   batch_size=options.batch_size, remote=options.remote)
+    return kept

@@ -140,13 +140,19 @@ class RayExecutor:
     def __init__(self, ray_address: str | None = None, workers: int | None = None, *, device: str = "auto",
                  dtype: str = "auto", batch_size: int | None = None, remote: str | None = None,
                  remotes: Remotes | None = None, worker_class: type[SegmentWorker] = SegmentWorker):
+        self.configure(ray_address, workers, device=device, dtype=dtype, batch_size=batch_size, remote=remote)
+        self.remotes = remotes or Remotes()
+        self.worker_class = worker_class
+        self.pool: Pool | None = None  # started by the first run that has something to render
+
+    def configure(self, ray_address: str | None, workers: int | None, *, device: str, dtype: str,
+                  batch_size: int | None, remote: str | None) -> None:
+        """The settings of the next runs. The pool stays while what its workers hold is the same
+        (model, device, dtype, worker count: PoolSpec); the batch size and the remote are per run."""
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.ray_address, self.workers = ray_address, workers
         self.device, self.dtype, self.batch_size, self.remote = device, dtype, batch_size, remote
-        self.remotes = remotes or Remotes()
-        self.worker_class = worker_class
-        self.pool: Pool | None = None  # started by the first run that has something to render
 
     def close(self) -> None:
         """Stop this executor's workers (a later run starts new ones)."""
