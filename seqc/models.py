@@ -44,9 +44,16 @@ class ModelRef:
         return self.kind == "pipeline"
 
 
-def builtin_path() -> Path:
-    """The folder of the embedded default model inside the installed package."""
-    return Path(str(resources.files("seqc.backends") / "builtin"))
+# The models that ship inside the package: `model:` name -> (folder in seqc/backends, kind).
+BUILTIN_MODELS = {
+    "builtin": ("builtin", "autoencoder"),  # the default: a tiny autoencoder (dissolves)
+    "builtin-emoji": ("builtin_emoji", "pipeline"),  # a tiny text-to-image model (prompt morphs)
+}
+
+
+def builtin_path(name: str = "builtin") -> Path:
+    """The folder of a built-in model (BUILTIN_MODELS) inside the installed package."""
+    return Path(str(resources.files("seqc.backends") / BUILTIN_MODELS[name][0]))
 
 
 def _kind_of(folder: Path, name: str) -> str:
@@ -112,11 +119,12 @@ def _hub_snapshot(repo_id: str) -> tuple[Path, str]:
 
 def resolve_model(name: str, base_dir: Path) -> ModelRef:
     """Turn the storyboard's `model:` into a ModelRef: builtin, a folder (relative to base_dir) or a hub id."""
-    if name == "builtin":
-        path = builtin_path()
-        if not (path / "config.json").is_file():
-            raise ModelError("the built-in model's files are missing from the installed package; reinstall seqc")
-        return ModelRef(name, path, "autoencoder", "builtin")
+    if name in BUILTIN_MODELS:
+        path, kind = builtin_path(name), BUILTIN_MODELS[name][1]
+        if not (path / ("model_index.json" if kind == "pipeline" else "config.json")).is_file():
+            raise ModelError(f"the files of the built-in model '{name}' are missing from the installed package; "
+                             "reinstall seqc")
+        return ModelRef(name, path, kind, "builtin")
     candidate = (base_dir / Path(name).expanduser()).resolve()
     looks_like_path = name.startswith((".", "/", "~")) or "\\" in name or not HUB_ID_RE.match(name)
     if candidate.is_dir() or looks_like_path:
@@ -140,10 +148,11 @@ def _clean_config(data: object) -> object:
 def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
     """The named inputs of a model's fingerprint: configs without path noise, and weight hashes.
 
-    The built-in model is its weights' sha256; a hub model is its snapshot commit; a folder is
-    its configs plus each weight file's sha256 (hash_file memoises by path, size and mtime).
+    The built-in autoencoder is its weights' sha256; a hub model is its snapshot commit; a folder
+    (and the built-in pipeline, a folder in the package) is its configs plus each weight file's
+    sha256 (hash_file memoises by path, size and mtime).
     """
-    if ref.source == "builtin":
+    if ref.source == "builtin" and ref.kind == "autoencoder":
         files = weight_files(ref.path, ref.kind)
         return {"builtin": hash_file(files[0]) if files else ""}
     if ref.source == "hub":
@@ -159,3 +168,18 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
         configs[extra.relative_to(ref.path).as_posix()] = hash_file(extra)
     weights = {p.relative_to(ref.path).as_posix(): hash_file(p) for p in weight_files(ref.path, ref.kind)}
     return {"configs": configs, "weights": weights}
+
+
+def known_prompts(ref: ModelRef) -> list[str]:
+    """The prompts a model lists in its folder's prompts.txt, one per line (builtin-emoji: the emoji names)."""
+    if not ref.can_generate:
+        raise ModelError(f"model '{ref.name}' is an autoencoder and draws no prompts; "
+                         "`builtin-emoji` is the built-in model that does")
+    listing = ref.path / "prompts.txt"
+    if not listing.is_file():
+        raise ModelError(f"model '{ref.name}' lists no prompts (no prompts.txt in {ref.path}); "
+                         "a model trained on free text takes any prompt")
+    try:
+        return [line.strip() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"model '{ref.name}': cannot read {listing}: {exc}") from None

@@ -22,6 +22,7 @@ from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRIC
 from seqc.motion.methods import METHODS  # noqa: E402
 from seqc.render.frames import PACINGS  # noqa: E402
 from seqc.render.pixels import FITS  # noqa: E402
+from seqc.spec.checks import GENERATIVE_MODELS  # noqa: E402
 from seqc.spec.colours import HEX_PATTERN, colour_names  # noqa: E402
 from seqc.spec.timeline import LENGTH_FIELDS, TIME_PATTERN  # noqa: E402
 
@@ -227,7 +228,7 @@ def storyboard_rules() -> list[dict]:
 
     audio_pacing = forbid("`pacing: audio` needs a soundtrack", "add `audio: {path: ...}` to the storyboard",
                           {"const": "audio"})
-    generative = "a Stable Diffusion family text-to-image pipeline, a folder with model_index.json or a hub id"
+    generative = GENERATIVE_MODELS
     return [
         {"if": {"not": {"required": ["audio"], "properties": {"audio": {"required": ["bpm"]}}}},
          "then": timings({"beats": needs_bpm("beats"), "until_beat": needs_bpm("until_beat")},
@@ -238,7 +239,7 @@ def storyboard_rules() -> list[dict]:
              "if": {"required": ["image"]},
              "then": {"properties": {"prompt": forbid(
                  "a keyframe has either `image` or `prompt`, not both",
-                 f"an image with a prompt (img2img) needs `model:` {generative}")}},
+                 f"an image with a prompt (img2img) needs {generative}")}},
              "else": {"properties": {"prompt": forbid(
                  "prompt keyframes need a text-to-image model, and 'builtin' is an autoencoder",
                  f"set `model:` to {generative}; or use `image:`")}},
@@ -361,9 +362,10 @@ def build() -> dict:
             "audio": audio_schema(),
             "model": prop(
                 "Model",
-                "`builtin` (the default), a local diffusers folder relative to the storyboard (./vae), "
-                "or a Hugging Face hub id already in the local cache.",
-                type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
+                "`builtin` (the default; a tiny autoencoder), `builtin-emoji` (a tiny text-to-image model that "
+                "draws the emoji prompts `seqc prompts` lists), a local diffusers folder relative to the "
+                "storyboard (./vae), or a Hugging Face hub id already in the local cache.",
+                examples=["builtin", "builtin-emoji"], type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
             ),
             "defaults": {
                 "title": "Defaults",

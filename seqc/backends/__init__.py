@@ -33,11 +33,16 @@ CPU_BATCH_LIMIT = 16  # frames in flight at once on the CPU, however many cores 
 
 def default_batch_size(backend: Backend) -> int:
     """Frames made at once when the user does not say: 8 on a GPU, where batching is the main
-    lever; on the CPU torch's thread count (at most CPU_BATCH_LIMIT), since there each frame is
-    computed alone on one thread, side by side (seqc.backends.threads), and a batch is what keeps
-    every thread busy. A Ray CPU worker has one thread, so one frame."""
+    lever; on the CPU torch's thread count (at most CPU_BATCH_LIMIT), since there each frame (an
+    autoencoder's) or each call of CPU_FRAMES_PER_CALL frames (a pipeline's) is computed on one
+    thread, side by side (seqc.backends.threads), and a batch is what keeps every thread busy. A
+    Ray CPU worker has one thread, so one frame (or one call)."""
     if backend.device.type != "cpu":
         return 8
     import torch
 
-    return max(1, min(torch.get_num_threads(), CPU_BATCH_LIMIT))
+    from seqc.backends.pipeline_info import CPU_FRAMES_PER_CALL
+    from seqc.backends.protocol import Capability
+
+    per_thread = CPU_FRAMES_PER_CALL if Capability.GENERATE in backend.capabilities else 1
+    return max(1, min(torch.get_num_threads(), CPU_BATCH_LIMIT)) * per_thread

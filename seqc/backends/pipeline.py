@@ -48,11 +48,15 @@ DDPM-like, DDIM with eta > 0) get one CPU generator per frame, each seeded with 
 `seed` (0 unless the caller says otherwise). Every frame therefore gets the same step noise: a
 frame does not depend on its position in a batch, a keyframe's picture is the same at the end of
 one segment and the start of the next, and stochastic samplers do not flicker between frames.
-Repeated calls with the same inputs give the same frames. On the CPU each frame is denoised and
-decoded alone on one torch thread (several frames at once, each with its own copy of the
-scheduler) and prompts are encoded on one thread (seqc.backends.threads): torch's CPU kernels
-sum in an order that depends on their thread count, so this is what makes a frame the same bytes
-whatever the core count, the batch size or the executor. On a GPU the batch runs in one go.
+Repeated calls with the same inputs give the same frames. On the CPU frames are denoised and
+decoded in calls of exactly CPU_FRAMES_PER_CALL frames (the last call of a batch padded with
+copies of its last frame), each call on one torch thread (several calls at once, each with its
+own copy of the scheduler), and prompts are encoded on one thread (seqc.backends.threads):
+torch's CPU kernels sum in an order that depends on their thread count and on the size of the
+batch, but with both fixed a frame's bytes depend neither on its place in the call nor on its
+neighbours, so a frame is the same bytes whatever the core count, the batch size or the
+executor. A call of several frames amortises the UNet's per-call cost, which dominates a small
+model on the CPU. On a GPU the batch runs in one go.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ import torch
 
 from seqc.backends.autoencoder import AutoencoderBackend
 from seqc.backends.pipeline_info import (
+    CPU_FRAMES_PER_CALL,
     SCHEDULERS,
     check_scheduler_name,
     check_size,
@@ -263,18 +268,22 @@ class PipelineBackend:
         if image_latents is not None and strength <= 0.0:
             return self.decode(image_latents)
 
-        # 3. A GPU denoises the batch in one go; the CPU each frame alone, on one torch thread
-        #    (several at once, each with its own scheduler), so no frame depends on the core count.
+        # 3. A GPU denoises the batch in one go; the CPU in calls of exactly CPU_FRAMES_PER_CALL frames,
+        #    each on one torch thread (several at once, each with its own scheduler), so no frame
+        #    depends on the core count, the batch size or its neighbours.
         if self.device.type != "cpu":
             return self._generate(self.pipe, noise, conditioning, steps, guidance, size, image_latents, strength,
                                   seed)
 
-        def frame(i: int) -> np.ndarray:
-            return self._generate(self._own_pipe(), noise[i:i + 1], {k: v[i:i + 1] for k, v in conditioning.items()},
-                                  steps, guidance, size, None if image_latents is None else image_latents[i:i + 1],
-                                  strength, seed)
+        def call(first: int) -> np.ndarray:
+            count = min(CPU_FRAMES_PER_CALL, batch - first)
+            pick = list(range(first, first + count)) + [first + count - 1] * (CPU_FRAMES_PER_CALL - count)
+            frames = self._generate(self._own_pipe(), noise[pick], {k: v[pick] for k, v in conditioning.items()},
+                                    steps, guidance, size, None if image_latents is None else image_latents[pick],
+                                    strength, seed)
+            return frames[:count]
 
-        return np.concatenate(parallel_calls(frame, range(batch)))
+        return np.concatenate(parallel_calls(call, range(0, batch, CPU_FRAMES_PER_CALL)))
 
     def _own_pipe(self):
         """The pipeline with a scheduler of its own, so frames can denoise side by side: a shallow

@@ -85,7 +85,11 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
     if command == "init":
         from seqc.cli.commands import init
 
-        return init.run(Path(args.dir), force=args.force)
+        return init.run(Path(args.dir), force=args.force, prompts=args.prompts)
+    if command == "prompts":
+        from seqc.cli.commands import prompts
+
+        return prompts.run(args.model, args.words)
     if command == "plan":
         from seqc.cli.commands import plan
 

@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_input_commands(sub: argparse._SubParsersAction) -> None:
-    """validate, schema and init: the storyboard itself."""
+    """validate, schema, init and prompts: the storyboard itself."""
     p = sub.add_parser("validate", help="check storyboards and report every problem with its line:column",
                        description="Check storyboards against the schema and their meaning; exit 2 if any is invalid.")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -168,10 +168,19 @@ def _add_input_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="print the storyboard JSON Schema",
                        description="Print the JSON Schema (draft 2020-12) that storyboards are validated against.")
 
-    p = sub.add_parser("init", help="scaffold a storyboard with keyframe images",
+    p = sub.add_parser("init", help="scaffold a storyboard with keyframe images (or prompts)",
                        description="Create DIR/storyboard.yaml and painted keyframe images that render at once.")
     p.add_argument("dir", nargs="?", default=".", metavar="DIR")
     p.add_argument("--force", action="store_true", help="overwrite an existing storyboard.yaml")
+    p.add_argument("--prompts", action="store_true",
+                   help="prompt keyframes for the built-in text-to-image model (builtin-emoji) instead of pictures")
+
+    p = sub.add_parser("prompts", help="list the prompts a model knows (builtin-emoji's emoji names)",
+                       description="Print the prompts a model lists in its prompts.txt, one per line; with WORDS, "
+                                   "only those containing every word.")
+    p.add_argument("words", nargs="*", metavar="WORD")
+    p.add_argument("--model", default="builtin-emoji",
+                   help="`builtin-emoji` (default) or a model folder with a prompts.txt")
 
 
 def _add_render_commands(sub: argparse._SubParsersAction) -> None:

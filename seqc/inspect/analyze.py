@@ -8,6 +8,7 @@ steps of the segment are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +94,8 @@ class SegmentReport:
     def as_dict(self) -> dict:
         return {
             "index": self.index, "from": self.source, "to": self.target, "frames": self.frames,
-            "method": self.method, "easing": self.easing, "latent_rms": round(self.latent_rms, 6),
-            "latent_angle": round(self.latent_angle, 3), "median_change": round(self.median, 4),
+            "method": self.method, "easing": self.easing, "latent_rms": _number(self.latent_rms, 6),
+            "latent_angle": _number(self.latent_angle, 3), "median_change": round(self.median, 4),
             "max_change": round(self.max, 4), "max_at_frame": self.argmax,
             "max_at_video_frame": self.first_frame + self.argmax, "cv": round(self.cv, 4),
             "verdict": self.verdict, "asked_jumps": self.asked_steps,
@@ -124,6 +125,11 @@ def _latent(cache: Cache, key: str) -> np.ndarray | None:
 
     path = cache.get("latents", key)
     return None if path is None else load(path.read_bytes())["latent"]
+
+
+def _number(value: float, digits: int) -> float | None:
+    """`value` rounded, or None (JSON null) where it is not a number: two prompt keyframes have no latents."""
+    return None if math.isnan(value) else round(value, digits)
 
 
 def _latent_distance(a: np.ndarray | None, b: np.ndarray | None) -> tuple[float, float]:

@@ -2,7 +2,9 @@
 
 The keyframes are shipped as package data (`seqc/scaffold/keyframes/*.png`) and copied;
 they were painted once by the developer tools in `tools/paint` at 256x256, seed 0
-(`tests/test_paint.py` checks that they still match what the painters draw).
+(`tests/test_paint.py` checks that they still match what the painters draw). `seqc init
+--prompts DIR` writes a storyboard of prompt keyframes for the built-in text-to-image model
+instead (no pictures to copy).
 """
 
 from __future__ import annotations
@@ -40,21 +42,44 @@ segments:
 """
 
 
+PROMPT_TEMPLATE = """\
+# yaml-language-server: $schema=./storyboard.schema.json
+# Made by `seqc init --prompts`. The built-in text-to-image model draws emoji at 64x64 pixels;
+# `seqc prompts` lists the prompts it knows (`seqc prompts leaf`: those with "leaf").
+# `seqc render storyboard.yaml` renders it, `seqc watch storyboard.yaml` re-renders on every save.
+version: 1
+output: {path: out/video.mp4, size: [64, 64], fps: 24}
+model: builtin-emoji
+defaults: {duration: 2, easing: ease-in-out, method: slerp}
+keyframes:
+  spring: {prompt: cherry blossom}
+  summer: {prompt: black sun with rays}
+  autumn: {prompt: maple leaf}
+  winter: {prompt: snowman without snow}
+segments:
+  - {from: spring, to: summer}
+  - {from: summer, to: autumn}
+  - {from: autumn, to: winter, duration: 3}
+  - {from: winter, to: winter, duration: 1}   # a hold
+"""
+
+
 def keyframe_bytes(name: str) -> bytes:
     """The shipped PNG of keyframe `name` (one of `KEYFRAMES`)."""
     return files(__name__).joinpath("keyframes").joinpath(f"{name}.png").read_bytes()
 
 
-def scaffold(folder: Path, force: bool = False) -> Path:
+def scaffold(folder: Path, force: bool = False, prompts: bool = False) -> Path:
     """Write folder/storyboard.yaml, its schema, keyframes, a tagged cache/ folder and a .gitignore
-    for the video's out/ folder; refuse to overwrite the storyboard unless forced."""
+    for the video's out/ folder; refuse to overwrite the storyboard unless forced. With `prompts`,
+    the storyboard's keyframes are prompts for `builtin-emoji` and no pictures are written."""
     story = folder / "storyboard.yaml"
     if story.exists() and not force:
         raise InputError(f"{story} already exists (use --force to overwrite it)")
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    for name in KEYFRAMES:
+    for name in () if prompts else KEYFRAMES:
         atomic_write_bytes(folder / "keyframes" / f"{name}.png", keyframe_bytes(name))
     # The project's own cache: seqc finds it from any working folder by its tag (seqc.store.location).
     (folder / PROJECT_DIR).mkdir(exist_ok=True)
@@ -62,7 +87,7 @@ def scaffold(folder: Path, force: bool = False) -> Path:
     (folder / PROJECT_DIR / ".gitignore").write_text("*\n")
     (folder / "storyboard.schema.json").write_text(schema_text())
     ignore_output(folder / ".gitignore")
-    story.write_text(TEMPLATE)
+    story.write_text(PROMPT_TEMPLATE if prompts else TEMPLATE)
     return story
 
 

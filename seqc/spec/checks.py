@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
 MAX_TOTAL_FRAMES = 1_000_000
 MAX_TOTAL_PIXELS = 100_000_000_000  # frames x width x height: about 1.5M frames at 256x256
-GENERATIVE_MODELS = "a Stable Diffusion family text-to-image pipeline, a folder with model_index.json or a hub id"
+GENERATIVE_MODELS = ("`builtin-emoji` (the built-in text-to-image model, which draws prompts) or a Stable Diffusion "
+                     "family pipeline (a folder with model_index.json or a hub id)")
 
 
 class _Collector:

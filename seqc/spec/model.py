@@ -100,11 +100,14 @@ class Segment:
 
     @property
     def generation(self) -> dict | None:
-        """The segment's generation settings for cache keys, or None for an autoencoder model."""
+        """The segment's generation settings for cache keys, or None for an autoencoder model (with
+        the CPU's frames per denoising call: a frame's bytes depend on it, seqc.backends.pipeline)."""
         if self.steps is None:
             return None
+        from seqc.backends.pipeline_info import CPU_FRAMES_PER_CALL  # JSON-only module: no torch
+
         return {"steps": self.steps, "guidance": float(self.guidance or 0.0), "scheduler": self.scheduler,
-                "strength": float(self.strength or 0.0)}
+                "strength": float(self.strength or 0.0), "cpu_frames_per_call": CPU_FRAMES_PER_CALL}
 
     @property
     def rendered_frames(self) -> int:

@@ -34,10 +34,10 @@ def test_default_model_missing_is_one_clear_problem(story_dir, tmp_path, monkeyp
     import seqc.models
 
     # As a broken install looks: the package without the model's files.
-    monkeypatch.setattr(seqc.models, "builtin_path", lambda: tmp_path / "no-builtin")
+    monkeypatch.setattr(seqc.models, "builtin_path", lambda name="builtin": tmp_path / "no-builtin")
     p = one(story_dir, "# c\nversion: 1\nkeyframes: {a: {image: a.png}}\nsegments: [{from: a, to: a}]\n")
     assert (p.line, p.column, p.path) == (2, 1, "model")
-    assert "built-in model's files are missing" in p.message
+    assert "files of the built-in model 'builtin' are missing" in p.message
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "storyboard.schema.json"
 PACKAGE_COPY = ROOT / "seqc" / "spec" / "storyboard.schema.json"
 EXAMPLES = sorted(ROOT.glob("examples/*/storyboard.yaml"))
+# The examples of image keyframes on the built-in autoencoder (the default); the others name their model.
+IMAGE_EXAMPLES = [p for p in EXAMPLES if "\nmodel:" not in p.read_text()]
 
 
 
@@ -216,7 +218,7 @@ def test_example_starts_with_the_schema_line(story):
     assert (story.parent / match[1]).resolve() == SCHEMA_FILE
 
 
-@pytest.mark.parametrize("story", EXAMPLES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("story", IMAGE_EXAMPLES, ids=lambda p: p.parent.name)
 def test_example_is_valid_apart_from_the_model(story, tiny_vae):
     """The examples use the built-in model; with any autoencoder they are valid, with no warning."""
     text = story.read_text()
@@ -225,6 +227,15 @@ def test_example_is_valid_apart_from_the_model(story, tiny_vae):
     assert board.warnings == ()
     assert board.total_frames > 100
     assert all(kf.image is not None and kf.image.is_file() for kf in board.keyframes.values())
+
+
+def test_the_prompt_examples_use_the_builtin_text_to_image_model():
+    prompt_examples = [p for p in EXAMPLES if p not in IMAGE_EXAMPLES]
+    assert prompt_examples and len(IMAGE_EXAMPLES) >= 3
+    for story in prompt_examples:
+        board = load_text(story.read_text(), story)
+        assert board.model == "builtin-emoji" and board.warnings == ()
+        assert all(kf.prompt and kf.image is None for kf in board.keyframes.values())
 
 
 def test_examples_validate_with_the_cli():

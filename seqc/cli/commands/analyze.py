@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rich.markup import escape
@@ -47,8 +48,9 @@ def run(file: str, cache_dir: str | None, options: RenderOptions, *, plot_path: 
                          else "left")
     for r in reports:
         style = "red" if r.jarring else "green"
-        table.add_row(str(r.index), escape(f"{r.source} -> {r.target}"), str(r.frames), f"{r.latent_rms:.3f}",
-                      f"{r.latent_angle:.1f}°", f"{r.median:.2f}", f"{r.max:.2f} ({r.argmax})", f"{r.cv:.2f}",
+        table.add_row(str(r.index), escape(f"{r.source} -> {r.target}"), str(r.frames),
+                      "-" if math.isnan(r.latent_rms) else f"{r.latent_rms:.3f}",
+                      "-" if math.isnan(r.latent_angle) else f"{r.latent_angle:.1f}°", f"{r.median:.2f}", f"{r.max:.2f} ({r.argmax})", f"{r.cv:.2f}",
                       sparkline(r.changes, 24, top), f"[{style}]{escape(r.verdict)}[/{style}]")
     console.out.print(table)
     if plot_path is not None:

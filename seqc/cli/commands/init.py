@@ -1,4 +1,4 @@
-"""`seqc init DIR`: a storyboard with keyframe images that validates and renders at once."""
+"""`seqc init DIR`: a storyboard (keyframe images, or prompts with --prompts) that validates and renders at once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from seqc.scaffold import scaffold
 from seqc.ui import console
 
 
-def run(folder: Path, force: bool = False) -> int:
-    story = scaffold(folder, force=force)
+def run(folder: Path, force: bool = False, prompts: bool = False) -> int:
+    story = scaffold(folder, force=force, prompts=prompts)
     console.info(f"created {story}; render it with: seqc render {story}")
     return 0
