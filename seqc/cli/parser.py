@@ -169,7 +169,8 @@ def _add_input_commands(sub: argparse._SubParsersAction) -> None:
                        description="Print the JSON Schema (draft 2020-12) that storyboards are validated against.")
 
     p = sub.add_parser("init", help="scaffold a storyboard with keyframe images (or prompts)",
-                       description="Create DIR/storyboard.yaml and painted keyframe images that render at once.")
+                       description="Create DIR/storyboard.yaml and painted keyframe images that render at once "
+                                   "(with --prompts: prompt keyframes for builtin-emoji, no images).")
     p.add_argument("dir", nargs="?", default=".", metavar="DIR")
     p.add_argument("--force", action="store_true", help="overwrite an existing storyboard.yaml")
     p.add_argument("--prompts", action="store_true",
