@@ -49,14 +49,18 @@ DDPM-like, DDIM with eta > 0) get one CPU generator per frame, each seeded with 
 frame does not depend on its position in a batch, a keyframe's picture is the same at the end of
 one segment and the start of the next, and stochastic samplers do not flicker between frames.
 Repeated calls with the same inputs give the same frames. On the CPU frames are denoised and
-decoded in calls of exactly CPU_FRAMES_PER_CALL frames (the last call of a batch padded with
-copies of its last frame), each call on one torch thread (several calls at once, each with its
-own copy of the scheduler), and prompts are encoded on one thread (seqc.backends.threads):
-torch's CPU kernels sum in an order that depends on their thread count and on the size of the
-batch, but with both fixed a frame's bytes depend neither on its place in the call nor on its
-neighbours, so a frame is the same bytes whatever the core count, the batch size or the
-executor. A call of several frames amortises the UNet's per-call cost, which dominates a small
-model on the CPU. On a GPU the batch runs in one go.
+decoded in calls of CPU_FRAMES_PER_CALL frames counted from the batch's start (the last call
+holds what remains), each call on one torch thread (several calls at once, each with its own
+copy of the scheduler), and prompts are encoded on one thread (seqc.backends.threads): torch's
+CPU kernels sum in an order that depends on their thread count and on the size of the call, but
+with both fixed a frame's bytes depend neither on its place in the call nor on its neighbours.
+The renderer hands batches in multiples of `frames_per_call` (seqc.render.frames), so a frame's
+call depends only on its place in its segment and the segment's length, both keyed: a frame is
+the same bytes whatever the core count, the batch size or the executor. A call of several frames
+amortises the UNet's per-call cost, which dominates a small model on the CPU (on builtin-emoji a
+call of 8 frames costs 4.4 times a call of one); a lone frame is not padded, so a final frame
+costs one frame's call.
+On a GPU the batch runs in one go.
 """
 
 from __future__ import annotations
@@ -205,6 +209,11 @@ class PipelineBackend:
                 tensors = {"prompt_embeds": embeds, "negative_prompt_embeds": neg_embeds}
             return {key: value[0].float().cpu().numpy() for key, value in tensors.items()}
 
+    @property
+    def frames_per_call(self) -> int:
+        """Frames denoised in one call: CPU_FRAMES_PER_CALL on the CPU, the whole batch elsewhere (1)."""
+        return CPU_FRAMES_PER_CALL if self.device.type == "cpu" else 1
+
     def latent_shape(self, size: tuple[int, int]) -> tuple[int, int, int]:
         """[C, H/f, W/f]: the latent shape of a (width, height) picture."""
         check_size(size, self.ref.name)
@@ -268,20 +277,18 @@ class PipelineBackend:
         if image_latents is not None and strength <= 0.0:
             return self.decode(image_latents)
 
-        # 3. A GPU denoises the batch in one go; the CPU in calls of exactly CPU_FRAMES_PER_CALL frames,
-        #    each on one torch thread (several at once, each with its own scheduler), so no frame
-        #    depends on the core count, the batch size or its neighbours.
+        # 3. A GPU denoises the batch in one go; the CPU in calls of CPU_FRAMES_PER_CALL frames from
+        #    the batch's start, each on one torch thread (several at once, each with its own
+        #    scheduler), so no frame depends on the core count or on its neighbours.
         if self.device.type != "cpu":
             return self._generate(self.pipe, noise, conditioning, steps, guidance, size, image_latents, strength,
                                   seed)
 
         def call(first: int) -> np.ndarray:
-            count = min(CPU_FRAMES_PER_CALL, batch - first)
-            pick = list(range(first, first + count)) + [first + count - 1] * (CPU_FRAMES_PER_CALL - count)
-            frames = self._generate(self._own_pipe(), noise[pick], {k: v[pick] for k, v in conditioning.items()},
-                                    steps, guidance, size, None if image_latents is None else image_latents[pick],
-                                    strength, seed)
-            return frames[:count]
+            pick = slice(first, first + CPU_FRAMES_PER_CALL)  # the last call holds what remains
+            return self._generate(self._own_pipe(), noise[pick], {k: v[pick] for k, v in conditioning.items()},
+                                  steps, guidance, size, None if image_latents is None else image_latents[pick],
+                                  strength, seed)
 
         return np.concatenate(parallel_calls(call, range(0, batch, CPU_FRAMES_PER_CALL)))
 

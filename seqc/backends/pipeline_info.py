@@ -45,7 +45,7 @@ TURBO_DEFAULTS = {"steps": 2, "guidance": 0.0}
 
 # Frames per denoising call on the CPU (seqc.backends.pipeline): fixed, because a frame's bytes
 # depend on the call's size; part of a pipeline clip's cache key (seqc.spec.model.Segment.generation).
-CPU_FRAMES_PER_CALL = 4
+CPU_FRAMES_PER_CALL = 8
 
 # Stable Diffusion pipelines check that width and height are multiples of 8.
 SIZE_MULTIPLE = 8

@@ -80,6 +80,11 @@ class Generator(Backend, Protocol):
                  seed: int = 0) -> np.ndarray:
         """Denoise a batch (from image latents noised to `strength`, or from pure noise) to uint8 frames."""
 
+    @property
+    def frames_per_call(self) -> int:
+        """Frames `generate` denoises together, counted from its batch's start: a caller that hands
+        batches in multiples of it gets the same bytes whatever its batch size (seqc.render.frames)."""
+
 
 @runtime_checkable
 class Schedulable(Backend, Protocol):

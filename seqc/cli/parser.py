@@ -98,7 +98,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     _add_cache_dir(p)
     _add_precision_options(p)
     p.add_argument("--batch-size", type=at_least(1), default=None, metavar="B",
-                   help="frames made at once (default: 8 on a GPU; on the CPU one per torch thread, at most 16, each frame on one thread so the bytes do not depend on the core count)")
+                   help="frames made at once (default: 8 on a GPU; on the CPU one per torch thread, at most 16, each frame on one thread so the bytes do not depend on the core count; a text-to-image pipeline denoises calls of 8 frames per thread, and B is rounded up to whole calls)")
     p.add_argument("--draft", action="store_true",
                    help="half size and half fps for fast iteration (cached apart; output NAME.draft.EXT)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

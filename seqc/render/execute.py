@@ -3,12 +3,13 @@
 The driver (seqc.render.driver) plans, leases, gathers the keyframe latents and loads the model;
 what it hands over is a `Work`: the segments to render and what they need. Who renders them is an
 `Executor` the caller passes in: `LocalExecutor` (this process, one segment after another, with
-each clip finished and published in the background while the next decodes), or one from a stage
+each clip finished and published in the background while the next decodes, and a pipeline's short
+jobs denoised on a side thread meanwhile), or one from a stage
 built on this one (seqc.cluster's RayExecutor: model-holding workers on a Ray cluster). A new
 executor implements the protocol where it lives; nothing here names it. Either way the result is
 the same set of clips in the cache, byte for byte on machines of one kind, because every executor
-renders a segment through `render_segment` (and the backends make every CPU frame on one torch
-thread, so neither the core count nor the batch size changes a byte).
+renders a segment through `render_segment` or its two halves (and the backends make every CPU
+frame on one torch thread, so neither the core count nor the batch size changes a byte).
 
 Imports neither numpy nor the planner at import time: seqc.render.session names `Executor`, and
 `seqc render` imports the session before its up-to-date check (seqc.outputs.stamp).
@@ -65,46 +66,99 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """One segment after another in this process, with the model the driver loaded; each clip is
-    finished and published in the background while the next one decodes (seqc.render.finish)."""
+    finished and published in the background while the next one decodes (seqc.render.finish).
+
+    On the CPU a pipeline's segment that fits one denoising call (the final frame, a hold) would
+    run on one core while the others wait, so such jobs denoise on a side thread beside the long
+    ones and are written in their turn: the clips, their order and their bytes are the same."""
 
     def run(self, work: Work) -> Published:
+        from concurrent.futures import ThreadPoolExecutor
+
         from seqc.render.finish import ClipFinisher
 
         story = work.plan.storyboard
-        endpoints, reporter, should_stop = work.endpoints, work.reporter, work.should_stop
-        with ClipFinisher(work.cache) as finisher:
-            for job in work.todo:
-                if should_stop is not None and should_stop():
-                    raise Superseded()
-                seg = job.segment
-                reporter.segment_begin(job, seg.frames)
-                render_segment(work.backend, job, endpoints[seg.source], endpoints[seg.target],
-                               endpoints.get(seg.before or ""), endpoints.get(seg.after or ""),
-                               finisher=finisher, batch_size=work.batch_size, size=story.output.size,
-                               fps=story.output.fps, reporter=reporter, should_stop=should_stop)
-                reporter.segment_end(job)
-            return finisher.wait()
+        reporter, should_stop = work.reporter, work.should_stop
+        side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqc-side")
+        try:
+            with ClipFinisher(work.cache) as finisher:
+                # 1. The short jobs start beside the long ones (their frames are held, a call's worth each).
+                ahead = {job.key: side.submit(_held_frames, work, job) for job in _beside(work)}
+                # 2. Every job in timeline order: a short one's frames as computed, a long one's as they come.
+                for job in work.todo:
+                    if should_stop is not None and should_stop():
+                        raise Superseded()
+                    seg = job.segment
+                    reporter.segment_begin(job, seg.frames)
+                    held = ahead.get(job.key)
+                    batches = iter(held.result()) if held is not None else _frames(work, job)
+                    write_clip(finisher, job, batches, story.output.size, story.output.fps, reporter)
+                    reporter.segment_end(job)
+                return finisher.wait()
+        finally:
+            # A stop or a failure drops the short jobs not started; one in flight finishes its call.
+            side.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         """Nothing is kept between runs."""
+
+
+def _beside(work: Work) -> list[SegmentJob]:
+    """The jobs worth denoising on a side thread: on the CPU, pipeline segments of at most one call's
+    frames, when longer ones keep the cores busy meanwhile and every job uses one scheduler (the
+    backend's scheduler is set per segment, so two at once must agree on it)."""
+    from seqc.backends.protocol import Capability, generator
+
+    backend = work.backend
+    if backend.device.type != "cpu" or Capability.GENERATE not in backend.capabilities:
+        return []
+    unit = generator(backend, "denoise frames").frames_per_call
+    short = [job for job in work.todo if job.segment.generation is not None and job.segment.frames <= unit]
+    if len(short) == len(work.todo) or len({job.segment.scheduler for job in work.todo}) > 1:
+        return []
+    return short
+
+
+def _held_frames(work: Work, job: SegmentJob) -> list[np.ndarray]:
+    """A short job's frame batches, all computed (on the side thread)."""
+    return list(_frames(work, job))
+
+
+def _frames(work: Work, job: SegmentJob) -> Iterator[np.ndarray]:
+    """A job's frame batches, rendered here with the work's model (see `segment_batches`)."""
+    seg = job.segment
+    endpoints = work.endpoints
+    return segment_batches(work.backend, job, endpoints[seg.source], endpoints[seg.target],
+                           endpoints.get(seg.before or ""), endpoints.get(seg.after or ""),
+                           batch_size=work.batch_size, size=work.plan.storyboard.output.size,
+                           should_stop=work.should_stop)
 
 
 def render_segment(backend: Backend, job: SegmentJob, start: Endpoint, end: Endpoint, before: Endpoint | None,
                    after: Endpoint | None, *, finisher: ClipFinisher, batch_size: int, size: tuple[int, int],
                    fps: float, reporter: Advances | None = None, should_stop: Callable[[], bool] | None = None
                    ) -> None:
-    """Render one segment into its clip and hand it to `finisher`, which publishes it: the
-    segment's scheduler, its frames by method and pacing, the clip's encoder. Every executor
-    renders through this, so a clip is the same bytes whoever made it. `reporter.advance(n)` is
-    called after every batch of n frames written."""
+    """Render one segment into its clip and hand it to `finisher`, which publishes it. Every
+    executor renders through this (or, locally, the same two halves: `segment_batches` and
+    `write_clip`), so a clip is the same bytes whoever made it. `reporter.advance(n)` is called
+    after every batch of n frames written."""
+    batches = segment_batches(backend, job, start, end, before, after, batch_size=batch_size, size=size,
+                              should_stop=should_stop)
+    write_clip(finisher, job, batches, size, fps, reporter)
+
+
+def segment_batches(backend: Backend, job: SegmentJob, start: Endpoint, end: Endpoint, before: Endpoint | None,
+                    after: Endpoint | None, *, batch_size: int, size: tuple[int, int],
+                    should_stop: Callable[[], bool] | None = None) -> Iterator[np.ndarray]:
+    """A segment's frames, a batch at a time: the segment's scheduler, then its frames by method and
+    pacing (seqc.render.frames)."""
     from seqc.backends.protocol import schedulable
     from seqc.render.frames import segment_frames
 
     seg = job.segment
     if seg.scheduler is not None:  # only a pipeline's segments name one (seqc.spec.generation)
         schedulable(backend, f"use the scheduler '{seg.scheduler}'").set_scheduler(seg.scheduler)
-    batches = segment_frames(backend, job, start, end, batch_size, should_stop, size, before, after)
-    write_clip(finisher, job, batches, size, fps, reporter)
+    return segment_frames(backend, job, start, end, batch_size, should_stop, size, before, after)
 
 
 def write_clip(finisher: ClipFinisher, job: SegmentJob, batches: Iterator[np.ndarray], size: tuple[int, int],

@@ -123,6 +123,9 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
                 end if isinstance(end, Endpoint) else Endpoint(latent=end), before, after)
     seg = job.segment
     method = get_method(seg.method)
+    if seg.generation is not None:  # whole denoising calls per batch, so no frame depends on the batch size
+        unit = generator(backend, "denoise a segment's frames (it has generation settings)").frames_per_call
+        batch_size = -(-batch_size // unit) * unit
     if not method.blends_pixels:
         times = even_times(backend, job, ends, size) if seg.pacing == "even" else segment_times(job)
         for i in range(0, len(times), batch_size):

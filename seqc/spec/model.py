@@ -101,13 +101,15 @@ class Segment:
     @property
     def generation(self) -> dict | None:
         """The segment's generation settings for cache keys, or None for an autoencoder model (with
-        the CPU's frames per denoising call: a frame's bytes depend on it, seqc.backends.pipeline)."""
+        how the CPU groups frames into denoising calls: a frame's bytes depend on its call's size,
+        seqc.backends.pipeline; since calls hold what remains rather than padding, `unpadded`)."""
         if self.steps is None:
             return None
         from seqc.backends.pipeline_info import CPU_FRAMES_PER_CALL  # JSON-only module: no torch
 
         return {"steps": self.steps, "guidance": float(self.guidance or 0.0), "scheduler": self.scheduler,
-                "strength": float(self.strength or 0.0), "cpu_frames_per_call": CPU_FRAMES_PER_CALL}
+                "strength": float(self.strength or 0.0), "cpu_frames_per_call": CPU_FRAMES_PER_CALL,
+                "cpu_last_call": "unpadded"}
 
     @property
     def rendered_frames(self) -> int:

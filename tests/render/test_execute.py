@@ -120,3 +120,80 @@ def test_the_recorded_track_is_read_from_the_sidecar_or_none(story, tmp_path):
     key = plan.jobs[0].key
     assert recorded_track(cache, key) == result.tracks[key]
     assert recorded_track(cache, "0" * 64) is None  # no such entry
+
+
+PROMPT_STORY = """\
+version: 1
+output: {{path: out/m.mp4, size: [64, 64], fps: 8}}
+model: {model}
+defaults: {{frames: 11, steps: 2, method: slerp}}
+keyframes:
+  a: {{prompt: "a red apple"}}
+  b: {{prompt: "a green pear"}}
+  c: {{prompt: "a yellow banana", seed: 3}}
+segments:
+  - {{from: a, to: b}}
+  - {{from: b, to: c, frames: 2}}
+"""
+
+
+def test_short_pipeline_jobs_denoise_beside_the_long_ones_with_the_same_bytes(tmp_path, monkeypatch):
+    """On the CPU, a pipeline job that fits one call (here the 2-frame segment and the final frame)
+    denoises on a side thread while the long segment renders; the clips are the bytes an executor
+    making one segment after another (Backwards, another batch size) makes."""
+    import threading
+
+    pytest.importorskip("transformers")
+    from tinysd import make_tiny_sd
+
+    from seqc.backends.pipeline import PipelineBackend
+
+    story = tmp_path / "p" / "story.yaml"
+    story.parent.mkdir()
+    story.write_text(PROMPT_STORY.format(model=make_tiny_sd(tmp_path / "sd")))
+    threads: dict[int, set[str]] = {}
+    generate = PipelineBackend.generate
+
+    def recording(self, noise, *args, **kwargs):
+        threads.setdefault(len(noise), set()).add(threading.current_thread().name.split("_")[0])
+        return generate(self, noise, *args, **kwargs)
+
+    monkeypatch.setattr(PipelineBackend, "generate", recording)
+    cache = Cache(tmp_path / "local")
+    result = render(plan_in(story, cache), cache, RenderOptions(device="cpu"))
+    assert result.rendered == 2 and len(clip_bytes(tmp_path / "local")) == 3  # and the final frame
+    assert threads[2] == threads[1] == {"seqc-side"} and "seqc-side" not in threads[11]
+    other = Cache(tmp_path / "other")
+    render(plan_in(story, other), other, RenderOptions(device="cpu"), executor=Backwards())
+    assert clip_bytes(tmp_path / "other") == clip_bytes(tmp_path / "local")
+
+
+def test_a_failing_side_job_fails_the_render_and_leaves_nothing_running(tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    from tinysd import make_tiny_sd
+
+    from seqc.backends.pipeline import PipelineBackend
+    from seqc.errors import ModelError
+
+    story = tmp_path / "p" / "story.yaml"
+    story.parent.mkdir()
+    story.write_text(PROMPT_STORY.format(model=make_tiny_sd(tmp_path / "sd")))
+    generate = PipelineBackend.generate
+
+    def failing(self, noise, *args, **kwargs):
+        if len(noise) < 3:
+            raise ModelError("the side job broke")
+        return generate(self, noise, *args, **kwargs)
+
+    monkeypatch.setattr(PipelineBackend, "generate", failing)
+    cache = Cache(tmp_path / "cache")
+    with pytest.raises(ModelError, match="side job broke"):
+        render(plan_in(story, cache), cache, RenderOptions(device="cpu"))
+    assert not [t for t in threading_names() if t.startswith(("seqc-side", "seqc-finish"))]
+    assert len(clip_bytes(tmp_path / "cache")) == 1  # the long segment, published before the broken one
+
+
+def threading_names() -> list[str]:
+    import threading
+
+    return [thread.name for thread in threading.enumerate()]

@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 from renderkit import five_keyframe_storyboard, run_seqc  # noqa: E402
 from threadkit import fixture_image, make_tiny_kl, torch_rounds_differently  # noqa: E402
 
+from seqc.backends.pipeline_info import CPU_FRAMES_PER_CALL  # noqa: E402
 from seqc.models import ModelRef  # noqa: E402
 from seqc.motion.interp import slerp  # noqa: E402
 
@@ -150,10 +151,37 @@ def test_a_pipeline_gives_the_same_bytes_with_one_and_two_threads(sd, rounding):
     assert [name for name, a, b in zip(names, made[1], made[2], strict=True) if a != b] == []
 
 
-def test_a_pipeline_frame_is_the_same_bytes_alone_or_in_a_batch(sd):
+def test_a_pipeline_frame_depends_on_its_call_size_only(sd):
+    # Calls of CPU_FRAMES_PER_CALL frames from the batch's start: the same frame at another place in
+    # a call of the same size, beside other frames, is the same bytes.
     cond = sd.encode_prompt("a red fox")
-    noise = slerp(sd.initial_noise(1, (64, 64)), sd.initial_noise(2, (64, 64)), np.array([0.0, 0.5, 1.0]))
+    call = CPU_FRAMES_PER_CALL
+    noise = slerp(sd.initial_noise(1, (64, 64)), sd.initial_noise(2, (64, 64)), np.linspace(0.0, 1.0, call))
     with torch_threads(2):
-        batched = sd.generate(noise, {k: np.stack([v] * 3) for k, v in cond.items()}, 2, 7.5, (64, 64))
-    alone = [sd.generate(noise[i:i + 1], {k: v[None] for k, v in cond.items()}, 2, 7.5, (64, 64)) for i in range(3)]
-    assert batched.tobytes() == np.concatenate(alone).tobytes()
+        batched = sd.generate(noise, {k: np.stack([v] * call) for k, v in cond.items()}, 2, 7.5, (64, 64))
+    flipped = sd.generate(noise[::-1], {k: np.stack([v] * call) for k, v in cond.items()}, 2, 7.5, (64, 64))
+    assert batched.tobytes() == flipped[::-1].tobytes()
+    longer = np.concatenate([noise[::-1], noise])
+    twice = sd.generate(longer, {k: np.stack([v] * 2 * call) for k, v in cond.items()}, 2, 7.5, (64, 64))
+    assert twice[call:].tobytes() == batched.tobytes()
+
+
+def test_a_pipeline_segment_is_the_same_bytes_whatever_the_batch_size(sd):
+    # The renderer hands the model whole calls (a batch rounded up to frames_per_call), so only the
+    # segment's last call is short, whatever the batch size or the thread count.
+    from types import SimpleNamespace
+
+    from seqc.render.frames import Endpoint, segment_frames
+
+    assert sd.frames_per_call == CPU_FRAMES_PER_CALL > 1
+    ends = [Endpoint(cond=sd.encode_prompt(prompt), noise=sd.initial_noise(seed, (64, 64)))
+            for prompt, seed in (("a red fox", 1), ("a blue bird", 2))]
+    generation = {"steps": 2, "guidance": 7.5, "scheduler": None, "strength": 0.0}
+    job = SimpleNamespace(window=None, segment=SimpleNamespace(method="slerp", generation=generation,
+                                                              pacing="linear", frames=CPU_FRAMES_PER_CALL + 3,
+                                                              easing="linear"))
+    made = {}
+    for batch, threads in ((1, 1), (2, 2), (3, 2), (5, 1), (CPU_FRAMES_PER_CALL + 1, 2), (40, 2)):
+        with torch_threads(threads):
+            made[batch] = np.concatenate(list(segment_frames(sd, job, *ends, batch, size=(64, 64)))).tobytes()
+    assert len(set(made.values())) == 1
