@@ -244,11 +244,16 @@ def _add_inspect_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", type=at_least(2), default=8, help="frames per row (default 8)")
     _add_model_options(p)
 
-    p = sub.add_parser("analyze", help="how smoothly each segment changes, with a verdict",
-                       description="Per segment: latent distance between its keyframes, frame-to-frame change "
-                                   "(median, max and where), and a verdict for segments whose largest jump "
-                                   "stands out. Renders what is missing first.")
-    p.add_argument("file", metavar="FILE")
+    p = sub.add_parser("analyze", help="how smoothly each segment (or a video file) changes, and its artifacts",
+                       description="Per segment of a storyboard: latent distance between its keyframes, "
+                                   "frame-to-frame change (median, max and where), AID's smoothness and "
+                                   "consistency, and a verdict naming the artifacts found: jumps, ghosting "
+                                   "(a double exposure of the ends), flicker and colour drift; what the "
+                                   "storyboard asks for (a cut, steps, a crossfade) is not a defect. Renders "
+                                   "what is missing first. Given a video file instead (a video suffix such as "
+                                   ".mp4, .webm or .gif, or any file that is not text), analyses it as one "
+                                   "span from its first frame to its last.")
+    p.add_argument("file", metavar="FILE", help="a storyboard (.yaml), or a video file to analyse as one span")
     p.add_argument("--plot", metavar="PNG", help="draw the change curves, one line per segment")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_model_options(p)
