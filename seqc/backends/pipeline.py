@@ -75,6 +75,8 @@ import numpy as np
 import torch
 
 from seqc.backends.autoencoder import AutoencoderBackend
+from seqc.backends.loop import Span, denoise, schedule
+from seqc.backends.morph import generate_from, new_memo, trajectory
 from seqc.backends.pipeline_info import (
     CPU_FRAMES_PER_CALL,
     SCHEDULERS,
@@ -95,7 +97,8 @@ class PipelineBackend:
     """A Stable Diffusion (or SDXL) pipeline: prompts to conditioning, noise to frames, images to latents
     (a Generator and Schedulable backend, seqc.backends.protocol)."""
 
-    capabilities = frozenset({Capability.ENCODE, Capability.DECODE, Capability.GENERATE, Capability.SCHEDULERS})
+    capabilities = frozenset({Capability.ENCODE, Capability.DECODE, Capability.GENERATE, Capability.SCHEDULERS,
+                              Capability.MORPH})
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto", scheduler: str = "default"):
         """Load the pipeline folder `ref.path` offline, on `device` in `dtype`, with `scheduler` by name."""
@@ -150,6 +153,7 @@ class PipelineBackend:
         # 5. The scheduler: the pipeline's own, or one named, built from the pipeline's config.
         self.scheduler_name = "default"
         self.set_scheduler(scheduler)
+        self.trajectories = new_memo()  # a morph's end latents by content (seqc.backends.morph)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -277,20 +281,41 @@ class PipelineBackend:
         if image_latents is not None and strength <= 0.0:
             return self.decode(image_latents)
 
-        # 3. A GPU denoises the batch in one go; the CPU in calls of CPU_FRAMES_PER_CALL frames from
-        #    the batch's start, each on one torch thread (several at once, each with its own
-        #    scheduler), so no frame depends on the core count or on its neighbours.
+        # 3. A GPU denoises the batch in one go; the CPU in calls of CPU_FRAMES_PER_CALL frames (in_calls).
+        def call(pipe, pick: slice) -> np.ndarray:
+            return self._generate(pipe, noise[pick], {k: v[pick] for k, v in conditioning.items()}, steps, guidance,
+                                  size, None if image_latents is None else image_latents[pick], strength, seed)
+
+        return self.in_calls(call, batch)
+
+    def trajectory(self, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
+                   size: tuple[int, int], stop: int, seed: int = 0) -> np.ndarray:
+        """Latents entering step `stop` of a text-to-image run from `noise` (seqc.backends.morph)."""
+        return trajectory(self, noise, conditioning, steps, guidance, size, stop, seed)
+
+    def generate_from(self, latents: np.ndarray, conditioning: dict[str, np.ndarray], steps: int,
+                      guidance: float | np.ndarray, size: tuple[int, int], start: int, seed: int = 0) -> np.ndarray:
+        """Frames from latents entering step `start`, guidance per frame (seqc.backends.morph)."""
+        return generate_from(self, latents, conditioning, steps, guidance, size, start, seed)
+
+    def in_calls(self, fn, batch: int) -> np.ndarray:
+        """`fn(pipe, frames)` over a batch: in one go on a GPU; on the CPU in calls of CPU_FRAMES_PER_CALL
+        frames from the batch's start (the last holds what remains), each on one torch thread with a
+        scheduler of its own, several at once, so no frame depends on the core count or its neighbours."""
         if self.device.type != "cpu":
-            return self._generate(self.pipe, noise, conditioning, steps, guidance, size, image_latents, strength,
-                                  seed)
+            return fn(self.pipe, slice(0, batch))
+        calls = [slice(first, first + CPU_FRAMES_PER_CALL) for first in range(0, batch, CPU_FRAMES_PER_CALL)]
+        return np.concatenate(parallel_calls(lambda pick: fn(self._own_pipe(), pick), calls))
 
-        def call(first: int) -> np.ndarray:
-            pick = slice(first, first + CPU_FRAMES_PER_CALL)  # the last call holds what remains
-            return self._generate(self._own_pipe(), noise[pick], {k: v[pick] for k, v in conditioning.items()},
-                                  steps, guidance, size, None if image_latents is None else image_latents[pick],
-                                  strength, seed)
-
-        return np.concatenate(parallel_calls(call, range(0, batch, CPU_FRAMES_PER_CALL)))
+    def tensors(self, pipe, latents: np.ndarray, conditioning: dict[str, np.ndarray], pick: slice, guidance: float,
+                seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor], list]:
+        """A call's latents and conditioning (frames `pick`) on the device in `pipe`'s precision, the
+        negative conditioning left out without guidance, and one CPU generator per frame."""
+        dtype = pipe.unet.dtype
+        latents_t = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(self.device, dtype)
+        cond = {key: torch.from_numpy(np.ascontiguousarray(value[pick], dtype=np.float32)).to(self.device, dtype)
+                for key, value in conditioning.items() if guidance > 1.0 or not key.startswith("negative_")}
+        return latents_t, cond, [torch.Generator("cpu").manual_seed(int(seed)) for _ in range(latents.shape[0])]
 
     def _own_pipe(self):
         """The pipeline with a scheduler of its own, so frames can denoise side by side: a shallow
@@ -304,16 +329,10 @@ class PipelineBackend:
                   seed: int) -> np.ndarray:
         """`generate` after its checks, on `pipe` (this backend's pipeline or an `_own_pipe`)."""
         width, height = size
-        batch = noise.shape[0]
+        dtype = pipe.unet.dtype
         with torch.inference_mode():
             # 1. Tensors on the device in the pipeline's precision; one generator per frame.
-            dtype = pipe.unet.dtype
-            noise_t = torch.from_numpy(np.ascontiguousarray(noise, dtype=np.float32)).to(self.device, dtype)
-            cond = {key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)).to(self.device, dtype)
-                    for key, value in conditioning.items()}
-            if guidance <= 1.0:
-                cond = {key: value for key, value in cond.items() if not key.startswith("negative_")}
-            generators = [torch.Generator("cpu").manual_seed(int(seed)) for _ in range(batch)]
+            noise_t, cond, generators = self.tensors(pipe, noise, conditioning, slice(None), guidance, seed)
 
             # 2. Denoise: text-to-image through the pipeline's __call__; image-to-image by our loop.
             if image_latents is None:
@@ -357,61 +376,12 @@ class PipelineBackend:
     def _img2img_latents(self, pipe, start, noise, cond: dict, steps: int, guidance: float, size: tuple[int, int],
                          strength: float, generators: list):
         """Noise `start` to `strength` with `noise` and denoise the rest on `pipe`, as the diffusers img2img
-        pipelines do.
-
-        Mirrors diffusers 0.42 `StableDiffusionImg2ImgPipeline.__call__` and
-        `StableDiffusionXLImg2ImgPipeline.__call__` (`get_timesteps`, the `add_noise` of
-        `prepare_latents`, `_get_add_time_ids`, the denoising loop), calling the pipelines'
-        `prepare_extra_step_kwargs` and `get_guidance_scale_embedding`. tests/backends/test_diffusers_pin.py
-        pins what it calls to the signatures used here; test_pipeline.py checks it equals those pipelines.
-        """
-        scheduler = pipe.scheduler
-        batch = start.shape[0]
-        width, height = size
-
+        pipelines do (`get_timesteps`, the `add_noise` of `prepare_latents`, then seqc.backends.loop)."""
         # 1. Timesteps: schedule `steps`, run the last int(steps * strength) (get_timesteps in diffusers).
-        scheduler.set_timesteps(steps, device=self.device)
         run = min(int(steps * strength), steps)
-        t_start = steps - run
-        timesteps = scheduler.timesteps[t_start * scheduler.order:]
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(t_start * scheduler.order)
+        timesteps = schedule(pipe.scheduler, Span(steps, first=steps - run), self.device)
         if run == 0:
             return start
-
-        # 2. Noise the image latents to the first remaining timestep.
-        latents = scheduler.add_noise(start, noise, timesteps[:1].repeat(batch))
-
-        # 3. Conditioning, with the unconditional half first under classifier-free guidance.
-        do_cfg = guidance > 1.0 and pipe.unet.config.time_cond_proj_dim is None
-        embeds = cond["prompt_embeds"]
-        if do_cfg:
-            embeds = torch.cat([cond["negative_prompt_embeds"], embeds])
-        added_cond_kwargs = None
-        if self.family == "sdxl":
-            # SDXL's micro-conditioning: original size, crop top-left, target size, as (height, width).
-            text_embeds = cond["pooled_prompt_embeds"]
-            if do_cfg:
-                text_embeds = torch.cat([cond["negative_pooled_prompt_embeds"], text_embeds])
-            time_ids = torch.tensor([[height, width, 0, 0, height, width]], dtype=embeds.dtype, device=self.device)
-            added_cond_kwargs = {"text_embeds": text_embeds, "time_ids": time_ids.repeat(embeds.shape[0], 1)}
-
-        # 4. Guidance embedding, for UNets distilled with one (LCM); None otherwise.
-        timestep_cond = None
-        if pipe.unet.config.time_cond_proj_dim is not None:
-            scale = torch.tensor(guidance - 1.0).repeat(batch)
-            timestep_cond = pipe.get_guidance_scale_embedding(scale, embedding_dim=pipe.unet.config.time_cond_proj_dim)
-            timestep_cond = timestep_cond.to(device=self.device, dtype=latents.dtype)
-
-        # 5. The denoising loop.
-        extra_step_kwargs = pipe.prepare_extra_step_kwargs(generators, 0.0)
-        for t in timesteps:
-            model_input = torch.cat([latents] * 2) if do_cfg else latents
-            model_input = scheduler.scale_model_input(model_input, t)
-            noise_pred = pipe.unet(model_input, t, encoder_hidden_states=embeds, timestep_cond=timestep_cond,
-                                   added_cond_kwargs=added_cond_kwargs, return_dict=False)[0]
-            if do_cfg:
-                uncond, text = noise_pred.chunk(2)
-                noise_pred = uncond + guidance * (text - uncond)
-            latents = scheduler.step(noise_pred, t, latents, **extra_step_kwargs, return_dict=False)[0]
-        return latents
+        # 2. Noise the image latents to the first remaining timestep, then denoise the rest.
+        latents = pipe.scheduler.add_noise(start, noise, timesteps[:1].repeat(start.shape[0]))
+        return denoise(pipe, latents, timesteps, cond, guidance, size, self.family, generators)

@@ -3,8 +3,8 @@
 Every backend is a `Backend`: it encodes a keyframe image to a latent and decodes latents to
 frames, on a `device`, in the `precision` the planner put in the keys. What more it can do it
 declares in `capabilities`, and each extra capability has a narrower protocol with its methods:
-`Generator` (prompts to conditioning, seeds to noise, denoising) and `Schedulable` (a named
-scheduler per segment), both a text-to-image pipeline's. A caller that needs one asks
+`Generator` (prompts to conditioning, seeds to noise, denoising), `Morpher` (denoising that stops
+or starts part-way) and `Schedulable` (a named scheduler per segment), all a text-to-image pipeline's. A caller that needs one asks
 `generator(backend, why)` or `schedulable(backend, why)`: it gets the narrowed type, or a
 ModelError naming the model and what it cannot do.
 
@@ -34,6 +34,7 @@ class Capability(enum.Enum):
     DECODE = "decode"  # latents [B, C, h, w] -> uint8 frames [B, H, W, 3] (every latent path)
     GENERATE = "generate"  # prompts -> conditioning (`embeds`), seeds -> noise, denoising to frames
     SCHEDULERS = "schedulers"  # a scheduler by name (a segment's `scheduler:`)
+    MORPH = "morph"  # denoising that stops or starts part-way (`method: morph`, seqc.backends.morph)
 
 
 @runtime_checkable
@@ -87,6 +88,19 @@ class Generator(Backend, Protocol):
 
 
 @runtime_checkable
+class Morpher(Generator, Protocol):
+    """A generator whose denoising can stop and start part-way down the schedule (Capability.MORPH)."""
+
+    def trajectory(self, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
+                   size: tuple[int, int], stop: int, seed: int = 0) -> np.ndarray:
+        """Latents [B, C, h, w] entering step `stop` of a text-to-image run from `noise`."""
+
+    def generate_from(self, latents: np.ndarray, conditioning: dict[str, np.ndarray], steps: int,
+                      guidance: float | np.ndarray, size: tuple[int, int], start: int, seed: int = 0) -> np.ndarray:
+        """uint8 frames from latents entering step `start`, with one guidance scale or one per frame."""
+
+
+@runtime_checkable
 class Schedulable(Backend, Protocol):
     """A backend whose sampler can be chosen by name (Capability.SCHEDULERS)."""
 
@@ -108,10 +122,17 @@ def schedulable(backend: Backend, needed_for: str) -> Schedulable:
     raise _lacks(backend, Capability.SCHEDULERS, needed_for)
 
 
+def morpher(backend: Backend, needed_for: str) -> Morpher:
+    """`backend` as a Morpher, or a ModelError saying it cannot do `needed_for`."""
+    if Capability.MORPH in backend.capabilities and isinstance(backend, Morpher):
+        return backend
+    raise _lacks(backend, Capability.MORPH, needed_for)
+
+
 def _lacks(backend: Backend, capability: Capability, needed_for: str) -> ModelError:
     can = ", ".join(c.value for c in Capability if c in backend.capabilities) or "nothing"
     return ModelError(f"model '{backend.name}' cannot {needed_for}: it has no '{capability.value}' "
                       f"capability (it can: {can})")
 
 
-__all__ = ["Backend", "Capability", "Generator", "Schedulable", "generator", "schedulable"]
+__all__ = ["Backend", "Capability", "Generator", "Morpher", "Schedulable", "generator", "morpher", "schedulable"]

@@ -36,6 +36,7 @@ class Method:
     path: PathFn
     blends_pixels: bool = False  # the path blends the decoded endpoint frames, not latents
     uses_neighbours: bool = False  # the keyframes before and after shape the path (so they are in its key)
+    morphs: bool = False  # a diffusion model draws the in-betweens from the ends' trajectories (seqc.render.morph)
 
 
 def _lerp(before, start, end, after, t):
@@ -76,7 +77,14 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            uses_neighbours=True),
     Method("crossfade", "blends the two decoded pictures", _crossfade, blends_pixels=True),
     Method("cut", "holds the start keyframe, then cuts to the end one", _cut, blends_pixels=True),
+    Method("morph", "a text-to-image model draws each in-between from the two ends' denoising trajectories, "
+           "placed for even change (prompt keyframes on a pipeline model)", _lerp, morphs=True),
 )}
+
+# `method: morph`'s settings (seqc.render.morph; in the clip key through Segment.generation).
+MORPH_INJECT = 0.4  # in-betweens start at this fraction of the steps, from the slerp of the ends' latents there
+MORPH_DAMP = 0.6  # guidance is lowered by this fraction at the middle of the transition (1 - damp * 4t(1 - t))
+MORPH_PROBES = 32  # frames rendered to place the in-betweens for even change (pacing: even), plus one
 
 
 def get_method(name: str) -> Method:

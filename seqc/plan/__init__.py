@@ -2,8 +2,16 @@
 no-op render never import torch."""
 
 from seqc.plan.explain import explain
-from seqc.plan.plan import PACING_PROBES, LatentJob, Plan, SegmentJob, compile_plan, run_id_for
+from seqc.plan.plan import (
+           PACING_PROBES,
+           LatentJob,
+           Plan,
+           SegmentJob,
+           compile_plan,
+           pacing_probes,
+           run_id_for,
+)
 from seqc.store.kinds import CACHED, INVALID, MISSING
 
 __all__ = ["CACHED", "INVALID", "MISSING", "PACING_PROBES", "LatentJob", "Plan", "SegmentJob", "compile_plan",
-           "explain", "run_id_for"]
+           "explain", "pacing_probes", "run_id_for"]

@@ -25,6 +25,13 @@ from seqc.store import CACHED, Cache
 PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (9 decodes)
 
 
+def pacing_probes(segment: Segment) -> int:
+    """Probe intervals for a segment's `pacing: even`: a morph's change comes in a few frames, so more."""
+    from seqc.motion.methods import MORPH_PROBES, get_method
+
+    return MORPH_PROBES if get_method(segment.method).morphs else PACING_PROBES
+
+
 @dataclass(frozen=True)
 class LatentJob:
     """The latent of one keyframe: its key, named inputs and cache status."""
@@ -264,7 +271,7 @@ def _pacing_inputs(segment: Segment, window: AudioWindow | None) -> dict | None:
     stretch of it changed, and moving `audio.start` re-renders only the audio-paced ones (their
     stretch moves); every other clip key holds nothing of the soundtrack."""
     if segment.pacing == "even":
-        return {"mode": "even", "probes": PACING_PROBES}
+        return {"mode": "even", "probes": pacing_probes(segment)}
     if segment.pacing == "audio" and window is not None:
         return {"mode": "audio", "smooth": segment.smooth, "envelope": ENVELOPE, "window": window.sha256,
                 "samples": window.last - window.first}

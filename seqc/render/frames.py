@@ -13,8 +13,8 @@ import numpy as np
 from seqc.backends.protocol import Backend, generator
 from seqc.motion.curves import parse_easing
 from seqc.motion.interp import slerp
-from seqc.motion.methods import METHODS, PathFn, get_method
-from seqc.plan import PACING_PROBES, SegmentJob
+from seqc.motion.methods import METHODS, Method, PathFn, get_method
+from seqc.plan import SegmentJob, pacing_probes
 from seqc.render import metrics
 from seqc.render.stop import Superseded
 
@@ -64,9 +64,11 @@ def _along(path: PathFn, ends: Ends, attr: str, key: str | None, t: np.ndarray) 
                 None if ends.after is None else pick(ends.after), t)
 
 
-def _frames_at(backend: Backend, path: PathFn, gen: dict | None, ends: Ends, t: np.ndarray,
+def _frames_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t: np.ndarray,
                size: tuple[int, int] | None) -> np.ndarray:
-    """Frames at the eased times t: decode latents along the path, or denoise noise and prompts along it."""
+    """Frames at the eased times t: decode latents along the path, or denoise noise and prompts along
+    it, or (a morph) draw them from the ends' trajectories."""
+    path = method.path
     if gen is None:  # an autoencoder's segment (seqc.spec.model.Segment.generation)
         return backend.decode(_along(path, ends, "latent", None, t))
     model = generator(backend, "denoise a segment's frames (it has generation settings)")
@@ -74,6 +76,11 @@ def _frames_at(backend: Backend, path: PathFn, gen: dict | None, ends: Ends, t: 
     assert ends.start.noise is not None and ends.end.noise is not None  # encode_missing made every noise
     assert ends.start.cond is not None  # a pipeline's plan embeds every keyframe (plan.embeds)
     assert size is not None  # the renderers always pass the output size
+    if method.morphs:
+        from seqc.render.morph import morph_frames
+
+        assert ends.end.cond is not None
+        return morph_frames(model, gen, ends.start.noise, ends.end.noise, ends.start.cond, ends.end.cond, t, size)
     noise = slerp(ends.start.noise, ends.end.noise, t)
     cond = {k: _along(path, ends, "cond", k, t) for k in ends.start.cond}
     if ends.start.latent is not None and ends.end.latent is not None:
@@ -86,7 +93,7 @@ def _frames_at(backend: Backend, path: PathFn, gen: dict | None, ends: Ends, t: 
 
 
 def even_times(backend: Backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | None,
-               probes: int = PACING_PROBES) -> np.ndarray:
+               probes: int | None = None) -> np.ndarray:
     """Eased times re-parameterised so that every frame changes the picture by the same amount.
 
     1. Render `probes + 1` frames at evenly spaced u along the path (one batch).
@@ -97,9 +104,9 @@ def even_times(backend: Backend, job: SegmentJob, ends: Ends, size: tuple[int, i
        (piecewise linear). A(0) = 0 and A(1) = 1, so the endpoints and the frame count are exact.
     """
     times = segment_times(job)  # e(i / n), what the even parameter should be
-    u = np.linspace(0.0, 1.0, probes + 1)
+    u = np.linspace(0.0, 1.0, (probes or pacing_probes(job.segment)) + 1)
     method = get_method(job.segment.method)
-    probe_frames = metrics.shrink(_frames_at(backend, method.path, job.segment.generation, ends, u, size))
+    probe_frames = metrics.shrink(_frames_at(backend, method, job.segment.generation, ends, u, size))
     steps = metrics.frame_distance(probe_frames[:-1], probe_frames[1:]).astype(np.float64)
     total = float(steps.sum())
     if total <= 1e-9:
@@ -131,11 +138,11 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
         for i in range(0, len(times), batch_size):
             if should_stop is not None and should_stop():
                 raise Superseded()
-            yield _frames_at(backend, method.path, seg.generation, ends, times[i:i + batch_size], size)
+            yield _frames_at(backend, method, seg.generation, ends, times[i:i + batch_size], size)
         return
     # A pixel blend works on the two endpoint frames (and is evenly paced already). At t = 0 and 1
     # every path is exactly its endpoints, so they come from the lerp path at those two times.
-    endpoints = _frames_at(backend, METHODS["lerp"].path, seg.generation, ends, np.array([0.0, 1.0]), size)
+    endpoints = _frames_at(backend, METHODS["lerp"], seg.generation, ends, np.array([0.0, 1.0]), size)
     first, last = (frame.astype(np.float32) for frame in endpoints)
     times = segment_times(job)
     for i in range(0, len(times), batch_size):

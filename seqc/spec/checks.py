@@ -23,6 +23,7 @@ from seqc.motion.methods import METHODS
 from seqc.spec.colours import keyframe_background
 from seqc.spec.generation import (
     GENERATION_FIELDS,
+    check_morph,
     check_pipeline_segment,
     default_seed,
     family_defaults,
@@ -387,6 +388,7 @@ def _compile_segments(data: dict, doc: Document, out: _Collector, fps: float, si
         start_time = clock.seconds if clock is not None else first_frame / fps
         frames = clock.advance(seg, spath, out) if clock is not None else _frames(seg, defaults, fps, out, spath, draft)
         pacing, easing = _pacing_and_easing(seg, defaults, spath, out)
+        check_morph(seg, defaults, data["keyframes"], model_ref, out, spath)
         if previous_target is not None and seg["from"] != previous_target:
             out.warn(spath + ("from",), f"starts at '{seg['from']}' but the previous segment ended at "
                      f"'{previous_target}': the video jumps here",
@@ -412,7 +414,8 @@ def _compile_segments(data: dict, doc: Document, out: _Collector, fps: float, si
 
 def _pacing_and_easing(seg: dict, defaults: dict, spath: tuple, out: _Collector) -> tuple[str, str]:
     """A segment's pacing and its easing's canonical name (as written, with a problem, if invalid)."""
-    pacing = seg.get("pacing", defaults.get("pacing", "linear"))
+    method = seg.get("method", defaults.get("method", DEFAULT_METHOD))
+    pacing = seg.get("pacing", defaults.get("pacing", "even" if method == "morph" else "linear"))
     if "smooth" in seg and pacing != "audio":
         out.warn(spath + ("smooth",), "`smooth` has no effect without `pacing: audio`",
                  depends=(spath + ("pacing",), ("defaults", "pacing")))

@@ -77,3 +77,22 @@ def check_pipeline_segment(seg: dict, keyframes: dict, out: Collector, spath: tu
     if len(kinds) == 2 and kinds[0] != kinds[1]:
         out.error(spath, f"a segment from a {kinds[0]} keyframe to a {kinds[1]} keyframe is not supported",
                   "give both keyframes an image, or both a prompt (an image keyframe may also have a prompt)")
+
+
+def check_morph(seg: dict, defaults: dict, keyframes: dict, model_ref: ModelRef | None, out: Collector,
+                spath: tuple) -> None:
+    """`method: morph` needs a text-to-image pipeline, and joins two prompt keyframes."""
+    if seg.get("method", defaults.get("method")) != "morph":
+        return
+    where = spath + ("method",) if "method" in seg else ("defaults", "method")
+    if model_ref is not None and not model_ref.can_generate:
+        out.error(where, f"method 'morph' draws its in-betweens with a text-to-image model, and "
+                  f"'{model_ref.name}' is an autoencoder",
+                  "set `model:` to `builtin-emoji` or a Stable Diffusion folder; or use `slerp`")
+        return
+    for end in ("from", "to"):
+        kf = keyframes.get(seg[end])
+        if isinstance(kf, dict) and "image" in kf:
+            out.error(where, f"method 'morph' joins prompt keyframes, and '{seg[end]}' is an image keyframe",
+                      "use `slerp` between image keyframes (image-to-image)")
+            return

@@ -107,9 +107,15 @@ class Segment:
             return None
         from seqc.backends.pipeline_info import CPU_FRAMES_PER_CALL  # JSON-only module: no torch
 
-        return {"steps": self.steps, "guidance": float(self.guidance or 0.0), "scheduler": self.scheduler,
-                "strength": float(self.strength or 0.0), "cpu_frames_per_call": CPU_FRAMES_PER_CALL,
-                "cpu_last_call": "unpadded"}
+        generation: dict[str, object] = {"steps": self.steps, "guidance": float(self.guidance or 0.0),
+                                         "scheduler": self.scheduler,
+                                         "strength": float(self.strength or 0.0),
+                                         "cpu_frames_per_call": CPU_FRAMES_PER_CALL, "cpu_last_call": "unpadded"}
+        if self.method == "morph":  # its settings shape every frame (seqc.render.morph)
+            from seqc.motion.methods import MORPH_DAMP, MORPH_INJECT
+
+            generation["morph"] = {"inject": MORPH_INJECT, "damp": MORPH_DAMP}
+        return generation
 
     @property
     def rendered_frames(self) -> int:

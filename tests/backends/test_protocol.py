@@ -76,8 +76,8 @@ def test_a_segment_with_generation_settings_refuses_a_model_that_cannot_generate
     ends = Ends(Endpoint(latent=latent), Endpoint(latent=latent))
     gen = {"steps": 2, "guidance": 0.0, "scheduler": None, "strength": 0.5}
     with pytest.raises(ModelError, match="model 'tiny-vae' cannot denoise"):
-        _frames_at(autoencoder, METHODS["lerp"].path, gen, ends, np.array([0.5]), (64, 64))
-    assert _frames_at(autoencoder, METHODS["lerp"].path, None, ends, np.array([0.5]), (64, 64)).dtype == np.uint8
+        _frames_at(autoencoder, METHODS["lerp"], gen, ends, np.array([0.5]), (64, 64))
+    assert _frames_at(autoencoder, METHODS["lerp"], None, ends, np.array([0.5]), (64, 64)).dtype == np.uint8
 
 
 def test_a_capability_needs_both_the_declaration_and_the_methods():

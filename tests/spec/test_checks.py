@@ -210,3 +210,22 @@ def test_a_draft_of_200x120_stays_5_to_3_within_rounding(story_dir):
     board = load_storyboard(write(story_dir, storyboard("  - {from: a, to: b}\n", output="{size: [200, 120]}")),
                             draft=True)
     assert board.output.size == (104, 64)  # 1.625 (the old floor gave 96x56: 1.714 for 1.667)
+
+
+def test_morph_needs_a_text_to_image_model(story_dir):
+    p = one(story_dir, storyboard("  - {from: a, to: b, method: morph}\n"))
+    assert p.path == "segments[0].method" and "method 'morph'" in p.message and "is an autoencoder" in p.message
+    assert "builtin-emoji" in p.hint
+
+
+def test_morph_joins_prompt_keyframes_and_paces_evenly_by_default(story_dir):
+    body = ("version: 1\noutput: {path: out/m.mp4, size: [64, 64], fps: 8}\nmodel: builtin-emoji\n"
+            "defaults: {frames: 8}\nkeyframes:\n  a: {prompt: cat face}\n  b: {prompt: dog face}\n"
+            "  c: {image: a.png}\n  d: {image: b.png}\nsegments:\n  - {from: a, to: b, method: morph}\n"
+            "  - {from: b, to: a, method: morph, pacing: linear}\n  - {from: a, to: b}\n")
+    board = load(story_dir, body.replace("  c: {image: a.png}\n  d: {image: b.png}\n", ""))
+    assert [s.pacing for s in board.segments] == ["even", "linear", "linear"]
+    assert board.segments[0].generation["morph"] == {"inject": 0.4, "damp": 0.6}
+    assert "morph" not in board.segments[2].generation
+    p = one(story_dir, body.replace("  - {from: a, to: b}\n", "  - {from: c, to: d, method: morph}\n"))
+    assert p.path == "segments[2].method" and "'c' is an image keyframe" in p.message

@@ -1,0 +1,87 @@
+"""The denoising loop seqc runs itself, for what a diffusers pipeline's `__call__` cannot do:
+start part-way down the schedule (image-to-image, a morph's in-between frames, which start from
+the end keyframes' trajectories), stop part-way (those trajectories), and a guidance scale per
+frame (a morph damps guidance toward the middle of a transition).
+
+Step for step what diffusers 0.42's Stable Diffusion (XL) pipelines do in their loops: classifier-
+free guidance with the unconditional half first, SDXL's pooled text and size ids, the guidance
+embedding of UNets distilled with one (LCM), `prepare_extra_step_kwargs` for the scheduler's step.
+tests/backends/test_diffusers_pin.py pins what it calls to the signatures used here, and
+tests/backends/test_pipeline.py checks image-to-image against diffusers' own pipelines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Span:
+    """Which steps of a `steps`-step schedule to run: `first` up to (not including) `last`."""
+
+    steps: int
+    first: int = 0
+    last: int | None = None  # None: to the end
+
+
+def schedule(scheduler, span: Span, device: torch.device) -> torch.Tensor:
+    """Set the scheduler to `span.steps` steps beginning at `span.first`; the timesteps to run."""
+    scheduler.set_timesteps(span.steps, device=device)
+    order = scheduler.order
+    last = span.steps if span.last is None else span.last
+    timesteps = scheduler.timesteps[span.first * order:last * order]
+    if hasattr(scheduler, "set_begin_index"):
+        scheduler.set_begin_index(span.first * order)
+    return timesteps
+
+
+def denoise(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, guidance: float | np.ndarray,
+            size: tuple[int, int], family: str, generators: list) -> torch.Tensor:
+    """Run `timesteps` (already scheduled) on `latents` with the conditioning `cond` (tensors with a
+    leading batch dimension; the negative ones used under guidance). `guidance` is one scale, or one
+    per frame: frames with a scale above 1 are guided, and a batch is guided when any frame is."""
+    batch = latents.shape[0]
+    width, height = size
+    scales = np.array(np.broadcast_to(np.asarray(guidance, dtype=np.float64), (batch,)))
+    distilled = pipe.unet.config.time_cond_proj_dim is not None
+
+    # 1. Conditioning, with the unconditional half first under classifier-free guidance.
+    do_cfg = bool((scales > 1.0).any()) and not distilled
+    embeds = cond["prompt_embeds"]
+    if do_cfg:
+        embeds = torch.cat([cond["negative_prompt_embeds"], embeds])
+    added_cond_kwargs = None
+    if family == "sdxl":
+        # SDXL's micro-conditioning: original size, crop top-left, target size, as (height, width).
+        text_embeds = cond["pooled_prompt_embeds"]
+        if do_cfg:
+            text_embeds = torch.cat([cond["negative_pooled_prompt_embeds"], text_embeds])
+        time_ids = torch.tensor([[height, width, 0, 0, height, width]], dtype=embeds.dtype, device=latents.device)
+        added_cond_kwargs = {"text_embeds": text_embeds, "time_ids": time_ids.repeat(embeds.shape[0], 1)}
+
+    # 2. Guidance embedding, for UNets distilled with one (LCM); None otherwise.
+    timestep_cond = None
+    if distilled:
+        scale = torch.from_numpy(scales - 1.0).float()
+        timestep_cond = pipe.get_guidance_scale_embedding(scale, embedding_dim=pipe.unet.config.time_cond_proj_dim)
+        timestep_cond = timestep_cond.to(device=latents.device, dtype=latents.dtype)
+
+    # 3. The loop. One scale stays a Python float, as the pipelines use it (the same arithmetic).
+    weight: float | torch.Tensor = float(scales[0])
+    if not np.all(scales == scales[0]):
+        weight = torch.from_numpy(scales).to(latents.device, latents.dtype)[:, None, None, None]
+    extra_step_kwargs = pipe.prepare_extra_step_kwargs(generators, 0.0)
+    scheduler = pipe.scheduler
+    for t in timesteps:
+        model_input = torch.cat([latents] * 2) if do_cfg else latents
+        model_input = scheduler.scale_model_input(model_input, t)
+        noise_pred = pipe.unet(model_input, t, encoder_hidden_states=embeds, timestep_cond=timestep_cond,
+                               added_cond_kwargs=added_cond_kwargs, return_dict=False)[0]
+        if do_cfg:
+            uncond, text = noise_pred.chunk(2)
+            noise_pred = uncond + weight * (text - uncond)
+        latents = scheduler.step(noise_pred, t, latents, **extra_step_kwargs, return_dict=False)[0]
+    return latents
