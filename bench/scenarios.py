@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from bench import cluster, inprocess, prompts, speedups, warm
+from bench import cluster, inprocess, morphs, prompts, speedups, warm
 from bench.measure import (
     median,
     plan_in_fresh_process,
@@ -665,6 +665,7 @@ SCENARIOS = [
     ("9_warm", warm.scenario_warm),
     ("cluster", cluster.scenario_cluster),  # segments on Ray workers (bench/cluster.py, issue 15)
     ("10_prompt_morph", prompts.scenario_prompt_morph),  # builtin-emoji vs its pipeline (bench/prompts.py)
+    ("11_morph_quality", morphs.scenario_morph_quality),  # method: morph vs slerp (bench/morphs.py)
 ]
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = {
     "1_throughput", "2_incremental_edit", "3_noop", "4_plan_scale", "5_memory", "6_session", "7_gpu", "8_scale",
-    "9_warm", "speedups", "cluster", "10_prompt_morph",
+    "9_warm", "speedups", "cluster", "10_prompt_morph", "11_morph_quality",
 }
 
 
