@@ -167,6 +167,20 @@ def generation_props() -> dict:
             "(img2img), 0 to 1. 0 is plain latent interpolation through the pipeline's VAE. Default 0.5.",
             type="number", minimum=0, maximum=1,
         ),
+        "morph_start": prop(
+            "Morph start",
+            "With `method: morph`: how far down the schedule the in-betweens start, from the two ends' "
+            "trajectories, 0.05 to 0.95 of the steps. Later keeps more of the ends' layout (smoother, "
+            "nearer a blend); earlier lets the model draw more anew. Default 0.4.",
+            type="number", minimum=0.05, maximum=0.95,
+        ),
+        "morph_damping": prop(
+            "Morph damping",
+            "With `method: morph`: how much the guidance is lowered at the middle of the transition "
+            "(guidance x (1 - damping x 4t(1 - t))), 0 to 1. Higher keeps the middle from being pushed "
+            "to either end, and draws it paler. Default 0.6.",
+            type="number", minimum=0, maximum=1,
+        ),
     }
 
 

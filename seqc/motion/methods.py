@@ -82,8 +82,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 )}
 
 # `method: morph`'s settings (seqc.render.morph; in the clip key through Segment.generation).
-MORPH_INJECT = 0.4  # in-betweens start at this fraction of the steps, from the slerp of the ends' latents there
-MORPH_DAMP = 0.6  # guidance is lowered by this fraction at the middle of the transition (1 - damp * 4t(1 - t))
+MORPH_START = 0.4  # in-betweens start at this fraction of the steps, from the slerp of the ends' latents there
+MORPH_DAMPING = 0.6  # guidance is lowered by this fraction at the middle of the transition (1 - d * 4t(1 - t))
 MORPH_PROBES = 32  # frames rendered to place the in-betweens for even change (pacing: even), plus one
 
 

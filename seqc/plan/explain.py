@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from seqc.spec import Segment
-from seqc.spec.generation import GENERATION_FIELDS
+from seqc.spec.generation import GENERATION_FIELDS, MORPH_FIELDS
 from seqc.store import CACHED, INVALID
 
 
@@ -113,6 +113,8 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
     # Generation settings of a pipeline model, one by one.
     new_gen, old_gen = inputs.get("generation") or {}, old_inputs.get("generation") or {}
     for name in GENERATION_FIELDS:
+        if name in MORPH_FIELDS and (name not in new_gen or name not in old_gen):
+            continue  # a switch to or from `method: morph`: "method changed" says it
         if new_gen.get(name) != old_gen.get(name):
             changes.append(f"{name} changed ({old_gen.get(name)} -> {new_gen.get(name)})")
     # Endpoint keyframes: say which keyframe and what about it changed.

@@ -1,8 +1,8 @@
 """The frames of a `method: morph` segment (seqc.backends.morph does the model's part).
 
-Each frame at time t starts at step k = MORPH_INJECT x steps from the slerp of the two end
+Each frame at time t starts at step k = `morph_start` x steps from the slerp of the two end
 keyframes' latents at step k (their trajectories, computed once), with the prompts' conditionings
-lerped (as Latent Blending does) and the guidance damped toward the middle (1 - MORPH_DAMP x 4t(1 - t)):
+lerped (as Latent Blending does) and the guidance damped toward the middle (1 - `morph_damping` x 4t(1 - t)):
 the in-betweens keep the ends' layout and cannot snap to a third picture, and a high guidance
 does not push the middle frames to either end. At t = 0 the frame continues the start keyframe's
 own trajectory with its own prompt and full guidance, so the ends are the keyframes' pictures
@@ -16,17 +16,17 @@ import numpy as np
 
 from seqc.backends.protocol import Backend, morpher
 from seqc.motion.interp import lerp, slerp
-from seqc.motion.methods import MORPH_DAMP, MORPH_INJECT
+from seqc.motion.methods import MORPH_DAMPING, MORPH_START
 
 
-def inject_step(steps: int) -> int:
-    """The step the in-betweens start at: at least one step in, at least one step left."""
-    return max(1, min(steps - 1, round(steps * MORPH_INJECT)))
+def inject_step(steps: int, start: float = MORPH_START) -> int:
+    """The step the in-betweens start at (`start` of the way): at least one step in, one step left."""
+    return max(1, min(steps - 1, round(steps * start)))
 
 
-def damped_guidance(guidance: float, t: np.ndarray) -> np.ndarray:
-    """Each frame's guidance scale: the segment's at the ends, lowered by MORPH_DAMP at the middle."""
-    return guidance * (1.0 - MORPH_DAMP * 4.0 * t * (1.0 - t))
+def damped_guidance(guidance: float, t: np.ndarray, damping: float = MORPH_DAMPING) -> np.ndarray:
+    """Each frame's guidance scale: the segment's at the ends, lowered by `damping` at the middle."""
+    return guidance * (1.0 - damping * 4.0 * t * (1.0 - t))
 
 
 def morph_frames(backend: Backend, gen: dict, start_noise: np.ndarray, end_noise: np.ndarray,
@@ -35,7 +35,8 @@ def morph_frames(backend: Backend, gen: dict, start_noise: np.ndarray, end_noise
     """uint8 frames [T, H, W, 3] of a morph at times t, from the two ends' noise and conditioning."""
     model = morpher(backend, "draw a morph's in-betweens (method: morph)")
     steps, guidance = int(gen["steps"]), float(gen["guidance"])
-    k = inject_step(steps)
+    k = inject_step(steps, float(gen.get("morph_start", MORPH_START)))
+    damping = float(gen.get("morph_damping", MORPH_DAMPING))
     # 1. Where both ends' trajectories are at step k (remembered by the backend, by content).
     ends = model.trajectory(np.stack([start_noise, end_noise]),
                             {key: np.stack([start_cond[key], end_cond[key]]) for key in start_cond},
@@ -43,4 +44,5 @@ def morph_frames(backend: Backend, gen: dict, start_noise: np.ndarray, end_noise
     # 2. Every frame from their slerp at step k, the prompts lerped, the guidance damped.
     t = np.asarray(t, dtype=np.float64)
     cond = {key: lerp(start_cond[key], end_cond[key], t) for key in start_cond}
-    return model.generate_from(slerp(ends[0], ends[1], t), cond, steps, damped_guidance(guidance, t), size, start=k)
+    return model.generate_from(slerp(ends[0], ends[1], t), cond, steps, damped_guidance(guidance, t, damping), size,
+                               start=k)

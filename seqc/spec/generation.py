@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 from seqc.errors import ModelError
 from seqc.models import ModelRef
+from seqc.motion.methods import MORPH_DAMPING, MORPH_START
 
 if TYPE_CHECKING:
     from seqc.spec.checks import _Collector as Collector
 
-GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength")
+GENERATION_FIELDS = ("steps", "guidance", "scheduler", "strength", "morph_start", "morph_damping")
+MORPH_FIELDS = ("morph_start", "morph_damping")  # `method: morph`'s settings (seqc.render.morph)
 PIPELINE_ONLY = ("seed", "negative_prompt", *GENERATION_FIELDS)  # settings an autoencoder model ignores
 DEFAULT_STRENGTH = 0.5
 
@@ -64,6 +66,8 @@ def segment_generation(seg: dict, start_kf: dict, defaults: dict, family: dict |
         "guidance": float(pick("guidance", family["guidance"])),
         "scheduler": str(pick("scheduler", "default")),
         "strength": float(pick("strength", DEFAULT_STRENGTH)),
+        "morph_start": float(pick("morph_start", MORPH_START)),
+        "morph_damping": float(pick("morph_damping", MORPH_DAMPING)),
     }
 
 
@@ -83,6 +87,10 @@ def check_morph(seg: dict, defaults: dict, keyframes: dict, model_ref: ModelRef 
                 spath: tuple) -> None:
     """`method: morph` needs a text-to-image pipeline, and joins two prompt keyframes."""
     if seg.get("method", defaults.get("method")) != "morph":
+        for name in MORPH_FIELDS:
+            if name in seg:
+                out.warn(spath + (name,), f"`{name}` has no effect without `method: morph`",
+                         depends=(spath + ("method",), ("defaults", "method")))
         return
     where = spath + ("method",) if "method" in seg else ("defaults", "method")
     if model_ref is not None and not model_ref.can_generate:

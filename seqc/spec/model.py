@@ -92,6 +92,8 @@ class Segment:
     guidance: float | None = None
     scheduler: str | None = None
     strength: float | None = None  # img2img strength between two image keyframes
+    morph_start: float | None = None  # method: morph: the fraction of the steps the in-betweens skip
+    morph_damping: float | None = None  # method: morph: how much the guidance is lowered at the middle
     pacing: str = "linear"  # "even": every frame changes the picture equally; "audio": follows the onsets
     before: str | None = None  # spline: the keyframe before `source` on the timeline (its neighbour)
     after: str | None = None  # spline: the keyframe after `target`
@@ -111,10 +113,11 @@ class Segment:
                                          "scheduler": self.scheduler,
                                          "strength": float(self.strength or 0.0),
                                          "cpu_frames_per_call": CPU_FRAMES_PER_CALL, "cpu_last_call": "unpadded"}
-        if self.method == "morph":  # its settings shape every frame (seqc.render.morph)
-            from seqc.motion.methods import MORPH_DAMP, MORPH_INJECT
+        if self.method == "morph":  # its settings shape every frame (seqc.render.morph); only a morph's key has them
+            from seqc.motion.methods import MORPH_DAMPING, MORPH_START
 
-            generation["morph"] = {"inject": MORPH_INJECT, "damp": MORPH_DAMP}
+            generation["morph_start"] = MORPH_START if self.morph_start is None else float(self.morph_start)
+            generation["morph_damping"] = MORPH_DAMPING if self.morph_damping is None else float(self.morph_damping)
         return generation
 
     @property

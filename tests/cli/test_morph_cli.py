@@ -43,9 +43,12 @@ def test_a_morph_renders_and_only_its_segment_re_renders(project):
     story.write_text(STORY.format(first="morph"))
     plan = plan_json(story, project / "cache")
     reasons = [segment["reason"] for segment in plan["segments"]]
-    assert "method" in reasons[0] and plan["segments"][1]["status"] == "cached"
+    assert reasons[0].startswith("method changed (slerp -> morph)") and plan["segments"][1]["status"] == "cached"
     second = render_json(story, project / "cache", env=ENV)
     assert second["rendered"] == 1
     info = mediaprobe.probe(Path(second["output"]))
     assert (info.frames, info.width, info.height) == (19, 64, 64)
     assert render_json(story, project / "cache", env=ENV)["rendered"] == 0
+    story.write_text(STORY.format(first="morph, morph_start: 0.6"))
+    assert plan_json(story, project / "cache")["segments"][0]["reason"] == "morph_start changed (0.4 -> 0.6)"
+    assert render_json(story, project / "cache", env=ENV)["rendered"] == 1

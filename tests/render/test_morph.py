@@ -111,3 +111,17 @@ def test_a_morph_segment_is_the_same_bytes_whatever_the_batch_size(sd, ends):
         finally:
             torch.set_num_threads(before)
     assert len(made) == 1
+
+
+def test_an_sdxl_pipeline_morphs_too(tmp_path):
+    from tinysd import make_tiny_sdxl
+
+    sdxl = PipelineBackend(ModelRef("tiny-sdxl", make_tiny_sdxl(tmp_path / "xl"), "pipeline", "folder"), device="cpu")
+    a, b = (Endpoint(cond=sdxl.encode_prompt(prompt, "blurry"), noise=sdxl.initial_noise(seed, SIZE))
+            for prompt, seed in (("a red apple", 1), ("a blue bird", 2)))
+    assert "pooled_prompt_embeds" in a.cond
+    frames = morph_frames(sdxl, GEN, a.noise, b.noise, a.cond, b.cond, np.array([0.0, 0.5, 1.0]), SIZE)
+    plain = sdxl.generate(np.stack([a.noise, b.noise]), {k: np.stack([a.cond[k], b.cond[k]]) for k in a.cond},
+                          GEN["steps"], GEN["guidance"], SIZE)
+    assert _diff(frames[0], plain[0]) <= 1 and _diff(frames[2], plain[1]) <= 1
+    assert _diff(frames[1], frames[0]) > 5 and _diff(frames[1], frames[2]) > 5

@@ -225,7 +225,19 @@ def test_morph_joins_prompt_keyframes_and_paces_evenly_by_default(story_dir):
             "  - {from: b, to: a, method: morph, pacing: linear}\n  - {from: a, to: b}\n")
     board = load(story_dir, body.replace("  c: {image: a.png}\n  d: {image: b.png}\n", ""))
     assert [s.pacing for s in board.segments] == ["even", "linear", "linear"]
-    assert board.segments[0].generation["morph"] == {"inject": 0.4, "damp": 0.6}
-    assert "morph" not in board.segments[2].generation
+    assert (board.segments[0].generation["morph_start"], board.segments[0].generation["morph_damping"]) == (0.4, 0.6)
+    assert "morph_start" not in board.segments[2].generation  # only a morph's clip key holds its settings
     p = one(story_dir, body.replace("  - {from: a, to: b}\n", "  - {from: c, to: d, method: morph}\n"))
     assert p.path == "segments[2].method" and "'c' is an image keyframe" in p.message
+
+
+def test_morph_settings_are_read_checked_and_warned_about_without_a_morph(story_dir):
+    body = ("version: 1\noutput: {path: out/m.mp4, size: [64, 64], fps: 8}\nmodel: builtin-emoji\n"
+            "defaults: {frames: 8, morph_damping: 0.2}\nkeyframes:\n  a: {prompt: cat face}\n  b: {prompt: dog face}\n"
+            "segments:\n  - {from: a, to: b, method: morph, morph_start: 0.7}\n  - {from: b, to: a, morph_start: 0.5}\n")
+    board = load(story_dir, body)
+    assert (board.segments[0].generation["morph_start"], board.segments[0].generation["morph_damping"]) == (0.7, 0.2)
+    assert [(w.path, "no effect without `method: morph`" in w.message) for w in board.warnings] == [
+        ("segments[1].morph_start", True)]
+    p = one(story_dir, body.replace("morph_start: 0.7", "morph_start: 1.5"))
+    assert p.path == "segments[0].morph_start" and "0.95" in p.message
