@@ -256,7 +256,7 @@ def _end_job(story: Storyboard, cache: Cache, last: Segment, keyframes: _Keyfram
                                start_time=(story.total_frames - 1) / story.output.fps, smooth=None)
     inputs = keys.end_frame_inputs(end=keyframes.endpoints[last.target], fps=story.output.fps,
                                    size=story.output.size, model=model_fp, precision=precision, encoder=encoder,
-                                   generation=last.generation)
+                                   generation=hold.generation)  # the last segment's, less a morph's settings
     key = keys.digest(inputs)
     status = cache.status("clips", key)
     inputs = {**inputs, "key_version": keys.KEY_VERSION}

@@ -50,5 +50,7 @@ def test_a_morph_renders_and_only_its_segment_re_renders(project):
     assert (info.frames, info.width, info.height) == (19, 64, 64)
     assert render_json(story, project / "cache", env=ENV)["rendered"] == 0
     story.write_text(STORY.format(first="morph, morph_start: 0.6"))
-    assert plan_json(story, project / "cache")["segments"][0]["reason"] == "morph_start changed (0.4 -> 0.6)"
+    plan = plan_json(story, project / "cache")
+    assert plan["segments"][0]["reason"] == "morph_start changed (0.4 -> 0.6)"
+    assert [s["status"] for s in plan["segments"][1:]] == ["cached"]
     assert render_json(story, project / "cache", env=ENV)["rendered"] == 1
