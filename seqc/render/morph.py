@@ -4,9 +4,8 @@ Each frame at time t starts at step k = `morph_start` x steps from the slerp of 
 keyframes' latents at step k (their trajectories, computed once), with the prompts' conditionings
 lerped (as Latent Blending does) and the guidance damped toward the middle (1 - `morph_damping` x 4t(1 - t)):
 the in-betweens keep the ends' layout and cannot snap to a third picture, and a high guidance
-does not push the middle frames to either end. At t = 0 the frame continues the start keyframe's
-own trajectory with its own prompt and full guidance, so the ends are the keyframes' pictures
-(to within the rounding of a call's size, a level at most). The frames are placed for even
+does not push the middle frames to either end. A frame at t = 0 or 1 is the keyframe's own
+picture, denoised whole as any method draws it. The frames are placed for even
 change by `pacing: even`, a morph's default (seqc.render.frames.even_times, MORPH_PROBES probes).
 """
 
@@ -44,5 +43,16 @@ def morph_frames(backend: Backend, gen: dict, start_noise: np.ndarray, end_noise
     # 2. Every frame from their slerp at step k, the prompts lerped, the guidance damped.
     t = np.asarray(t, dtype=np.float64)
     cond = {key: lerp(start_cond[key], end_cond[key], t) for key in start_cond}
-    return model.generate_from(slerp(ends[0], ends[1], t), cond, steps, damped_guidance(guidance, t, damping), size,
-                               start=k)
+    frames = model.generate_from(slerp(ends[0], ends[1], t), cond, steps, damped_guidance(guidance, t, damping),
+                                 size, start=k)
+    # 3. A frame at an end is that keyframe's own picture, denoised whole: a multistep scheduler
+    #    restarted at step k would draw it a little otherwise. (Replaced in place, so every other
+    #    frame keeps its call, and a frame's bytes still do not depend on the batch size.)
+    at_end = np.flatnonzero((t <= 0.0) | (t >= 1.0))
+    if at_end.size:
+        pick = t[at_end] >= 1.0
+        noise = np.where(pick[:, None, None, None], end_noise[None], start_noise[None])
+        end_conds = {key: np.where(pick.reshape(-1, *[1] * start_cond[key].ndim), end_cond[key][None],
+                                   start_cond[key][None]) for key in start_cond}
+        frames[at_end] = model.generate(noise, end_conds, steps, guidance, size)
+    return frames
