@@ -11,18 +11,10 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from picturekit import picture
 from renderkit import run_seqc
 
 FRAMES = 24
-
-
-def picture(seed: int, size: int = 64) -> np.ndarray:
-    """A textured picture (blurred noise), levels 0-255."""
-    pixels = np.random.default_rng(seed).uniform(0, 255, (size, size, 3))
-    for _ in range(2):
-        pixels = (pixels + np.roll(pixels, 1, 0) + np.roll(pixels, -1, 0) + np.roll(pixels, 1, 1)
-                  + np.roll(pixels, -1, 1)) / 5
-    return np.clip((pixels - pixels.mean()) / pixels.std() * 50 + 128, 0, 255)
 
 
 def write_mp4(path: Path, frames: np.ndarray, fps: int = 12) -> Path:
