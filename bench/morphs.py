@@ -11,6 +11,9 @@ slerp's two end frames; each video decoded and measured as `seqc analyze` measur
 - ghosting: the mean crossfade residual of the middle frames (0: a double exposure of the ends);
 - cost: render seconds per frame, morph against slerp, side by side in one run.
 
+And four pairs of painted pictures (tools.paint, not the model's): image-to-image (`slerp`) against
+`morph` by inversion, with how far each video's ends are from the pictures.
+
 Targets (averaged over the pairs): smoothness at least 0.05 above slerp's, or the largest step at
 most 0.7 of slerp's; the crossfade residual at least 0.8 of slerp's; the cost at most 2.5 times.
 """
@@ -27,6 +30,7 @@ TUNED = {"cat face", "dog face", "black sun with rays", "snowman without snow", 
          "parrot"}
 PAIRS_SEED = 2027
 PAIRS = 8
+PICTURE_PAIRS = [("summer", "winter"), ("autumn", "spring"), ("night", "summer"), ("winter", "autumn")]
 
 
 def pairs(known: list[str], count: int = PAIRS, seed: int = PAIRS_SEED) -> list[tuple[str, str]]:
@@ -36,13 +40,14 @@ def pairs(known: list[str], count: int = PAIRS, seed: int = PAIRS_SEED) -> list[
     return [(pool[a], pool[b]) for a, b in zip(picked[::2], picked[1::2], strict=True)]
 
 
-def write_story(folder: Path, pair: tuple[str, str], method: str, frames: int) -> Path:
+def write_story(folder: Path, pair: tuple[str, str], method: str, frames: int, field: str = "prompt") -> Path:
+    """A one-segment storyboard from a to b; `field: image` makes the pair two picture files."""
     folder.mkdir(parents=True, exist_ok=True)
     story = folder / f"{method}.yaml"
     story.write_text("# written by bench/run.py\nversion: 1\n"
                      f"output: {{path: out/{method}.mp4, size: [64, 64], fps: 24}}\nmodel: builtin-emoji\n"
                      f"defaults: {{frames: {frames}, method: {method}}}\n"
-                     f"keyframes:\n  a: {{prompt: \"{pair[0]}\"}}\n  b: {{prompt: \"{pair[1]}\"}}\n"
+                     f"keyframes:\n  a: {{{field}: \"{pair[0]}\"}}\n  b: {{{field}: \"{pair[1]}\"}}\n"
                      "segments:\n  - {from: a, to: b}\n")
     return story
 
@@ -58,7 +63,8 @@ def render(backend, story: Path, cache_dir: Path) -> tuple[float, np.ndarray]:
     from seqc.spec import load_storyboard
     from seqc.store import Cache
 
-    shutil.rmtree(cache_dir / "clips", ignore_errors=True)
+    for kind in ("clips", "trajectories"):  # a cold render: a morph's stored ends are part of its cost
+        shutil.rmtree(cache_dir / kind, ignore_errors=True)
     cache = Cache(cache_dir)
     plan = compile_plan(load_storyboard(story), cache, precision=backend.precision)
     output = story.parent / "out" / f"{story.stem}.mp4"
@@ -83,6 +89,31 @@ def crossfade(frames: np.ndarray) -> np.ndarray:
     """The pixel crossfade of a video's first and last frames, as many frames."""
     t = np.linspace(0.0, 1.0, len(frames))[:, None, None, None]
     return np.rint(frames[0] * (1.0 - t) + frames[-1] * t).astype(np.uint8)
+
+
+def picture_pairs(backend, root: Path, frames: int, chosen: list[tuple[str, str]]) -> list[dict]:
+    """slerp and morph between painted pictures: what `measures` says, the cost, and how far the
+    video's first and last frames are from the two pictures (mean absolute levels)."""
+    from PIL import Image
+
+    from tools.paint import save_set
+
+    folder = root / "pictures"
+    save_set(folder, sorted({name for pair in chosen for name in pair}), (64, 64), 0)
+    rows = []
+    for index, pair in enumerate(chosen):
+        files = [folder / f"{name}.png" for name in pair]
+        pictures = [np.asarray(Image.open(f).convert("RGB"), np.float64) for f in files]
+        row: dict = {"pair": list(pair)}
+        for method in ("slerp", "morph"):
+            where = root / f"picture-pair{index}"
+            story = write_story(where, (str(files[0]), str(files[1])), method, frames, field="image")
+            seconds, video = render(backend, story, where / "cache")
+            off = np.mean([np.abs(video[i].astype(np.float64) - p).mean() for i, p in ((0, pictures[0]),
+                                                                                       (-1, pictures[1]))])
+            row[method] = {**measures(video), "seconds_per_frame": seconds / len(video), "off_pictures": float(off)}
+        rows.append(row)
+    return rows
 
 
 def scenario_morph_quality(bench) -> dict:
@@ -113,9 +144,13 @@ def scenario_morph_quality(bench) -> dict:
                 row["crossfade"] = measures(crossfade(video))
         rows.append(row)
 
-    # 3. Averages and the targets.
-    def mean(method: str, name: str) -> float:
-        return float(np.mean([row[method][name] for row in rows]))
+    # 3. Pairs of pictures the model never drew (tools.paint): image-to-image (slerp) against a
+    #    morph by inversion; how far each video's ends are from the pictures.
+    picture_rows = picture_pairs(backend, root, frames, PICTURE_PAIRS[:1] if s.name == "smoke" else PICTURE_PAIRS)
+
+    # 4. Averages and the targets.
+    def mean(method: str, name: str, table: list[dict] = rows) -> float:
+        return float(np.mean([row[method][name] for row in table]))
 
     smooth_gain = mean("morph", "smoothness") - mean("slerp", "smoothness")
     step_ratio = mean("morph", "largest_step") / mean("slerp", "largest_step")
@@ -138,6 +173,18 @@ def scenario_morph_quality(bench) -> dict:
                    f"pixel crossfade {mean('crossfade', 'residual'):.3f} (0 is a double exposure)"),
             figure("cost per frame, morph / slerp", r(cost), "x", ("<=", 2.5),
                    f"{frames} frames + the final one; morph's probes and end trajectories included"),
+            figure("picture pairs: ends off the pictures, levels: slerp / morph",
+                   f"{mean('slerp', 'off_pictures', picture_rows):.1f} / {mean('morph', 'off_pictures', picture_rows):.1f}",
+                   "", None, f"{len(picture_rows)} pairs of painted pictures; image-to-image redraws them, "
+                   "inversion keeps them"),
+            figure("picture pairs: smoothness / largest step, slerp -> morph",
+                   f"{mean('slerp', 'smoothness', picture_rows):.3f} / {mean('slerp', 'largest_step', picture_rows):.1f}"
+                   f" -> {mean('morph', 'smoothness', picture_rows):.3f} / "
+                   f"{mean('morph', 'largest_step', picture_rows):.1f}", "", None,
+                   f"residual {mean('slerp', 'residual', picture_rows):.3f} -> "
+                   f"{mean('morph', 'residual', picture_rows):.3f}; cost "
+                   f"{mean('morph', 'seconds_per_frame', picture_rows) / mean('slerp', 'seconds_per_frame', picture_rows):.2f}x"),
         ],
-        "details": {"frames": frames, "pairs_seed": PAIRS_SEED, "tuned_on": sorted(TUNED), "rows": rows},
+        "details": {"frames": frames, "pairs_seed": PAIRS_SEED, "tuned_on": sorted(TUNED), "rows": rows,
+                    "picture_rows": picture_rows},
     }

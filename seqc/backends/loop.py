@@ -44,8 +44,66 @@ def denoise(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, gu
     leading batch dimension; the negative ones used under guidance). `guidance` is one scale, or one
     per frame: frames with a scale above 1 are guided, and a batch is guided when any frame is."""
     batch = latents.shape[0]
-    width, height = size
     scales = np.array(np.broadcast_to(np.asarray(guidance, dtype=np.float64), (batch,)))
+    # 1-2. Conditioning, and the guidance embedding of distilled UNets.
+    do_cfg, unet_kwargs = _unet_inputs(pipe, latents, cond, scales, size, family)
+
+    # 3. The loop. One scale stays a Python float, as the pipelines use it (the same arithmetic).
+    weight: float | torch.Tensor = float(scales[0])
+    if not np.all(scales == scales[0]):
+        weight = torch.from_numpy(scales).to(latents.device, latents.dtype)[:, None, None, None]
+    extra_step_kwargs = pipe.prepare_extra_step_kwargs(generators, 0.0)
+    scheduler = pipe.scheduler
+    for t in timesteps:
+        model_input = torch.cat([latents] * 2) if do_cfg else latents
+        model_input = scheduler.scale_model_input(model_input, t)
+        noise_pred = pipe.unet(model_input, t, **unet_kwargs, return_dict=False)[0]
+        if do_cfg:
+            uncond, text = noise_pred.chunk(2)
+            noise_pred = uncond + weight * (text - uncond)
+        latents = scheduler.step(noise_pred, t, latents, **extra_step_kwargs, return_dict=False)[0]
+    return latents
+
+
+def invert(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, size: tuple[int, int],
+           family: str) -> torch.Tensor:
+    """DDIM inversion: clean `latents` (scaled VAE latents) run up the schedule, unguided, to where
+    `timesteps` (as `schedule` returns them) begin; the result in the scheduler's own convention, so
+    `denoise` from there draws the picture back. Each step predicts the noise at the next level up
+    from the latents at this one and moves them there along it (the DDIM update run backwards).
+    Works on every scheduler with `alphas_cumprod` (SD 1.x/2.x/XL's), epsilon or v prediction."""
+    scheduler = pipe.scheduler
+    if not hasattr(scheduler, "alphas_cumprod"):
+        raise ValueError(f"{type(scheduler).__name__} has no alphas_cumprod to invert an image along")
+    prediction = scheduler.config.get("prediction_type", "epsilon")
+    alphas = scheduler.alphas_cumprod.to(latents.device, torch.float64)
+    _, unet_kwargs = _unet_inputs(pipe, latents, cond, np.ones(latents.shape[0]), size, family)
+    levels = sorted({float(t) for t in timesteps.tolist()})  # upwards; a second-order schedule repeats them
+    clean = latents.double()
+    x, alpha_here = clean, torch.tensor(1.0, dtype=torch.float64, device=latents.device)  # alpha 1: clean
+    for level in levels:
+        t = torch.tensor(level, device=latents.device)
+        out = pipe.unet(x.to(latents.dtype), t, **unet_kwargs, return_dict=False)[0].double()
+        alpha = alphas[int(round(level))]
+        if prediction == "v_prediction":  # the model's belief that x is at `level`
+            noise = alpha.sqrt() * out + (1 - alpha).sqrt() * x
+        elif prediction == "sample":
+            noise = (x - alpha.sqrt() * out) / (1 - alpha).sqrt()
+        else:
+            noise = out
+        x0 = (x - (1 - alpha_here).sqrt() * noise) / alpha_here.sqrt()
+        x, alpha_here = alpha.sqrt() * x0 + (1 - alpha).sqrt() * noise, alpha
+    # The same point in the scheduler's convention (sigma-scaled for Euler's): add_noise with the
+    # noise that the inversion found, as image-to-image adds its random noise.
+    found = (x - alpha_here.sqrt() * clean) / (1 - alpha_here).sqrt()
+    return scheduler.add_noise(latents, found.to(latents.dtype), timesteps[:1].repeat(latents.shape[0]))
+
+
+def _unet_inputs(pipe, latents: torch.Tensor, cond: dict, scales: np.ndarray, size: tuple[int, int],
+                 family: str) -> tuple[bool, dict]:
+    """Whether to guide, and the UNet's conditioning arguments: the text (unconditional half first
+    under classifier-free guidance), SDXL's pooled text and size ids, a distilled UNet's guidance embedding."""
+    width, height = size
     distilled = pipe.unet.config.time_cond_proj_dim is not None
 
     # 1. Conditioning, with the unconditional half first under classifier-free guidance.
@@ -68,20 +126,5 @@ def denoise(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, gu
         scale = torch.from_numpy(scales - 1.0).float()
         timestep_cond = pipe.get_guidance_scale_embedding(scale, embedding_dim=pipe.unet.config.time_cond_proj_dim)
         timestep_cond = timestep_cond.to(device=latents.device, dtype=latents.dtype)
-
-    # 3. The loop. One scale stays a Python float, as the pipelines use it (the same arithmetic).
-    weight: float | torch.Tensor = float(scales[0])
-    if not np.all(scales == scales[0]):
-        weight = torch.from_numpy(scales).to(latents.device, latents.dtype)[:, None, None, None]
-    extra_step_kwargs = pipe.prepare_extra_step_kwargs(generators, 0.0)
-    scheduler = pipe.scheduler
-    for t in timesteps:
-        model_input = torch.cat([latents] * 2) if do_cfg else latents
-        model_input = scheduler.scale_model_input(model_input, t)
-        noise_pred = pipe.unet(model_input, t, encoder_hidden_states=embeds, timestep_cond=timestep_cond,
-                               added_cond_kwargs=added_cond_kwargs, return_dict=False)[0]
-        if do_cfg:
-            uncond, text = noise_pred.chunk(2)
-            noise_pred = uncond + weight * (text - uncond)
-        latents = scheduler.step(noise_pred, t, latents, **extra_step_kwargs, return_dict=False)[0]
-    return latents
+    return do_cfg, {"encoder_hidden_states": embeds, "timestep_cond": timestep_cond,
+                    "added_cond_kwargs": added_cond_kwargs}

@@ -76,7 +76,7 @@ import torch
 
 from seqc.backends.autoencoder import AutoencoderBackend
 from seqc.backends.loop import Span, denoise, schedule
-from seqc.backends.morph import generate_from, new_memo, trajectory
+from seqc.backends.morph import generate_from, inversion, trajectory
 from seqc.backends.pipeline_info import (
     CPU_FRAMES_PER_CALL,
     SCHEDULERS,
@@ -153,7 +153,6 @@ class PipelineBackend:
         # 5. The scheduler: the pipeline's own, or one named, built from the pipeline's config.
         self.scheduler_name = "default"
         self.set_scheduler(scheduler)
-        self.trajectories = new_memo()  # a morph's end latents by content (seqc.backends.morph)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -290,8 +289,13 @@ class PipelineBackend:
 
     def trajectory(self, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
                    size: tuple[int, int], stop: int, seed: int = 0) -> np.ndarray:
-        """Latents entering step `stop` of a text-to-image run from `noise` (seqc.backends.morph)."""
+        """One end's latents entering step `stop` of a text-to-image run from `noise` (seqc.backends.morph)."""
         return trajectory(self, noise, conditioning, steps, guidance, size, stop, seed)
+
+    def invert(self, latent: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, size: tuple[int, int],
+               stop: int) -> np.ndarray:
+        """One image latent's latents entering step `stop`, by DDIM inversion (seqc.backends.morph)."""
+        return inversion(self, latent, conditioning, steps, size, stop)
 
     def generate_from(self, latents: np.ndarray, conditioning: dict[str, np.ndarray], steps: int,
                       guidance: float | np.ndarray, size: tuple[int, int], start: int, seed: int = 0) -> np.ndarray:

@@ -26,7 +26,9 @@ PIPELINE_FAMILIES = {
 SCHEDULERS: dict[str, tuple[str, dict]] = {
     "euler": ("EulerDiscreteScheduler", {}),
     "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "ddim": ("DDIMScheduler", {}),
+    # Latent models never clip x0 to [-1, 1]: DDIM's class default does, and a config without the
+    # setting (Euler's, the built-in model's) would draw noise.
+    "ddim": ("DDIMScheduler", {"clip_sample": False}),
     "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
     "dpm++_karras": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True}),
     "unipc": ("UniPCMultistepScheduler", {}),
@@ -35,6 +37,8 @@ SCHEDULERS: dict[str, tuple[str, dict]] = {
     "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
 }
 SCHEDULER_NAMES = ("default", *SCHEDULERS)
+# Schedulers whose overrides above changed what they draw: the revision is in their clips' keys.
+SCHEDULER_REVISIONS = {"ddim": 2}
 
 # Generation defaults by family, and for distilled Turbo models of either family.
 FAMILY_DEFAULTS = {

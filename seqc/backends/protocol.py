@@ -93,7 +93,13 @@ class Morpher(Generator, Protocol):
 
     def trajectory(self, noise: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, guidance: float,
                    size: tuple[int, int], stop: int, seed: int = 0) -> np.ndarray:
-        """Latents [B, C, h, w] entering step `stop` of a text-to-image run from `noise`."""
+        """One end's latents [C, h, w] entering step `stop` of a text-to-image run from its noise [C, h, w]
+        and conditioning (no batch dimension), computed alone so they depend on nothing else."""
+
+    def invert(self, latent: np.ndarray, conditioning: dict[str, np.ndarray], steps: int, size: tuple[int, int],
+               stop: int) -> np.ndarray:
+        """One image keyframe's latents [C, h, w] entering step `stop`, by inverting its scaled latent
+        [C, h, w] under its conditioning (no batch dimension), so denoising from there draws it back."""
 
     def generate_from(self, latents: np.ndarray, conditioning: dict[str, np.ndarray], steps: int,
                       guidance: float | np.ndarray, size: tuple[int, int], start: int, seed: int = 0) -> np.ndarray:

@@ -85,6 +85,15 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 MORPH_START = 0.4  # in-betweens start at this fraction of the steps, from the slerp of the ends' latents there
 MORPH_DAMPING = 0.6  # guidance is lowered by this fraction at the middle of the transition (1 - d * 4t(1 - t))
 MORPH_PROBES = 32  # frames rendered to place the in-betweens for even change (pacing: even), plus one
+# 2: each end's latents at step k are computed alone (one call of one frame) and stored by content;
+#    image keyframes reach step k by inversion.
+MORPH_REVISION = 2
+
+
+def inject_step(steps: int, start: float = MORPH_START) -> int:
+    """The step a morph's in-betweens start at (`start` of the way): at least one step in, one step left.
+    The planner keys the ends' stored latents by it (seqc.plan), the renderer runs from it."""
+    return max(1, min(steps - 1, round(steps * start)))
 
 
 def get_method(name: str) -> Method:

@@ -4,6 +4,7 @@ no-op render never import torch."""
 from seqc.plan.explain import explain
 from seqc.plan.plan import (
            PACING_PROBES,
+           PACING_REUSE,
            LatentJob,
            Plan,
            SegmentJob,
@@ -13,5 +14,5 @@ from seqc.plan.plan import (
 )
 from seqc.store.kinds import CACHED, INVALID, MISSING
 
-__all__ = ["CACHED", "INVALID", "MISSING", "PACING_PROBES", "LatentJob", "Plan", "SegmentJob", "compile_plan",
+__all__ = ["CACHED", "INVALID", "MISSING", "PACING_PROBES", "PACING_REUSE", "LatentJob", "Plan", "SegmentJob", "compile_plan",
            "explain", "pacing_probes", "run_id_for"]

@@ -91,6 +91,22 @@ def endpoint_inputs(*, latent: str | None, embed: str, seed: int, size: tuple[in
     return {"kind": "endpoint", "latent": latent, "embed": embed, "seed": seed, "size": list(size)}
 
 
+def trajectory_inputs(*, mode: str, embed: str, size: tuple[int, int], steps: int, stop: int, scheduler: str,
+                      guidance: float, model: str, precision: str, seed: int | None = None,
+                      latent: str | None = None) -> dict:
+    """Named inputs of where one end keyframe of a morph is at step `stop` of a `steps`-step schedule
+    under `scheduler` ("default", or a name and its revision): `denoise` a prompt keyframe's noise
+    (its `seed`) with its conditioning and `guidance`; or `invert` an image keyframe's `latent`
+    under its conditioning, with what the model draws back from there under `guidance` (the
+    residual that keeps the ends exact, seqc.render.morph). Each end is computed alone (one call of
+    one frame), so segments, frame counts and pacings that share an end share the entry; the
+    morph's other knobs are not in it."""
+    source = {"seed": seed} if mode == "denoise" else {"latent": latent, "residual": "pixels"}
+    return {**source, "kind": "trajectory", "mode": mode, "embed": embed, "size": list(size), "steps": steps,
+            "stop": stop, "scheduler": scheduler, "guidance": guidance, "model": model, "precision": precision,
+            "call": "alone"}
+
+
 def clip_inputs(
     *,
     start: str,

@@ -23,6 +23,7 @@ from seqc.spec import Segment, Storyboard
 from seqc.store import CACHED, Cache
 
 PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (9 decodes)
+PACING_REUSE = 0.25  # a probe stands in for a frame within this fraction of the frame's spacing (seqc.render.pacing)
 
 
 def pacing_probes(segment: Segment) -> int:
@@ -54,6 +55,7 @@ class SegmentJob:
     changes: tuple[str, ...]  # every changed input, for `plan --explain`
     end: bool = False  # the video's final frame: a one-frame hold on the keyframe the timeline ends on
     window: AudioWindow | None = None  # pacing: audio: the soundtrack's samples under this segment
+    traces: tuple[str, str] | None = None  # method: morph: its two ends' stored latents at step k (keys)
 
     @property
     def needs_render(self) -> bool:
@@ -83,6 +85,7 @@ class Plan:
     descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
     previous: dict = field(default_factory=dict)  # the last render's run record (read once, here)
     audio_sha256: str | None = None  # the soundtrack's bytes (muxed into the output, stamped)
+    trajectories: dict[str, LatentJob] = field(default_factory=dict)  # key -> a morph's end at step k
 
     @property
     def total_frames(self) -> int:
@@ -115,7 +118,8 @@ class Plan:
     def leased_keys(self) -> list[tuple[str, str]]:
         """Every cache entry this plan uses."""
         return ([("clips", j.key) for j in self.clip_jobs] + [("latents", lat.key) for lat in self.latents.values()]
-                + [("embeds", e.key) for e in self.embeds.values()])
+                + [("embeds", e.key) for e in self.embeds.values()]
+                + [("trajectories", key) for key in self.trajectories])
 
     def record(self) -> dict:
         """What to store after a render, so the next plan can say why a segment changed."""
@@ -160,6 +164,7 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32", *,
         previous = {}
     audio_sha = cache.hash_file(story.audio.path) if story.audio is not None else None
     jobs = _segment_jobs(story, cache, keyframes, model_fp, precision, encoder, previous, audio)
+    trajectories = {job.key: job for job in keyframes.trajectories.values()}
 
     # 4. The final frame, its own one-frame clip, unless the timeline loops back to its start.
     last = story.segments[-1] if story.segments else None
@@ -173,7 +178,7 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32", *,
     #    (`seqc plan`, `diff`, watch's replans) must not hash the weights again next time.
     cache.save_memo()
     return Plan(story, model_fp, keyframes.latents, tuple(jobs), run_id_for(story), precision, end,
-                keyframes.embeds, keyframes.endpoints, keyframes.descriptors, previous, audio_sha)
+                keyframes.embeds, keyframes.endpoints, keyframes.descriptors, previous, audio_sha, trajectories)
 
 
 @dataclass
@@ -184,6 +189,7 @@ class _KeyframeKeys:
     embeds: dict[str, LatentJob] = field(default_factory=dict)  # prompt conditioning (pipelines)
     endpoints: dict[str, str] = field(default_factory=dict)  # keyframe -> the key its segments use
     descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
+    trajectories: dict[str, LatentJob] = field(default_factory=dict)  # a morph's ends at step k, by key (step 3)
 
 
 def _keyframe_keys(story: Storyboard, cache: Cache, model_fp: str, precision: str) -> _KeyframeKeys:
@@ -243,8 +249,39 @@ def _segment_jobs(story: Storyboard, cache: Cache, keyframes: _KeyframeKeys, mod
         status = cache.status("clips", key)
         inputs = {**inputs, "key_version": keys.KEY_VERSION}  # recorded, so a format change is explained
         reason, changes = explain(segment, inputs, keyframes.descriptors, status, old_records[segment.index])
-        jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes), window=window))
+        traces = _traces(story, cache, segment, keyframes, model_fp, precision) if METHODS[segment.method].morphs else None
+        jobs.append(SegmentJob(segment, key, inputs, status, reason, tuple(changes), window=window, traces=traces))
     return jobs
+
+
+def _traces(story: Storyboard, cache: Cache, segment: Segment, keyframes: _KeyframeKeys, model_fp: str,
+            precision: str) -> tuple[str, str]:
+    """A morph's two ends at its step k, as stored-latent jobs (added to `keyframes.trajectories`):
+    a prompt keyframe's noise denoised to k, or an image keyframe's latent inverted to k (with the
+    residual of what the model draws back from there)."""
+    from seqc.backends.pipeline_info import SCHEDULER_REVISIONS
+    from seqc.motion.methods import MORPH_START, inject_step
+
+    assert segment.steps is not None and segment.scheduler is not None  # a morph's segment is a pipeline's
+    revision = SCHEDULER_REVISIONS.get(segment.scheduler)
+    scheduler = segment.scheduler + (f" (revision {revision})" if revision else "")
+    stop = inject_step(segment.steps, MORPH_START if segment.morph_start is None else segment.morph_start)
+    guidance = float(segment.guidance or 0.0)
+    found = []
+    for name in (segment.source, segment.target):
+        embed, size = keyframes.embeds[name].key, story.output.size
+        if name in keyframes.latents:
+            inputs = keys.trajectory_inputs(mode="invert", latent=keyframes.latents[name].key, embed=embed, size=size,
+                                            steps=segment.steps, stop=stop, scheduler=scheduler, guidance=guidance,
+                                            model=model_fp, precision=precision)
+        else:
+            inputs = keys.trajectory_inputs(mode="denoise", seed=int(story.keyframes[name].seed or 0), embed=embed,
+                                            size=size, steps=segment.steps, stop=stop, scheduler=scheduler,
+                                            guidance=guidance, model=model_fp, precision=precision)
+        key = keys.digest(inputs)
+        keyframes.trajectories.setdefault(key, LatentJob(name, key, inputs, cache.status("trajectories", key)))
+        found.append(key)
+    return found[0], found[1]
 
 
 def _end_job(story: Storyboard, cache: Cache, last: Segment, keyframes: _KeyframeKeys, model_fp: str,
@@ -253,7 +290,10 @@ def _end_job(story: Storyboard, cache: Cache, last: Segment, keyframes: _Keyfram
     hold = dataclasses.replace(last, index=len(story.segments), source=last.target, frames=1,
                                include_end=False, first_frame=story.total_frames - 1, easing="linear",
                                method="lerp", pacing="linear", before=None, after=None,
-                               start_time=(story.total_frames - 1) / story.output.fps, smooth=None)
+                               start_time=(story.total_frames - 1) / story.output.fps, smooth=None,
+                               # a morph ends on the keyframe's own picture: an image decoded as it is
+                               strength=0.0 if METHODS[last.method].morphs and last.strength is not None
+                               else last.strength)
     inputs = keys.end_frame_inputs(end=keyframes.endpoints[last.target], fps=story.output.fps,
                                    size=story.output.size, model=model_fp, precision=precision, encoder=encoder,
                                    generation=hold.generation)  # the last segment's, less a morph's settings
@@ -271,7 +311,7 @@ def _pacing_inputs(segment: Segment, window: AudioWindow | None) -> dict | None:
     stretch of it changed, and moving `audio.start` re-renders only the audio-paced ones (their
     stretch moves); every other clip key holds nothing of the soundtrack."""
     if segment.pacing == "even":
-        return {"mode": "even", "probes": pacing_probes(segment)}
+        return {"mode": "even", "probes": pacing_probes(segment), "reuse": PACING_REUSE}
     if segment.pacing == "audio" and window is not None:
         return {"mode": "audio", "smooth": segment.smooth, "envelope": ENVELOPE, "window": window.sha256,
                 "samples": window.last - window.first}

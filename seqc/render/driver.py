@@ -92,7 +92,7 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
     if not todo:  # everything is cached: no numpy, no model, nothing written
         reporter.end()
         return _finish(remote, plan, _result(plan, clips, tracks, [], started))
-    from seqc.render.endpoints import encode_missing, gather_endpoints
+    from seqc.render.endpoints import encode_missing, gather_endpoints, trace_missing
     from seqc.render.execute import LocalExecutor, Work
 
     # 2. What the missing segments' keyframes need: cached latents and prompt conditionings,
@@ -109,8 +109,10 @@ def render(plan: Plan, cache: Cache, options: RenderOptions | None = None, repor
         raise PrecisionMismatch(plan.precision, backend.precision)
     batch_size = options.batch_size or default_batch_size(backend)
 
-    # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise.
+    # 4. Encode what was not cached: image latents, prompt conditionings; make each keyframe's noise;
+    #    the latents a morph starts its in-betweens from.
     encode_missing(plan, cache, backend, endpoints, pixels, reporter.stage)
+    trace_missing(plan, cache, backend, endpoints, todo, reporter.stage)  # a morph's ends at its step k
 
     # 5. Render each missing segment into a clip, through the executor the caller chose
     #    (seqc.render.execute): by default here, each clip finished and published in the background
@@ -154,10 +156,14 @@ def _cached_clips(plan: Plan, cache: Cache) -> tuple[dict[str, Path], dict[str, 
 
 
 def endpoint_entries(plan: Plan, jobs: Iterable[SegmentJob]) -> list[Entry]:
-    """The keyframe latents and prompt conditionings that rendering `jobs` needs, as cache entries."""
+    """The keyframe latents, prompt conditionings and a morph's ends at step k that rendering `jobs`
+    needs, as cache entries."""
     entries: list[Entry] = []
     for job in jobs:
         seg = job.segment
+        for key in job.traces or ():
+            if ("trajectories", key) not in entries:
+                entries.append(("trajectories", key))
         for name in (seg.before, seg.source, seg.target, seg.after):
             for kind, table in (("latents", plan.latents), ("embeds", plan.embeds)):
                 if name is not None and name in table and (kind, table[name].key) not in entries:

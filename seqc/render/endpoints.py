@@ -1,4 +1,5 @@
-"""The keyframes' side of a render: cached latents and conditionings, or encode them and cache them.
+"""The keyframes' side of a render: cached latents and conditionings, or encode them and cache
+them; and a morph's ends at step k of the schedule, from the store or traced and stored.
 
 Images to encode are decoded before any model loads, so a broken file fails (exit 2) before the
 slow part starts.
@@ -101,3 +102,41 @@ def encode_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[s
             endpoint.cond = model.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
             _save_arrays(cache, "embeds", embed.key, embed.inputs, endpoint.cond)
         endpoint.noise = model.initial_noise(int(story.keyframes[name].seed or 0), story.output.size)
+
+
+def trace_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[str, Endpoint], todo: list[SegmentJob],
+                  stage: Callable[[str], None]) -> None:
+    """Where each missing morph's ends are at its step k (plan.trajectories), into `Endpoint.at_step`:
+    from the store, or traced now (a prompt keyframe's noise denoised there, an image keyframe's
+    latent inverted there, seqc.backends.morph) and stored, so another frame count, pacing or
+    render that shares an end reuses it."""
+    for job in todo:
+        if job.traces is None:
+            continue
+        for name, key in zip((job.segment.source, job.segment.target), job.traces, strict=True):
+            endpoint = endpoints[name]
+            if key in endpoint.at_step:
+                continue
+            cached = load_arrays(cache, "trajectories", key)
+            if cached is not None and "latents" not in cached:
+                cache.discard("trajectories", key, "no 'latents' array in it")
+                cached = None
+            if cached is None:
+                inputs = plan.trajectories[key].inputs
+                how = "inverting" if inputs["mode"] == "invert" else "tracing"
+                stage(f"{how} keyframe '{name}' to step {inputs['stop']} of {inputs['steps']}")
+                cached = _trace(backend, job, endpoint, inputs, plan.storyboard.output.size)
+                _save_arrays(cache, "trajectories", key, inputs, cached)
+            endpoint.at_step[key] = cached
+
+
+def _trace(backend: Backend, job: SegmentJob, endpoint: Endpoint, inputs: dict,
+           size: tuple[int, int]) -> dict[str, np.ndarray]:
+    """One end at step `inputs["stop"]` (seqc.render.morph.end_at_step), under the segment's scheduler."""
+    from seqc.backends.protocol import morpher, schedulable
+    from seqc.render.morph import end_at_step
+
+    model = morpher(backend, "draw a morph's in-betweens (method: morph)")
+    assert job.segment.scheduler is not None  # a pipeline's morph (plan._traces)
+    schedulable(backend, f"use the scheduler '{job.segment.scheduler}'").set_scheduler(job.segment.scheduler)
+    return end_at_step(model, endpoint, inputs["steps"], inputs["guidance"], size, inputs["stop"])

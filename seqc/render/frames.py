@@ -6,7 +6,7 @@ Frames stream out a batch at a time, so memory does not grow with a segment's le
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +15,6 @@ from seqc.motion.curves import parse_easing
 from seqc.motion.interp import slerp
 from seqc.motion.methods import METHODS, Method, PathFn, get_method
 from seqc.plan import SegmentJob, pacing_probes
-from seqc.render import metrics
 from seqc.render.stop import Superseded
 
 PACINGS = ("linear", "even", "audio")  # even: every frame changes the picture equally; audio: by the onsets
@@ -28,6 +27,7 @@ class Endpoint:
     latent: np.ndarray | None = None  # the (scaled) latent of an image keyframe
     cond: dict[str, np.ndarray] | None = None  # prompt conditioning (pipelines)
     noise: np.ndarray | None = None  # starting noise from the keyframe's seed (pipelines)
+    at_step: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # a morph's end at step k, by trace key
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Ends:
     end: Endpoint
     before: Endpoint | None = None
     after: Endpoint | None = None
+    traced: tuple[dict, dict] | None = None  # a morph's ends at its step k (SegmentJob.traces, morph.end_at_step)
 
 
 def segment_times(job: SegmentJob) -> np.ndarray:
@@ -79,8 +80,7 @@ def _frames_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t
     if method.morphs:
         from seqc.render.morph import morph_frames
 
-        assert ends.end.cond is not None
-        return morph_frames(model, gen, ends.start.noise, ends.end.noise, ends.start.cond, ends.end.cond, t, size)
+        return morph_frames(model, gen, ends.start, ends.end, t, size, ends.traced)
     noise = slerp(ends.start.noise, ends.end.noise, t)
     cond = {k: _along(path, ends, "cond", k, t) for k in ends.start.cond}
     if ends.start.latent is not None and ends.end.latent is not None:
@@ -92,35 +92,6 @@ def _frames_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t
     return model.generate(noise, cond, gen["steps"], gen["guidance"], size)
 
 
-def even_times(backend: Backend, job: SegmentJob, ends: Ends, size: tuple[int, int] | None,
-               probes: int | None = None) -> np.ndarray:
-    """Eased times re-parameterised so that every frame changes the picture by the same amount.
-
-    1. Render `probes + 1` frames at evenly spaced u along the path (one batch).
-    2. Measure the change between neighbouring probes (seqc.render.metrics: mean absolute
-       difference of 64-pixel thumbnails) and accumulate it: A(u) is the fraction of the whole
-       change done by u.
-    3. Frame i gets the easing applied to the even parameter: s = e(i / n), then t = A^-1(s)
-       (piecewise linear). A(0) = 0 and A(1) = 1, so the endpoints and the frame count are exact.
-    """
-    times = segment_times(job)  # e(i / n), what the even parameter should be
-    u = np.linspace(0.0, 1.0, (probes or pacing_probes(job.segment)) + 1)
-    method = get_method(job.segment.method)
-    probe_frames = metrics.shrink(_frames_at(backend, method, job.segment.generation, ends, u, size))
-    steps = metrics.frame_distance(probe_frames[:-1], probe_frames[1:]).astype(np.float64)
-    total = float(steps.sum())
-    if total <= 1e-9:
-        return times  # nothing changes along the path: any pacing is even
-    # A tiny floor keeps A strictly increasing so its inverse is well defined on flat stretches.
-    steps = steps + total * 1e-6
-    progress = np.concatenate([[0.0], np.cumsum(steps)])
-    progress /= progress[-1]
-    t = np.interp(times, progress, u)
-    t[times <= 0.0] = 0.0
-    t[times >= 1.0] = 1.0
-    return t
-
-
 def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarray, end: Endpoint | np.ndarray,
                    batch_size: int, should_stop: Callable[[], bool] | None = None,
                    size: tuple[int, int] | None = None, before: Endpoint | None = None,
@@ -128,13 +99,21 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
     """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method and pacing."""
     ends = Ends(start if isinstance(start, Endpoint) else Endpoint(latent=start),
                 end if isinstance(end, Endpoint) else Endpoint(latent=end), before, after)
+    if job.traces is not None and job.traces[0] in ends.start.at_step and job.traces[1] in ends.end.at_step:
+        ends.traced = (ends.start.at_step[job.traces[0]], ends.end.at_step[job.traces[1]])
     seg = job.segment
     method = get_method(seg.method)
     if seg.generation is not None:  # whole denoising calls per batch, so no frame depends on the batch size
         unit = generator(backend, "denoise a segment's frames (it has generation settings)").frames_per_call
         batch_size = -(-batch_size // unit) * unit
+    if not method.blends_pixels and seg.pacing == "even":  # seqc.render.pacing
+        from seqc.render.pacing import even_frames
+
+        yield from even_frames(lambda t: _frames_at(backend, method, seg.generation, ends, t, size),
+                               segment_times(job), pacing_probes(seg), batch_size, should_stop)
+        return
     if not method.blends_pixels:
-        times = even_times(backend, job, ends, size) if seg.pacing == "even" else segment_times(job)
+        times = segment_times(job)
         for i in range(0, len(times), batch_size):
             if should_stop is not None and should_stop():
                 raise Superseded()

@@ -1,26 +1,26 @@
 """The frames of a `method: morph` segment (seqc.backends.morph does the model's part).
 
 Each frame at time t starts at step k = `morph_start` x steps from the slerp of the two end
-keyframes' latents at step k (their trajectories, computed once), with the prompts' conditionings
-lerped (as Latent Blending does) and the guidance damped toward the middle (1 - `morph_damping` x 4t(1 - t)):
-the in-betweens keep the ends' layout and cannot snap to a third picture, and a high guidance
-does not push the middle frames to either end. A frame at t = 0 or 1 is the keyframe's own
-picture, denoised whole as any method draws it. The frames are placed for even
-change by `pacing: even`, a morph's default (seqc.render.frames.even_times, MORPH_PROBES probes).
+keyframes' latents at step k (a prompt keyframe's noise denoised there, an image keyframe's
+latent inverted there; stored by content, seqc.render.endpoints.trace_missing), with the
+prompts' conditionings lerped (as Latent Blending does) and the guidance damped toward the middle
+(1 - `morph_damping` x 4t(1 - t)): the in-betweens keep the ends' layout and cannot snap to a
+third picture, and a high guidance does not push the middle frames to either end. A frame at
+t = 0 or 1 is the keyframe's own picture: a prompt's denoised whole as any method draws it, an
+image decoded as it is. Inversion loses some of a picture's detail (the model draws back a
+little less than it was given), so an image end's residual, the picture less the model's redraw
+of it, is added back to the frames near it, fading out toward the other end. The frames are placed for even change by `pacing: even`, a morph's
+default (seqc.render.pacing, MORPH_PROBES probes).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from seqc.backends.protocol import Backend, morpher
+from seqc.backends.protocol import Backend, Morpher, morpher
 from seqc.motion.interp import lerp, slerp
-from seqc.motion.methods import MORPH_DAMPING, MORPH_START
-
-
-def inject_step(steps: int, start: float = MORPH_START) -> int:
-    """The step the in-betweens start at (`start` of the way): at least one step in, one step left."""
-    return max(1, min(steps - 1, round(steps * start)))
+from seqc.motion.methods import MORPH_DAMPING, MORPH_START, inject_step
+from seqc.render.frames import Endpoint
 
 
 def damped_guidance(guidance: float, t: np.ndarray, damping: float = MORPH_DAMPING) -> np.ndarray:
@@ -28,31 +28,66 @@ def damped_guidance(guidance: float, t: np.ndarray, damping: float = MORPH_DAMPI
     return guidance * (1.0 - damping * 4.0 * t * (1.0 - t))
 
 
-def morph_frames(backend: Backend, gen: dict, start_noise: np.ndarray, end_noise: np.ndarray,
-                 start_cond: dict[str, np.ndarray], end_cond: dict[str, np.ndarray], t: np.ndarray,
-                 size: tuple[int, int]) -> np.ndarray:
-    """uint8 frames [T, H, W, 3] of a morph at times t, from the two ends' noise and conditioning."""
+def end_at_step(model: Morpher, end: Endpoint, steps: int, guidance: float, size: tuple[int, int],
+                stop: int) -> dict[str, np.ndarray]:
+    """One end at step `stop`: {"latents": [C, h, w] entering it}, a prompt keyframe's denoised
+    there. An image keyframe's are inverted there, and its "residual" [H, W, 3] is the picture less
+    what the model draws back from them (float pixels): the detail inversion cannot keep."""
+    assert end.cond is not None  # a pipeline's plan embeds every keyframe (plan.embeds)
+    if end.latent is None:
+        assert end.noise is not None  # encode_missing made every prompt keyframe's noise
+        return {"latents": model.trajectory(end.noise, end.cond, steps, guidance, size, stop=stop)}
+    latents = model.invert(end.latent, end.cond, steps, size, stop=stop)
+    redrawn = model.generate_from(latents[None], {key: v[None] for key, v in end.cond.items()}, steps, guidance,
+                                  size, start=stop)[0]
+    picture = model.decode(end.latent[None])[0]
+    return {"latents": latents, "residual": picture.astype(np.float32) - redrawn.astype(np.float32)}
+
+
+def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t: np.ndarray, size: tuple[int, int],
+                 traced: tuple[dict, dict] | None = None) -> np.ndarray:
+    """uint8 frames [T, H, W, 3] of a morph at times t between two end keyframes. `traced`: both
+    ends at the morph's step k, as `end_at_step` makes them and the store keeps them (None: made here)."""
     model = morpher(backend, "draw a morph's in-betweens (method: morph)")
     steps, guidance = int(gen["steps"]), float(gen["guidance"])
     k = inject_step(steps, float(gen.get("morph_start", MORPH_START)))
     damping = float(gen.get("morph_damping", MORPH_DAMPING))
-    # 1. Where both ends' trajectories are at step k (remembered by the backend, by content).
-    ends = model.trajectory(np.stack([start_noise, end_noise]),
-                            {key: np.stack([start_cond[key], end_cond[key]]) for key in start_cond},
-                            steps, guidance, size, stop=k)
+    assert start.cond is not None and end.cond is not None  # a pipeline's plan embeds every keyframe
+    # 1. Where both ends are at step k.
+    if traced is None:
+        traced = (end_at_step(model, start, steps, guidance, size, k), end_at_step(model, end, steps, guidance, size, k))
     # 2. Every frame from their slerp at step k, the prompts lerped, the guidance damped.
     t = np.asarray(t, dtype=np.float64)
-    cond = {key: lerp(start_cond[key], end_cond[key], t) for key in start_cond}
-    frames = model.generate_from(slerp(ends[0], ends[1], t), cond, steps, damped_guidance(guidance, t, damping),
-                                 size, start=k)
-    # 3. A frame at an end is that keyframe's own picture, denoised whole: a multistep scheduler
-    #    restarted at step k would draw it a little otherwise. (Replaced in place, so every other
-    #    frame keeps its call, and a frame's bytes still do not depend on the batch size.)
-    at_end = np.flatnonzero((t <= 0.0) | (t >= 1.0))
-    if at_end.size:
-        pick = t[at_end] >= 1.0
-        noise = np.where(pick[:, None, None, None], end_noise[None], start_noise[None])
-        end_conds = {key: np.where(pick.reshape(-1, *[1] * start_cond[key].ndim), end_cond[key][None],
-                                   start_cond[key][None]) for key in start_cond}
-        frames[at_end] = model.generate(noise, end_conds, steps, guidance, size)
+    cond = {key: lerp(start.cond[key], end.cond[key], t) for key in start.cond}
+    frames = model.generate_from(slerp(traced[0]["latents"], traced[1]["latents"], t), cond, steps,
+                                 damped_guidance(guidance, t, damping), size, start=k)
+    # 3. An image end's residual, fading as (1 - t)^2 from the start and t^2 toward the end: the
+    #    frames next to the user's picture carry the detail the model could not draw back, so the
+    #    first in-between does not jump away from it.
+    frames = _with_residuals(frames, t, traced[0].get("residual"), traced[1].get("residual"))
+    # 4. A frame at an end is that keyframe's own picture, replaced in place so every other frame
+    #    keeps its call (a frame's bytes do not depend on the batch size). A prompt's is denoised
+    #    whole (a multistep scheduler restarted at step k would draw it a little otherwise); an
+    #    image's is its latent decoded, as `strength: 0` shows it.
+    for at, keyframe in ((t <= 0.0, start), (t >= 1.0, end)):
+        where = np.flatnonzero(at)
+        if not where.size:
+            continue
+        if keyframe.latent is not None:
+            frames[where] = model.decode(keyframe.latent[None])[0]
+            continue
+        assert keyframe.noise is not None and keyframe.cond is not None
+        frames[where] = model.generate(keyframe.noise[None], {key: v[None] for key, v in keyframe.cond.items()},
+                                       steps, guidance, size)[0]
     return frames
+
+
+def _with_residuals(frames: np.ndarray, t: np.ndarray, start: np.ndarray | None, end: np.ndarray | None) -> np.ndarray:
+    """`frames` plus each image end's residual weighted by its nearness, rounded back to uint8."""
+    if start is None and end is None:
+        return frames
+    out = frames.astype(np.float32)
+    for residual, weight in ((start, (1.0 - t) ** 2), (end, t**2)):
+        if residual is not None:
+            out += weight.astype(np.float32)[:, None, None, None] * residual[None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -71,21 +71,27 @@ def segment_generation(seg: dict, start_kf: dict, defaults: dict, family: dict |
     }
 
 
-def check_pipeline_segment(seg: dict, keyframes: dict, out: Collector, spath: tuple) -> None:
-    """A segment under a pipeline joins two prompt keyframes or two image keyframes, not one of each."""
+def check_pipeline_segment(seg: dict, defaults: dict, keyframes: dict, out: Collector, spath: tuple) -> None:
+    """A segment under a pipeline joins two prompt keyframes or two image keyframes, not one of each;
+    a morph joins any two (each end reaches the morph's step k its own way, seqc.render.morph)."""
+    if seg.get("method", defaults.get("method")) == "morph":
+        return
     kinds = []
     for end in ("from", "to"):
         kf = keyframes.get(seg[end])
         if isinstance(kf, dict):
             kinds.append("image" if "image" in kf else "prompt")
     if len(kinds) == 2 and kinds[0] != kinds[1]:
-        out.error(spath, f"a segment from a {kinds[0]} keyframe to a {kinds[1]} keyframe is not supported",
-                  "give both keyframes an image, or both a prompt (an image keyframe may also have a prompt)")
+        article = {"image": "an", "prompt": "a"}
+        out.error(spath, f"a segment from {article[kinds[0]]} {kinds[0]} keyframe to {article[kinds[1]]} {kinds[1]} "
+                  "keyframe is not supported",
+                  "give both keyframes an image, or both a prompt (an image keyframe may also have a prompt); "
+                  "or use `method: morph`, which joins one of each")
 
 
 def check_morph(seg: dict, defaults: dict, keyframes: dict, model_ref: ModelRef | None, out: Collector,
                 spath: tuple) -> None:
-    """`method: morph` needs a text-to-image pipeline, and joins two prompt keyframes."""
+    """`method: morph` needs a text-to-image pipeline; its settings warn on any other method."""
     if seg.get("method", defaults.get("method")) != "morph":
         for name in MORPH_FIELDS:
             if name in seg:
@@ -98,9 +104,3 @@ def check_morph(seg: dict, defaults: dict, keyframes: dict, model_ref: ModelRef 
                   f"'{model_ref.name}' is an autoencoder",
                   "set `model:` to `builtin-emoji` or a Stable Diffusion folder; or use `slerp`")
         return
-    for end in ("from", "to"):
-        kf = keyframes.get(seg[end])
-        if isinstance(kf, dict) and "image" in kf:
-            out.error(where, f"method 'morph' joins prompt keyframes, and '{seg[end]}' is an image keyframe",
-                      "use `slerp` between image keyframes (image-to-image)")
-            return

@@ -107,17 +107,23 @@ class Segment:
         seqc.backends.pipeline; since calls hold what remains rather than padding, `unpadded`)."""
         if self.steps is None:
             return None
-        from seqc.backends.pipeline_info import CPU_FRAMES_PER_CALL  # JSON-only module: no torch
+        from seqc.backends.pipeline_info import (  # JSON-only: no torch
+            CPU_FRAMES_PER_CALL,
+            SCHEDULER_REVISIONS,
+        )
 
         generation: dict[str, object] = {"steps": self.steps, "guidance": float(self.guidance or 0.0),
                                          "scheduler": self.scheduler,
                                          "strength": float(self.strength or 0.0),
                                          "cpu_frames_per_call": CPU_FRAMES_PER_CALL, "cpu_last_call": "unpadded"}
+        if self.scheduler in SCHEDULER_REVISIONS:
+            generation["scheduler_revision"] = SCHEDULER_REVISIONS[self.scheduler]
         if self.method == "morph":  # its settings shape every frame (seqc.render.morph); only a morph's key has them
-            from seqc.motion.methods import MORPH_DAMPING, MORPH_START
+            from seqc.motion.methods import MORPH_DAMPING, MORPH_REVISION, MORPH_START
 
             generation["morph_start"] = MORPH_START if self.morph_start is None else float(self.morph_start)
             generation["morph_damping"] = MORPH_DAMPING if self.morph_damping is None else float(self.morph_damping)
+            generation["morph_revision"] = MORPH_REVISION
         return generation
 
     @property

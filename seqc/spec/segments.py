@@ -118,7 +118,7 @@ def compile_segments(data: dict, doc: Document, out: _Collector, fps: float, siz
         last = index == len(entries) - 1 and loop is False
         generation = segment_generation(seg, data["keyframes"].get(seg["from"], {}), defaults, pipeline_defaults)
         if pipeline_defaults is not None:
-            check_pipeline_segment(seg, data["keyframes"], out, spath)
+            check_pipeline_segment(seg, defaults, data["keyframes"], out, spath)
         segments.append(Segment(
             index=index, source=seg["from"], target=seg["to"], frames=frames, include_end=last,
             first_frame=first_frame, easing=easing,

@@ -8,6 +8,7 @@ from seqc.store.files import HEX64_RE
 KINDS: dict[str, str] = {
     "latents": ".safetensors",
     "embeds": ".safetensors",  # prompt conditioning of a text-to-image model
+    "trajectories": ".safetensors",  # a morph's end keyframe at step k of the schedule (seqc.render.trajectories)
     "clips": ".mp4",
 }
 SIDECAR_EXT = ".json"

@@ -141,3 +141,18 @@ def test_the_same_prompt_and_seed_draw_the_same_bytes(backend):
     again = draw(backend, ["cat face", "dog face", "red apple", "snowman without snow", "cat face"], defaults)
     assert np.array_equal(first, again[3])  # the same bytes beside other prompts, at another place
     assert not np.array_equal(first, again[0]) and np.array_equal(again[0], again[4])
+
+
+def test_ddim_draws_the_picture_euler_draws_not_noise(backend):
+    # The built-in model's Euler config has no `clip_sample`; DDIM's class default clips x0 to
+    # [-1, 1], which latents exceed, and drew noise (a mean difference of about 200 levels).
+    from tools.eval_builtin_emoji import draw
+
+    defaults = backend.defaults_for_family()
+    euler = draw(backend, ["black sun with rays"], defaults)[0].astype(np.int16)
+    backend.set_scheduler("ddim")
+    try:
+        ddim = draw(backend, ["black sun with rays"], defaults)[0].astype(np.int16)
+    finally:
+        backend.set_scheduler("default")
+    assert np.abs(ddim - euler).mean() < 2.0  # both first-order and deterministic: the same picture

@@ -177,7 +177,7 @@ def test_a_pipeline_segment_is_the_same_bytes_whatever_the_batch_size(sd):
     ends = [Endpoint(cond=sd.encode_prompt(prompt), noise=sd.initial_noise(seed, (64, 64)))
             for prompt, seed in (("a red fox", 1), ("a blue bird", 2))]
     generation = {"steps": 2, "guidance": 7.5, "scheduler": None, "strength": 0.0}
-    job = SimpleNamespace(window=None, segment=SimpleNamespace(method="slerp", generation=generation,
+    job = SimpleNamespace(window=None, traces=None, segment=SimpleNamespace(method="slerp", generation=generation,
                                                               pacing="linear", frames=CPU_FRAMES_PER_CALL + 3,
                                                               easing="linear"))
     made = {}

@@ -218,7 +218,7 @@ def test_morph_needs_a_text_to_image_model(story_dir):
     assert "builtin-emoji" in p.hint
 
 
-def test_morph_joins_prompt_keyframes_and_paces_evenly_by_default(story_dir):
+def test_morph_joins_any_keyframes_and_paces_evenly_by_default(story_dir):
     body = ("version: 1\noutput: {path: out/m.mp4, size: [64, 64], fps: 8}\nmodel: builtin-emoji\n"
             "defaults: {frames: 8}\nkeyframes:\n  a: {prompt: cat face}\n  b: {prompt: dog face}\n"
             "  c: {image: a.png}\n  d: {image: b.png}\nsegments:\n  - {from: a, to: b, method: morph}\n"
@@ -227,8 +227,13 @@ def test_morph_joins_prompt_keyframes_and_paces_evenly_by_default(story_dir):
     assert [s.pacing for s in board.segments] == ["even", "linear", "linear"]
     assert (board.segments[0].generation["morph_start"], board.segments[0].generation["morph_damping"]) == (0.4, 0.6)
     assert "morph_start" not in board.segments[2].generation  # only a morph's clip key holds its settings
-    p = one(story_dir, body.replace("  - {from: a, to: b}\n", "  - {from: c, to: d, method: morph}\n"))
-    assert p.path == "segments[2].method" and "'c' is an image keyframe" in p.message
+    # Images by inversion, and one of each: each end reaches the morph's step its own way.
+    board = load(story_dir, body.replace("  - {from: a, to: b}\n", "  - {from: b, to: c, method: morph}\n"
+                                         "  - {from: c, to: d, method: morph}\n"))
+    assert [s.method for s in board.segments] == ["morph"] * 4
+    # Other methods still join two of a kind under a pipeline, and say that a morph would do.
+    p = one(story_dir, body.replace("  - {from: a, to: b}\n", "  - {from: b, to: c}\n"))
+    assert "from a prompt keyframe to an image keyframe" in p.message and "method: morph" in p.hint
 
 
 def test_morph_settings_are_read_checked_and_warned_about_without_a_morph(story_dir):
