@@ -164,7 +164,8 @@ def generation_props() -> dict:
         "strength": prop(
             "Strength",
             "Between two image keyframes under a pipeline model: how much of each frame is re-generated "
-            "(img2img), 0 to 1. 0 is plain latent interpolation through the pipeline's VAE. Default 0.5.",
+            "(img2img), 0 to 1. 0 is plain latent interpolation through the pipeline's VAE. Default 0.5. "
+            "No effect with `method: morph`, which inverts image keyframes instead.",
             type="number", minimum=0, maximum=1,
         ),
         "morph_start": prop(

@@ -1,9 +1,10 @@
 """Pin the frames the golden storyboard renders to (tests/data/golden_pixels/frames.npz).
 
 The render math (easing, paths, the decode, channels-last, normalisation) decides every pixel,
-and a cached clip is only right if it was made by the same math: so a change to it must change
-the keys of the clips it changes (bump `KEY_VERSION`, or add the change to those clips' key inputs). tests/render/test_golden_pixels.py renders the golden storyboard in-process (the
-model's frames, before x264) and compares them with this file. After such a deliberate change, run `python tools/pin_golden_pixels.py` and commit the new file.
+and a cached clip is only right if it was made by the same math: so a change to it must bump
+`KEY_VERSION`. tests/render/test_golden_pixels.py renders the golden storyboard in-process (the
+model's frames, before x264) and compares them with this file. After bumping `KEY_VERSION` for
+a deliberate change, run `python tools/pin_golden_pixels.py` and commit the new file.
 """
 
 from __future__ import annotations

@@ -78,7 +78,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("crossfade", "blends the two decoded pictures", _crossfade, blends_pixels=True),
     Method("cut", "holds the start keyframe, then cuts to the end one", _cut, blends_pixels=True),
     Method("morph", "a text-to-image model draws each in-between from the two ends' denoising trajectories, "
-           "placed for even change (prompt keyframes on a pipeline model)", _lerp, morphs=True),
+           "placed for even change (prompt or image keyframes on a pipeline model; images by inversion)", _lerp,
+           morphs=True),
 )}
 
 # `method: morph`'s settings (seqc.render.morph; in the clip key through Segment.generation).

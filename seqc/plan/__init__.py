@@ -10,9 +10,10 @@ from seqc.plan.plan import (
            SegmentJob,
            compile_plan,
            pacing_probes,
+           pacing_reuse,
            run_id_for,
 )
 from seqc.store.kinds import CACHED, INVALID, MISSING
 
 __all__ = ["CACHED", "INVALID", "MISSING", "PACING_PROBES", "PACING_REUSE", "LatentJob", "Plan", "SegmentJob", "compile_plan",
-           "explain", "pacing_probes", "run_id_for"]
+           "explain", "pacing_probes", "pacing_reuse", "run_id_for"]

@@ -26,6 +26,13 @@ PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (
 PACING_REUSE = 0.25  # a probe stands in for a frame within this fraction of the frame's spacing (seqc.render.pacing)
 
 
+def pacing_reuse(segment: Segment) -> float:
+    """How near a probe must be to stand in for a frame under `pacing: even` (seqc.render.pacing), as a
+    fraction of the frame's spacing: a quarter where frames are denoised (each costs a model run), none
+    where they are decoded (cheap, so every frame goes exactly to its even place)."""
+    return PACING_REUSE if segment.generation is not None else 0.0
+
+
 def pacing_probes(segment: Segment) -> int:
     """Probe intervals for a segment's `pacing: even`: a morph's change comes in a few frames, so more."""
     from seqc.motion.methods import MORPH_PROBES, get_method
@@ -311,7 +318,8 @@ def _pacing_inputs(segment: Segment, window: AudioWindow | None) -> dict | None:
     stretch of it changed, and moving `audio.start` re-renders only the audio-paced ones (their
     stretch moves); every other clip key holds nothing of the soundtrack."""
     if segment.pacing == "even":
-        return {"mode": "even", "probes": pacing_probes(segment), "reuse": PACING_REUSE}
+        reuse = pacing_reuse(segment)
+        return {"mode": "even", "probes": pacing_probes(segment), **({"reuse": reuse} if reuse else {})}
     if segment.pacing == "audio" and window is not None:
         return {"mode": "audio", "smooth": segment.smooth, "envelope": ENVELOPE, "window": window.sha256,
                 "samples": window.last - window.first}

@@ -14,7 +14,7 @@ from seqc.backends.protocol import Backend, generator
 from seqc.motion.curves import parse_easing
 from seqc.motion.interp import slerp
 from seqc.motion.methods import METHODS, Method, PathFn, get_method
-from seqc.plan import SegmentJob, pacing_probes
+from seqc.plan import SegmentJob, pacing_probes, pacing_reuse
 from seqc.render.stop import Superseded
 
 PACINGS = ("linear", "even", "audio")  # even: every frame changes the picture equally; audio: by the onsets
@@ -110,7 +110,7 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
         from seqc.render.pacing import even_frames
 
         yield from even_frames(lambda t: _frames_at(backend, method, seg.generation, ends, t, size),
-                               segment_times(job), pacing_probes(seg), batch_size, should_stop)
+                               segment_times(job), pacing_probes(seg), batch_size, should_stop, pacing_reuse(seg))
         return
     if not method.blends_pixels:
         times = segment_times(job)

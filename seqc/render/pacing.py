@@ -7,9 +7,10 @@ probe frames that placed them.
 3. Frame i's target is the easing applied to the even parameter, s = e(i / n); its place on the
    path is t = A^-1(s) (piecewise linear). A(0) = 0 and A(1) = 1, so the ends and the frame count
    are exact.
-4. A probe whose measured progress lies within PACING_REUSE of a frame's spacing from that frame's target
-   is that frame: it is drawn already, and it is off its even place by at most that much of a step
-   (Latent Blending keeps every frame it renders in the same spirit). The others are drawn at
+4. Where frames are costly (a diffusion model's), a probe whose measured progress lies within
+   PACING_REUSE of a frame's spacing from that frame's target is that frame: it is drawn already,
+   and it is off its even place by at most that much of a step (Latent Blending keeps every frame
+   it renders in the same spirit; seqc.plan.pacing_reuse says where). The others are drawn at
    their t, in calls of the model's own size counted over the frames still to draw, so neither
    the batch size nor the core count changes a byte.
 """
@@ -59,7 +60,9 @@ def place(u: np.ndarray, probe_thumbs: np.ndarray, targets: np.ndarray, reuse: f
     times[targets >= 1.0] = 1.0
     # 4. A probe within `reuse` of a frame's spacing stands in for it (the spacing to the nearer
     #    neighbour; after the last frame comes the next segment's first, at s = 1). With reuse
-    #    below one half no probe can stand in for two different targets.
+    #    below one half no probe can stand in for two different targets. With none, every frame is drawn.
+    if reuse <= 0.0:
+        return Placement(times, np.full(len(targets), -1))
     after = np.append(targets[1:], 1.0)
     before = np.concatenate([[-np.inf], targets[:-1]])
     spacing = np.minimum(after - targets, targets - before)
@@ -71,7 +74,7 @@ def place(u: np.ndarray, probe_thumbs: np.ndarray, targets: np.ndarray, reuse: f
 
 
 def even_frames(draw: Callable[[np.ndarray], np.ndarray], targets: np.ndarray, probes: int, batch_size: int,
-                should_stop: Callable[[], bool] | None = None) -> Iterator[np.ndarray]:
+                should_stop: Callable[[], bool] | None = None, reuse: float = PACING_REUSE) -> Iterator[np.ndarray]:
     """A segment's evenly paced frames, a batch at a time. `draw(t)` makes uint8 frames at times t
     (a pipeline in calls of its `frames_per_call`, counted from the start of what it is given), and
     `batch_size` is a whole number of such calls (seqc.render.frames.segment_frames rounds it)."""
@@ -79,7 +82,7 @@ def even_frames(draw: Callable[[np.ndarray], np.ndarray], targets: np.ndarray, p
     u = np.linspace(0.0, 1.0, probes + 1)
     probe_frames = draw(u)
     # 2-4. Their progress, every frame's place, and the probes that stand in for frames.
-    placement = place(u, metrics.shrink(probe_frames), np.asarray(targets, dtype=np.float64))
+    placement = place(u, metrics.shrink(probe_frames), np.asarray(targets, dtype=np.float64), reuse)
     kept = {int(j): probe_frames[j] for j in placement.probe_of if j >= 0}
     del probe_frames
     to_draw = placement.to_draw

@@ -91,7 +91,8 @@ def check_pipeline_segment(seg: dict, defaults: dict, keyframes: dict, out: Coll
 
 def check_morph(seg: dict, defaults: dict, keyframes: dict, model_ref: ModelRef | None, out: Collector,
                 spath: tuple) -> None:
-    """`method: morph` needs a text-to-image pipeline; its settings warn on any other method."""
+    """`method: morph` needs a text-to-image pipeline; its settings warn on any other method, and
+    `strength` (image-to-image's) warns on a morph."""
     if seg.get("method", defaults.get("method")) != "morph":
         for name in MORPH_FIELDS:
             if name in seg:
@@ -99,6 +100,10 @@ def check_morph(seg: dict, defaults: dict, keyframes: dict, model_ref: ModelRef 
                          depends=(spath + ("method",), ("defaults", "method")))
         return
     where = spath + ("method",) if "method" in seg else ("defaults", "method")
+    if "strength" in seg:
+        out.warn(spath + ("strength",), "`strength` has no effect with `method: morph`: its image keyframes are "
+                 "inverted, not noised", "remove it, or use `slerp` for image-to-image",
+                 depends=(spath + ("method",), ("defaults", "method")))
     if model_ref is not None and not model_ref.can_generate:
         out.error(where, f"method 'morph' draws its in-betweens with a text-to-image model, and "
                   f"'{model_ref.name}' is an autoencoder",

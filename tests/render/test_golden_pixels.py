@@ -1,9 +1,8 @@
 """The render math is pinned: the frames of tests/data/golden_pixels/ (the built-in model, four
 methods, even pacing, CSS easings) must match frames.npz, pinned at the current KEY_VERSION.
 
-A change to how frames are computed changes what a cached clip should hold, so the keys of the
-clips it changes must change: bump `KEY_VERSION`, or put the change in exactly those clips' key
-inputs (as even pacing's `reuse` did), and re-pin (`python tools/pin_golden_pixels.py`). The frames are compared before
+A change to how frames are computed changes what a cached clip should hold, so it must bump
+`KEY_VERSION` and re-pin (`python tools/pin_golden_pixels.py`). The frames are compared before
 x264, with a tolerance for floating-point noise between CPUs (a few values one level apart),
 far below what a change of easing, path or normalisation does.
 """

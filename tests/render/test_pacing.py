@@ -60,8 +60,9 @@ def test_probes_stand_in_for_the_frames_they_are_close_to():
     # A reused probe is off its frame's even place by at most PACING_REUSE of a step.
     off = np.abs(placement.times**3 - np.arange(n) / n)[reused] * n  # progress along this path is t^3
     assert off.max() <= PACING_REUSE + 0.05  # (and the levels' rounding)
-    # With no reuse only the exact start stands in; with half a step most frames would.
-    assert (place(u, bright(u).astype(np.uint8), np.arange(n) / n, reuse=0.0).probe_of >= 0).sum() == 1
+    # With no reuse (an autoencoder's cheap frames, seqc.plan.pacing_reuse) every frame is drawn at its place.
+    exact = place(u, bright(u).astype(np.uint8), np.arange(n) / n, reuse=0.0)
+    assert (exact.probe_of < 0).all() and np.abs(exact.times**3 - np.arange(n) / n).max() * n < 0.2
 
 
 def test_the_bytes_do_not_depend_on_the_batch_size():

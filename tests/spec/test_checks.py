@@ -246,3 +246,11 @@ def test_morph_settings_are_read_checked_and_warned_about_without_a_morph(story_
         ("segments[1].morph_start", True)]
     p = one(story_dir, body.replace("morph_start: 0.7", "morph_start: 1.5"))
     assert p.path == "segments[0].morph_start" and "0.95" in p.message
+
+
+def test_strength_on_a_morph_warns_that_images_are_inverted(story_dir):
+    body = ("version: 1\noutput: {path: out/m.mp4, size: [64, 64], fps: 8}\nmodel: builtin-emoji\n"
+            "defaults: {frames: 8}\nkeyframes:\n  a: {image: a.png}\n  b: {image: b.png}\n"
+            "segments:\n  - {from: a, to: b, method: morph, strength: 0.3}\n  - {from: b, to: a, strength: 0.3}\n")
+    board = load(story_dir, body)
+    assert [(w.path, "inverted, not noised" in w.message) for w in board.warnings] == [("segments[0].strength", True)]
