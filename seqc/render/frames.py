@@ -103,6 +103,11 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
         ends.traced = (ends.start.at_step[job.traces[0]], ends.end.at_step[job.traces[1]])
     seg = job.segment
     method = get_method(seg.method)
+    if method.morphs and ends.traced is None and seg.generation is not None and size is not None:
+        # Not read from the store (a caller other than a render): made once here for every batch.
+        from seqc.render.morph import both_ends
+
+        ends.traced = both_ends(backend, seg.generation, ends.start, ends.end, size)
     if seg.generation is not None:  # whole denoising calls per batch, so no frame depends on the batch size
         unit = generator(backend, "denoise a segment's frames (it has generation settings)").frames_per_call
         batch_size = -(-batch_size // unit) * unit

@@ -44,6 +44,14 @@ def end_at_step(model: Morpher, end: Endpoint, steps: int, guidance: float, size
     return {"latents": latents, "residual": picture.astype(np.float32) - redrawn.astype(np.float32)}
 
 
+def both_ends(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, size: tuple[int, int]) -> tuple[dict, dict]:
+    """Both ends at the morph's step k, made here (a render reads them from the store instead)."""
+    model = morpher(backend, "draw a morph's in-betweens (method: morph)")
+    steps, guidance = int(gen["steps"]), float(gen["guidance"])
+    k = inject_step(steps, float(gen.get("morph_start", MORPH_START)))
+    return end_at_step(model, start, steps, guidance, size, k), end_at_step(model, end, steps, guidance, size, k)
+
+
 def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t: np.ndarray, size: tuple[int, int],
                  traced: tuple[dict, dict] | None = None) -> np.ndarray:
     """uint8 frames [T, H, W, 3] of a morph at times t between two end keyframes. `traced`: both
@@ -55,7 +63,7 @@ def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t:
     assert start.cond is not None and end.cond is not None  # a pipeline's plan embeds every keyframe
     # 1. Where both ends are at step k.
     if traced is None:
-        traced = (end_at_step(model, start, steps, guidance, size, k), end_at_step(model, end, steps, guidance, size, k))
+        traced = both_ends(model, gen, start, end, size)
     # 2. Every frame from their slerp at step k, the prompts lerped, the guidance damped.
     t = np.asarray(t, dtype=np.float64)
     cond = {key: lerp(start.cond[key], end.cond[key], t) for key in start.cond}

@@ -1,9 +1,10 @@
-"""Cache entries: latents and clips stored by key, verified on every read.
+"""Cache entries: latents, conditionings, a morph's ends and clips stored by key, verified on every read.
 
 Layout under the root folder (keys are sha256 hex strings, `ab` is a key's first two chars):
 
     latents/ab/<key>.safetensors  + <key>.json    content + sidecar (size, sha256, inputs)
     embeds/ab/<key>.safetensors   + <key>.json    prompt conditionings (pipelines)
+    trajectories/ab/<key>.safetensors + <key>.json  a morph's end at its inject step (pipelines)
     clips/ab/<key>.mp4            + <key>.json
 
 Crash safety: content and sidecar are each written to a pid-stamped temp file and renamed into

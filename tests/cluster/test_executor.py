@@ -142,6 +142,23 @@ def test_ray_renders_the_same_bytes_and_counts_as_local(model, ray_executors, tm
     assert (again.rendered, again.cached) == (0, 4) and fresh.pool is None
 
 
+def test_a_morph_on_ray_uses_the_ends_the_driver_stored(ray_executors, tmp_path):
+    """The driver traces a prompt's end and inverts a picture's once and stores them; the workers
+    get them with the keyframes and draw the same bytes as a local render."""
+    write_image(tmp_path / "p" / "photo.png", 5)
+    story = tmp_path / "p" / "morph.yaml"
+    story.write_text("version: 1\noutput: {path: out/m.mp4, size: [64, 64], fps: 4}\nmodel: builtin-emoji\n"
+                     "defaults: {frames: 4, method: morph, steps: 6}\nkeyframes:\n  a: {prompt: cat face}\n"
+                     "  b: {image: photo.png}\n  c: {prompt: dog face}\n"
+                     "segments:\n  - {from: a, to: b}\n  - {from: b, to: c}\n")
+    local = render_with(story, tmp_path / "local", LOCAL, tmp_path / "local.mp4")
+    on_ray = render_with(story, tmp_path / "ray", LOCAL, tmp_path / "ray.mp4", executor=ray_executors())
+    assert (on_ray.rendered, on_ray.frames) == (local.rendered, local.frames) == (2, 9)
+    assert clip_bytes(tmp_path / "ray") == clip_bytes(tmp_path / "local")
+    stored = sorted(p.name for p in (tmp_path / "ray" / "trajectories").rglob("*.safetensors"))
+    assert len(stored) == 3  # a, b and c, once each: b is shared by both segments
+
+
 def test_an_edit_rerenders_only_the_touched_segments_on_ray(ray_executors, tiny_project, tiny_local, tmp_path):
     import shutil
 

@@ -80,3 +80,19 @@ def test_a_morphs_ends_are_keyed_by_what_shapes_them_alone(tmp_path):
     started = traces(tmp_path, start=0.6)[0]
     assert started[0][0] != a and started[1:] == ends[1:]
     assert all(key not in jobs for pair in traces(tmp_path, guidance=5.0)[0] for key in pair)
+
+
+def test_the_final_frame_after_a_morph_is_the_picture_itself(tmp_path):
+    # A morph ends on the keyframe's own picture; the final frame's hold must too, not image-to-image.
+    from renderkit import write_image
+
+    for name, seed in (("p", 3), ("q", 4)):
+        write_image(tmp_path / f"{name}.png", seed)
+    story = tmp_path / "last.yaml"
+    for method, strength in (("morph", 0.0), ("slerp", 0.5)):
+        story.write_text("version: 1\noutput: {path: out/l.mp4, size: [64, 64], fps: 8}\nmodel: builtin-emoji\n"
+                         f"defaults: {{frames: 8, method: {method}}}\n"
+                         "keyframes:\n  p: {image: p.png}\n  q: {image: q.png}\nsegments:\n  - {from: q, to: p}\n")
+        plan = compile_plan(load_storyboard(story), Cache(tmp_path / "cache"))
+        assert plan.end is not None and plan.end.segment.target == "p"
+        assert plan.end.segment.generation["strength"] == strength

@@ -72,8 +72,8 @@ def clear(cache_dir: str | None) -> int:
 def transfer(action: str, file: str, cache_dir: str | None, url: str | None, *, device: str = "auto",
              dtype: str = "auto", draft: bool = False, quiet: bool = False) -> int:
     """`push`: upload FILE's entries the remote lacks; `pull`: download those the local cache lacks.
-    The entries are the plan's clips (planned for a model on `device` in `dtype`), keyframe latents
-    and prompt conditionings, each verified."""
+    The entries are the plan's clips (planned for a model on `device` in `dtype`), keyframe latents,
+    prompt conditionings and a morph's stored ends, each verified."""
     from seqc.errors import InputError
     from seqc.render.session import Session
 
