@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from seqc.checkpoints import FAMILY_NAMES, PIPELINE_CLASSES, CheckpointError, read_keys, recognise
 from seqc.errors import ModelError
 
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
@@ -35,8 +36,9 @@ class ModelRef:
     name: str  # as written in the storyboard
     path: Path  # the local folder holding config and weights
     kind: str  # "autoencoder" or "pipeline"
-    source: str  # "builtin", "folder" or "hub"
+    source: str  # "builtin", "folder", "hub" or "file"
     revision: str = ""  # the hub snapshot commit, for hub models
+    file: Path | None = None  # a single-file checkpoint (source "file"); `path` is then its config folder
 
     @property
     def can_generate(self) -> bool:
@@ -117,8 +119,48 @@ def _hub_snapshot(repo_id: str) -> tuple[Path, str]:
     return folder, folder.name
 
 
+def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path) -> ModelRef:
+    """A single-file checkpoint (original layout) and the diffusers-layout folder that gives its
+    configs and tokenizer, both relative to base_dir: checked from the file's header and the folder's
+    JSON, without torch (seqc.checkpoints)."""
+    path = (base_dir / Path(file).expanduser()).resolve()
+    if path.suffix in PICKLE_SUFFIXES:
+        raise ModelError(f"model '{name}': {path.name} is a pickle; seqc loads safetensors only, because "
+                         "unpickling a file can run any code. Use the checkpoint's .safetensors download")
+    if not path.is_file():
+        raise ModelError(f"model file '{file}' not found (looked at {path})")
+    try:
+        found = recognise(read_keys(path))
+    except (CheckpointError, OSError) as exc:
+        raise ModelError(f"model '{name}': {path.name} cannot be read: {exc}") from None
+    hints = {"lora": "put it under a keyframe's `lora:`", "controlnet": "name it in `controlnet:`",
+             "diffusers": "point `model:` at the whole pipeline folder"}
+    if found.kind != "checkpoint":
+        raise ModelError(f"model '{name}': {path.name} is {found.what}, not a Stable Diffusion checkpoint; "
+                         + hints.get(found.kind, "`model:` takes a checkpoint in the original (LDM) layout"))
+    if config is None:
+        raise ModelError(f"model '{name}': {path.name} is {found.what}; seqc loads a single file with the "
+                         "configs and tokenizer of a diffusers-layout folder of the same architecture: write "
+                         f"`model: {{file: {file}, config: ./folder}}`")
+    folder = (base_dir / Path(config).expanduser()).resolve()
+    if not (folder / "model_index.json").is_file():
+        raise ModelError(f"model '{name}': config folder '{config}' has no model_index.json (looked at {folder}); "
+                         "it must be a diffusers pipeline folder (configs and tokenizer; weights are not needed)")
+    try:
+        class_name = json.loads((folder / "model_index.json").read_text()).get("_class_name", "")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelError(f"model '{name}': cannot read {folder / 'model_index.json'}: {exc}") from None
+    if found.family is not None and class_name != PIPELINE_CLASSES[found.family]:
+        raise ModelError(f"model '{name}': {path.name} is {found.what}, but '{config}' is a '{class_name}' folder; "
+                         f"give it the configs of a {FAMILY_NAMES[found.family]} pipeline")
+    return ModelRef(name, folder, "pipeline", "file", file=path)
+
+
 def resolve_model(name: str, base_dir: Path) -> ModelRef:
-    """Turn the storyboard's `model:` into a ModelRef: builtin, a folder (relative to base_dir) or a hub id."""
+    """Turn the storyboard's `model:` into a ModelRef: builtin, a folder (relative to base_dir), a
+    single-file checkpoint or a hub id."""
+    if name.endswith((".safetensors", *PICKLE_SUFFIXES)):
+        return resolve_single_file(name, name, None, base_dir)
     if name in BUILTIN_MODELS:
         path, kind = builtin_path(name), BUILTIN_MODELS[name][1]
         if not (path / ("model_index.json" if kind == "pipeline" else "config.json")).is_file():
@@ -150,14 +192,15 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
 
     The built-in autoencoder is its weights' sha256; a hub model is its snapshot commit; a folder
     (and the built-in pipeline, a folder in the package) is its configs plus each weight file's
-    sha256 (hash_file memoises by path, size and mtime).
+    sha256; a single file is its config folder's configs plus the file's sha256 (hash_file
+    memoises by path, size and mtime, so a multi-GB file is read once).
     """
     if ref.source == "builtin" and ref.kind == "autoencoder":
         files = weight_files(ref.path, ref.kind)
         return {"builtin": hash_file(files[0]) if files else ""}
     if ref.source == "hub":
         return {"hub": ref.name, "revision": ref.revision}
-    configs = {}
+    configs: dict = {}
     for config_file in sorted(ref.path.rglob("*.json")):
         rel = config_file.relative_to(ref.path).as_posix()
         try:
@@ -166,6 +209,8 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
             configs[rel] = hash_file(config_file)
     for extra in sorted(ref.path.rglob("*.txt")):  # tokenizer merges and vocabularies
         configs[extra.relative_to(ref.path).as_posix()] = hash_file(extra)
+    if ref.file is not None:  # the folder gives configs only; the weights are the file's
+        return {"configs": configs, "file": hash_file(ref.file)}
     weights = {p.relative_to(ref.path).as_posix(): hash_file(p) for p in weight_files(ref.path, ref.kind)}
     return {"configs": configs, "weights": weights}
 

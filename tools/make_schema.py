@@ -379,8 +379,24 @@ def build() -> dict:
                 "Model",
                 "`builtin` (the default; a tiny autoencoder), `builtin-emoji` (a tiny text-to-image model that "
                 "draws the emoji prompts `seqc prompts` lists), a local diffusers folder relative to the "
-                "storyboard (./vae), or a Hugging Face hub id already in the local cache.",
-                examples=["builtin", "builtin-emoji"], type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
+                "storyboard (./vae), a Hugging Face hub id already in the local cache, or a single-file "
+                "checkpoint as `{file: model.safetensors, config: ./folder}` (the folder, in diffusers' layout, "
+                "gives the configs and tokenizer).",
+                examples=["builtin", "builtin-emoji"],
+                anyOf=[
+                    {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": NO_NUL},
+                    {"title": "Checkpoint file and configs", "description": "A single-file checkpoint and the "
+                     "diffusers-layout folder that gives its configs and tokenizer.",
+                     "type": "object", "additionalProperties": False, "required": ["file"], "properties": {
+                        "file": prop("Checkpoint file", "A Stable Diffusion checkpoint in one .safetensors file, "
+                                     "original (LDM) layout, relative to the storyboard.",
+                                     type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
+                        "config": prop("Config folder", "A diffusers-layout pipeline folder of the same "
+                                       "architecture (model_index.json, the component configs, the tokenizer; "
+                                       "no weights needed), relative to the storyboard.",
+                                       type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
+                    }},
+                ],
             ),
             "defaults": {
                 "title": "Defaults",

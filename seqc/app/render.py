@@ -177,9 +177,11 @@ class StoryboardRender:
         self.inputs.add(images)
         assert story.model_ref is not None
         model = stamp.model_files(story.model_ref.path, story.model_ref.source)
+        if model is not None and story.model_ref.file is not None:  # a single file: its config folder and it
+            model = [*model, str(story.model_ref.file)]
         self.inputs.add(model or [])
         self.inputs.link([self.request.file, *images])
-        if story.model_ref.source == "folder":  # as the storyboard names it: a link may be retargeted
+        if story.model_ref.source in ("folder", "file"):  # as the storyboard names it: a link may be retargeted
             self.inputs.link([story.path.parent / Path(story.model).expanduser()])
         return model
 

@@ -101,7 +101,8 @@ class PipelineBackend:
                               Capability.MORPH})
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto", scheduler: str = "default"):
-        """Load the pipeline folder `ref.path` offline, on `device` in `dtype`, with `scheduler` by name."""
+        """Load the pipeline folder `ref.path` (or the single file `ref.file` with that folder's configs)
+        offline, on `device` in `dtype`, with `scheduler` by name."""
         # 1. Family and defaults from the folder's JSON (refuses unsupported pipelines before loading).
         self.ref = ref
         self.name = ref.name
@@ -125,15 +126,24 @@ class PipelineBackend:
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
 
-        # 4. Load offline, safetensors only (torch_dtype: older diffusers know no `dtype`).
+        # 4. Load offline, safetensors only (torch_dtype: older diffusers know no `dtype`). A single
+        #    file takes its configs and tokenizer from its config folder: without `config=`,
+        #    from_single_file would look the architecture up on the hub.
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pipe = diffusers.DiffusionPipeline.from_pretrained(
-                    ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype)
-        except (OSError, ValueError, RuntimeError, ImportError, TypeError) as exc:
+                if ref.file is not None:
+                    pipeline_class = getattr(diffusers, self.info.class_name)
+                    pipe = pipeline_class.from_single_file(
+                        str(ref.file), config=str(ref.path), local_files_only=True, use_safetensors=True,
+                        torch_dtype=self.dtype)
+                else:
+                    pipe = diffusers.DiffusionPipeline.from_pretrained(
+                        ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype)
+        except (OSError, ValueError, RuntimeError, ImportError, TypeError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"model '{ref.name}': cannot load the pipeline in {ref.path}: {first_line}") from None
+            where = f"{ref.file} with the configs of {ref.path}" if ref.file is not None else f"the pipeline in {ref.path}"
+            raise ModelError(f"model '{ref.name}': cannot load {where}: {first_line}") from None
         pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
         if self.device.type == "cuda":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from seqc.errors import ModelError, Problem
-from seqc.models import ModelRef, resolve_model
+from seqc.models import ModelRef, resolve_model, resolve_single_file
 from seqc.spec.colours import keyframe_background
 from seqc.spec.generation import (
     GENERATION_FIELDS,
@@ -86,16 +86,22 @@ class _Collector:
 
 
 def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef | None]:
-    """Resolve `model:` to a local folder; a problem if it cannot be."""
-    name = data.get("model", DEFAULT_MODEL)
+    """Resolve `model:` to a local folder (or a single file and its config folder); a problem if it cannot be."""
+    value = data.get("model", DEFAULT_MODEL)
+    single = isinstance(value, dict)
+    name = value.get("file") if single else value
     if not isinstance(name, str) or not out.ok(("model",)):
         return str(name), None
-    if name != DEFAULT_MODEL:
-        _, why = local_path(base, name)
+    for where, written in (("file", name), ("config", value.get("config") if single else None)):
+        if written is None or written == DEFAULT_MODEL:
+            continue
+        _, why = local_path(base, written)
         if why:
-            out.error(("model",), f"model '{name}' {why}")
+            out.error(("model", where) if single else ("model",), f"model '{written}' {why}")
             return name, None
     try:
+        if single:
+            return name, resolve_single_file(name, name, value.get("config"), base)
         return name, resolve_model(name, base)
     except ModelError as exc:
         out.error(("model",), str(exc))

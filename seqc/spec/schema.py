@@ -100,10 +100,16 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     if kind == "not" and "errorMessage" in rule:
         # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
         return [at(path, rule["errorMessage"], rule.get("x-hint", ""))]
-    if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model"):
+    if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model", "file", "config"):
         return [_path_problem(value, path, at)]
     if kind == "anyOf" and name == "until":
         return [_until_problem(value, path, at, path in doc.quoted)]
+    if kind == "anyOf" and path == ("model",):  # a name or folder, or {file, config}
+        branch = 0 if isinstance(value, str) else 1 if isinstance(value, dict) else None
+        if branch is not None:
+            return [p for sub in error.context if sub.relative_schema_path[0] == branch for p in _problems_for(sub, doc)]
+        return [at(path, f"expected a model name or folder, or a mapping, got {describe(value)}",
+                   "model: builtin-emoji, model: ./sd-folder, or model: {file: model.safetensors, config: ./sd-folder}")]
     if kind == "anyOf" and path == ("loop",):  # true/false, or the closing segment's settings
         if isinstance(value, dict):
             return [p for sub in error.context if sub.relative_schema_path[0] == 1 for p in _problems_for(sub, doc)]
