@@ -17,7 +17,7 @@ from seqc.spec import load_storyboard
 from seqc.watch.events import story_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted(ROOT.glob("examples/*/storyboard.yaml"))
+EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))  # every storyboard of every example
 
 
 def tracked(folder: str) -> list[str]:
@@ -30,7 +30,7 @@ def test_there_are_examples():
     assert len(EXAMPLES) >= 3
 
 
-@pytest.mark.parametrize("story", EXAMPLES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("story", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_input_of_an_example_is_tracked(story: Path):
     names = set(tracked("examples"))
     for path in story_inputs(load_storyboard(story)):
@@ -41,7 +41,7 @@ def test_examples_validate_from_the_tracked_files_alone(tmp_path: Path):
     for name in tracked("examples"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp_path / name)
-    stories = sorted(str(p) for p in tmp_path.glob("examples/*/storyboard.yaml"))
+    stories = sorted(str(p) for p in tmp_path.glob("examples/*/*.yaml"))
     assert len(stories) == len(EXAMPLES)
     done = subprocess.run([sys.executable, "-m", "seqc", "validate", *stories], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)

@@ -76,14 +76,15 @@ def invert(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, siz
     if not hasattr(scheduler, "alphas_cumprod"):
         raise ValueError(f"{type(scheduler).__name__} has no alphas_cumprod to invert an image along")
     prediction = scheduler.config.get("prediction_type", "epsilon")
-    alphas = scheduler.alphas_cumprod.to(latents.device, torch.float64)
+    wide = torch.float32 if latents.device.type == "mps" else torch.float64  # MPS has no float64
+    alphas = scheduler.alphas_cumprod.to(latents.device, wide)
     _, unet_kwargs = _unet_inputs(pipe, latents, cond, np.ones(latents.shape[0]), size, family)
     levels = sorted({float(t) for t in timesteps.tolist()})  # upwards; a second-order schedule repeats them
-    clean = latents.double()
-    x, alpha_here = clean, torch.tensor(1.0, dtype=torch.float64, device=latents.device)  # alpha 1: clean
+    clean = latents.to(wide)
+    x, alpha_here = clean, torch.tensor(1.0, dtype=wide, device=latents.device)  # alpha 1: clean
     for level in levels:
         t = torch.tensor(level, device=latents.device)
-        out = pipe.unet(x.to(latents.dtype), t, **unet_kwargs, return_dict=False)[0].double()
+        out = pipe.unet(x.to(latents.dtype), t, **unet_kwargs, return_dict=False)[0].to(wide)
         alpha = alphas[int(round(level))]
         if prediction == "v_prediction":  # the model's belief that x is at `level`
             noise = alpha.sqrt() * out + (1 - alpha).sqrt() * x

@@ -9,8 +9,9 @@ third picture, and a high guidance does not push the middle frames to either end
 t = 0 or 1 is the keyframe's own picture: a prompt's denoised whole as any method draws it, an
 image decoded as it is. Inversion loses some of a picture's detail (the model draws back a
 little less than it was given), so an image end's residual, the picture less the model's redraw
-of it, is added back to the frames near it, fading out toward the other end. The frames are placed for even change by `pacing: even`, a morph's
-default (seqc.render.pacing, MORPH_PROBES probes).
+of it, is added back to the frames near it, fading out toward the other end. The frames are
+placed for even change by `pacing: even`, a morph's default (seqc.render.pacing, MORPH_PROBES
+probes).
 """
 
 from __future__ import annotations
