@@ -90,7 +90,8 @@ def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef
     value = data.get("model", DEFAULT_MODEL)
     single = isinstance(value, dict)
     name = value.get("file") if single else value
-    if not isinstance(name, str) or not out.ok(("model",)):
+    broken_mapping = single and not all(out.ok(("model", key)) for key in value)
+    if not isinstance(name, str) or not out.ok(("model",)) or broken_mapping:
         return str(name), None
     for where, written in (("file", name), ("config", value.get("config") if single else None)):
         if written is None or written == DEFAULT_MODEL:

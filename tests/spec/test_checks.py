@@ -254,3 +254,10 @@ def test_strength_on_a_morph_warns_that_images_are_inverted(story_dir):
             "segments:\n  - {from: a, to: b, method: morph, strength: 0.3}\n  - {from: b, to: a, strength: 0.3}\n")
     board = load(story_dir, body)
     assert [(w.path, "inverted, not noised" in w.message) for w in board.warnings] == [("segments[0].strength", True)]
+
+
+def test_a_model_mapping_with_a_wrong_field_is_one_problem_there(story_dir):
+    body = ("version: 1\nmodel: {file: x.safetensors, conf: ./sd}\nkeyframes:\n  a: {prompt: cat face}\n"
+            "  b: {prompt: dog face}\nsegments:\n  - {from: a, to: b}\n")
+    p = one(story_dir, body)
+    assert p.path == "model.conf" and "did you mean 'config'" in p.hint
