@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,14 @@ FAMILY_NAMES = {"sd1": "Stable Diffusion 1.x", "sd2": "Stable Diffusion 2.x", "s
 # The diffusers pipeline (model_index.json's `_class_name`) whose configs load each family.
 PIPELINE_CLASSES = {"sd1": "StableDiffusionPipeline", "sd2": "StableDiffusionPipeline",
                     "sdxl": "StableDiffusionXLPipeline"}
+# One cross-attention projection per family and its shape at the published size: a file of another
+# size (a test's tiny model, a pruned one) needs its own configs (seqc.families ships these sizes).
+SIZE_PROBES = {
+    "sd1": (UNET + "input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight", [320, 768]),
+    "sd2": (UNET + "input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight", [320, 1024]),
+    "sdxl": (UNET + "input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight", [640, 2048]),
+}
+CONV_IN = UNET + "input_blocks.0.0.weight"  # [320, in_channels, 3, 3]: 9 channels for inpainting
 
 
 class CheckpointError(ValueError):
@@ -36,16 +45,17 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Recognised:
-    """What a safetensors file holds: `kind` ("checkpoint", "lora", "controlnet", "diffusers" or
+    """What a safetensors file holds: `kind` ("checkpoint", "lora", "controlnet", "vae", "diffusers" or
     "unknown"), the family of a checkpoint ("sd1", "sd2", "sdxl" or None), and a phrase saying so."""
 
     kind: str
     family: str | None
     what: str
+    published_size: bool = False  # a checkpoint whose tensors have its family's published shapes
 
 
-def read_keys(path: Path) -> list[str]:
-    """The tensor names in a safetensors file's header (CheckpointError if it is not one)."""
+def read_header(path: Path) -> dict[str, list[int]]:
+    """Each tensor's name and shape from a safetensors file's header (CheckpointError if it is not one)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -59,20 +69,37 @@ def read_keys(path: Path) -> list[str]:
         raise CheckpointError("not a safetensors file (its header is not JSON)") from None
     if not isinstance(header, dict):
         raise CheckpointError("not a safetensors file (its header is not a table of tensors)")
-    return [key for key in header if key != "__metadata__"]
+    return {key: list(entry.get("shape", [])) if isinstance(entry, dict) else []
+            for key, entry in header.items() if key != "__metadata__"}
 
 
-def recognise(keys: list[str]) -> Recognised:
-    """Tell a checkpoint (and its family), a LoRA, a ControlNet or a diffusers component by key names."""
+def read_keys(path: Path) -> list[str]:
+    """The tensor names in a safetensors file's header (CheckpointError if it is not one)."""
+    return list(read_header(path))
+
+
+def recognise(header: Mapping[str, Sequence[int]]) -> Recognised:
+    """Tell a checkpoint (its family, and whether it has the family's published size), a LoRA, a
+    ControlNet or a diffusers component, by the names and shapes of its tensors."""
+    keys = list(header)
     if any(k.startswith(("lora_unet_", "lora_te")) or ".lora_down." in k or ".lora_A." in k for k in keys):
         return Recognised("lora", None, "a LoRA")
     if any(k.startswith(("control_model.", "controlnet_cond_embedding.")) for k in keys):
         return Recognised("controlnet", None, "a ControlNet")
     if any(k.startswith(UNET) for k in keys):
+        if list(header.get(CONV_IN, []))[1:2] == [9]:
+            return Recognised("checkpoint", None, "an inpainting checkpoint (its UNet takes 9 channels)")
         for family, marker in FAMILY_MARKERS:
             if any(k.startswith(marker) for k in keys):
-                return Recognised("checkpoint", family, f"a {FAMILY_NAMES[family]} checkpoint")
+                probe, shape = SIZE_PROBES[family]
+                return Recognised("checkpoint", family, f"a {FAMILY_NAMES[family]} checkpoint",
+                                  list(header.get(probe, [])) == shape)
+        if any(k.startswith("conditioner.embedders.0.model.") for k in keys):
+            return Recognised("checkpoint", None, "an SDXL refiner checkpoint (it refines, it does not draw alone)")
         return Recognised("checkpoint", None, "a checkpoint whose text encoder is none that seqc knows")
+    if {"encoder.conv_in.weight", "decoder.conv_in.weight"} <= set(keys):
+        layout = "diffusers" if any(k.startswith("encoder.down_blocks.") for k in keys) else "original"
+        return Recognised("vae", None, f"a VAE ({layout} layout)")
     if any(k.startswith(("down_blocks.", "encoder.down_blocks.", "text_model.")) for k in keys):
         return Recognised("diffusers", None, "one part of a diffusers pipeline folder (a UNet, VAE or text encoder)")
     return Recognised("unknown", None, "no model seqc knows")

@@ -9,12 +9,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from seqc.checkpoints import FAMILY_NAMES, PIPELINE_CLASSES, CheckpointError, read_keys, recognise
+from seqc.checkpoints import (
+    FAMILY_NAMES,
+    PIPELINE_CLASSES,
+    CheckpointError,
+    Recognised,
+    read_header,
+    recognise,
+)
 from seqc.errors import ModelError
+from seqc.families import CONFIG_FAMILY, DEFAULT_CONFIGS, FAMILY_CONFIGS, family_folder
 
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -39,6 +47,7 @@ class ModelRef:
     source: str  # "builtin", "folder", "hub" or "file"
     revision: str = ""  # the hub snapshot commit, for hub models
     file: Path | None = None  # a single-file checkpoint (source "file"); `path` is then its config folder
+    vae: Path | None = None  # the storyboard's `vae:`, a file or folder that replaces the pipeline's VAE
 
     @property
     def can_generate(self) -> bool:
@@ -119,10 +128,12 @@ def _hub_snapshot(repo_id: str) -> tuple[Path, str]:
     return folder, folder.name
 
 
-def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path) -> ModelRef:
-    """A single-file checkpoint (original layout) and the diffusers-layout folder that gives its
-    configs and tokenizer, both relative to base_dir: checked from the file's header and the folder's
-    JSON, without torch (seqc.checkpoints)."""
+def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path,
+                        family: str | None = None) -> ModelRef:
+    """A single-file checkpoint (original layout) relative to base_dir, and the configs that load it:
+    the diffusers-layout folder `config`, or else the folder seqc ships for `family` or for the family
+    the file's tensors show (seqc.families). Checked from the file's header and JSON, without torch."""
+    # 1. The file, and what its header says it is.
     path = (base_dir / Path(file).expanduser()).resolve()
     if path.suffix in PICKLE_SUFFIXES:
         raise ModelError(f"model '{name}': {path.name} is a pickle; seqc loads safetensors only, because "
@@ -130,7 +141,7 @@ def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path
     if not path.is_file():
         raise ModelError(f"model file '{file}' not found (looked at {path})")
     try:
-        found = recognise(read_keys(path))
+        found = recognise(read_header(path))
     except (CheckpointError, OSError) as exc:
         raise ModelError(f"model '{name}': {path.name} cannot be read: {exc}") from None
     hints = {"lora": "put it under a keyframe's `lora:`", "controlnet": "name it in `controlnet:`",
@@ -138,14 +149,9 @@ def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path
     if found.kind != "checkpoint":
         raise ModelError(f"model '{name}': {path.name} is {found.what}, not a Stable Diffusion checkpoint; "
                          + hints.get(found.kind, "`model:` takes a checkpoint in the original (LDM) layout"))
-    if config is None:
-        raise ModelError(f"model '{name}': {path.name} is {found.what}; seqc loads a single file with the "
-                         "configs and tokenizer of a diffusers-layout folder of the same architecture: write "
-                         f"`model: {{file: {file}, config: ./folder}}`")
-    folder = (base_dir / Path(config).expanduser()).resolve()
-    if not (folder / "model_index.json").is_file():
-        raise ModelError(f"model '{name}': config folder '{config}' has no model_index.json (looked at {folder}); "
-                         "it must be a diffusers pipeline folder (configs and tokenizer; weights are not needed)")
+    # 2. The configs: the user's folder, or the family's shipped one.
+    folder = _config_folder(name, file, config, base_dir) if config is not None else \
+        _shipped_configs(name, file, path, found, family)
     try:
         class_name = json.loads((folder / "model_index.json").read_text()).get("_class_name", "")
     except (OSError, ValueError, AttributeError) as exc:
@@ -154,6 +160,31 @@ def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path
         raise ModelError(f"model '{name}': {path.name} is {found.what}, but '{config}' is a '{class_name}' folder; "
                          f"give it the configs of a {FAMILY_NAMES[found.family]} pipeline")
     return ModelRef(name, folder, "pipeline", "file", file=path)
+
+
+def _config_folder(name: str, file: str, config: str, base_dir: Path) -> Path:
+    """The user's diffusers-layout config folder, which must have a model_index.json."""
+    folder = (base_dir / Path(config).expanduser()).resolve()
+    if not (folder / "model_index.json").is_file():
+        raise ModelError(f"model '{name}': config folder '{config}' has no model_index.json (looked at {folder}); "
+                         "it must be a diffusers pipeline folder (configs and tokenizer; weights are not needed)")
+    return folder
+
+
+def _shipped_configs(name: str, file: str, path: Path, found: Recognised, family: str | None) -> Path:
+    """The config folder seqc ships for the file's family (or the one `family` names), if the file fits it."""
+    own_configs = f"give its configs as `model: {{file: {file}, config: ./folder}}` (a diffusers-layout folder)"
+    if found.family is None:
+        raise ModelError(f"model '{name}': {path.name} is {found.what}; seqc ships configs for "
+                         f"{', '.join(FAMILY_NAMES.values())}; for another architecture, {own_configs}")
+    if family is not None and CONFIG_FAMILY.get(family) != found.family:
+        fits = ", ".join(f for f in FAMILY_CONFIGS if CONFIG_FAMILY[f] == found.family)
+        raise ModelError(f"model '{name}': {path.name} is {found.what}, and family '{family}' does not fit it; "
+                         f"use family {fits}")
+    if not found.published_size:
+        raise ModelError(f"model '{name}': {path.name} is {found.what}, but not of the published size that "
+                         f"seqc's {FAMILY_NAMES[found.family]} configs describe; {own_configs}")
+    return family_folder(family or DEFAULT_CONFIGS[found.family])
 
 
 def resolve_model(name: str, base_dir: Path) -> ModelRef:
@@ -179,6 +210,36 @@ def resolve_model(name: str, base_dir: Path) -> ModelRef:
     kind = _kind_of(folder, name)
     check_safetensors(folder, kind, name)
     return ModelRef(name, folder, kind, "hub", revision)
+
+
+def resolve_vae(ref: ModelRef, value: str, base_dir: Path) -> ModelRef:
+    """The model with its VAE replaced by `value` (relative to base_dir): a .safetensors file, in the
+    original or diffusers layout, or a diffusers VAE folder. Checked from headers and JSON only."""
+    path = (base_dir / Path(value).expanduser()).resolve()
+    if ref.kind != "pipeline":
+        raise ModelError(f"vae '{value}': `vae:` replaces a diffusion pipeline's VAE, and '{ref.name}' is an "
+                         "autoencoder; use it with a text-to-image `model:`")
+    if path.suffix in PICKLE_SUFFIXES:
+        raise ModelError(f"vae '{value}' is a pickle; seqc loads safetensors only (unpickling can run any code)")
+    if path.is_dir():
+        _kind_of(path, value)  # a config.json naming an autoencoder class
+        check_safetensors(path, "autoencoder", value)
+        return replace(ref, vae=path)
+    if not path.is_file():
+        raise ModelError(f"vae '{value}' not found (looked at {path})")
+    own = ref.path / "vae" / "config.json"
+    own_class = json.loads(own.read_text()).get("_class_name") if own.is_file() else None
+    if own_class != "AutoencoderKL":
+        raise ModelError(f"vae '{value}': a VAE file replaces an AutoencoderKL, and the VAE of '{ref.name}' is "
+                         f"{'an ' + own_class if own_class else 'not described in ' + str(own)}; give a VAE folder")
+    try:
+        found = recognise(read_header(path))
+    except (CheckpointError, OSError) as exc:
+        raise ModelError(f"vae '{value}' cannot be read: {exc}") from None
+    if found.kind != "vae":
+        raise ModelError(f"vae '{value}' is {found.what}, not a VAE"
+                         + ("; name it in `model:`" if found.kind == "checkpoint" else ""))
+    return replace(ref, vae=path)
 
 
 def _clean_config(data: object) -> object:
@@ -209,10 +270,19 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
             configs[rel] = hash_file(config_file)
     for extra in sorted(ref.path.rglob("*.txt")):  # tokenizer merges and vocabularies
         configs[extra.relative_to(ref.path).as_posix()] = hash_file(extra)
+    vae = {} if ref.vae is None else {"vae": _vae_inputs(ref.vae, hash_file)}
     if ref.file is not None:  # the folder gives configs only; the weights are the file's
-        return {"configs": configs, "file": hash_file(ref.file)}
+        return {"configs": configs, "file": hash_file(ref.file), **vae}
     weights = {p.relative_to(ref.path).as_posix(): hash_file(p) for p in weight_files(ref.path, ref.kind)}
-    return {"configs": configs, "weights": weights}
+    return {"configs": configs, "weights": weights, **vae}
+
+
+def _vae_inputs(path: Path, hash_file: Callable[[Path], str]) -> dict:
+    """A replacement VAE's part of the fingerprint: a file's bytes, or a folder's config and weights."""
+    if path.is_file():
+        return {"file": hash_file(path)}
+    config = _clean_config(json.loads((path / "config.json").read_text()))
+    return {"config": config, "weights": {p.name: hash_file(p) for p in weight_files(path, "autoencoder")}}
 
 
 def known_prompts(ref: ModelRef) -> list[str]:

@@ -52,12 +52,12 @@ def _tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=MAX_TOKENS)
 
 
-def _text_config(vocab_size: int, projection_dim: int | None = None):
+def _text_config(vocab_size: int, projection_dim: int | None = None, width: int = TEXT_WIDTH, layers: int = 2):
     from transformers import CLIPTextConfig
 
     extra = {} if projection_dim is None else {"projection_dim": projection_dim}
     return CLIPTextConfig(
-        vocab_size=vocab_size, hidden_size=TEXT_WIDTH, intermediate_size=64, num_hidden_layers=2,
+        vocab_size=vocab_size, hidden_size=width, intermediate_size=64, num_hidden_layers=layers,
         num_attention_heads=4, max_position_embeddings=MAX_TOKENS, bos_token_id=vocab_size - 2,
         eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1, hidden_act="gelu", **extra,
     )
@@ -118,11 +118,13 @@ def make_tiny_sd(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def make_tiny_sdxl(folder: Path, seed: int = 0) -> Path:
+def make_tiny_sdxl(folder: Path, seed: int = 0, single_file_ready: bool = False) -> Path:
     """Build and save a tiny `StableDiffusionXLPipeline` in `folder`; return the folder.
 
     Two text encoders (`CLIPTextModel` and `CLIPTextModelWithProjection`, whose pooled
-    projection feeds the UNet's `text_time` embedding with the six size ids).
+    projection feeds the UNet's `text_time` embedding with the six size ids). `single_file_ready`:
+    the second encoder 48 wide and 10 layers deep, because diffusers tells SDXL's encoders apart in
+    a single file by width and knows SDXL by the key of its 10th OpenCLIP layer (tests/ldmfile.py).
     """
     import torch
     from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
@@ -134,19 +136,21 @@ def make_tiny_sdxl(folder: Path, seed: int = 0) -> Path:
     # 2. Text side: two tokenizers and encoders; the second one has a projection (pooled output).
     tokenizer, tokenizer_2 = _tokenizer(), _tokenizer()
     text_encoder = CLIPTextModel(_text_config(len(tokenizer)))
-    text_encoder_2 = CLIPTextModelWithProjection(_text_config(len(tokenizer), projection_dim=TEXT_WIDTH))
+    width, layers = (48, 10) if single_file_ready else (TEXT_WIDTH, 2)
+    text_encoder_2 = CLIPTextModelWithProjection(
+        _text_config(len(tokenizer), projection_dim=width, width=width, layers=layers))
 
     # 3. The denoiser: cross-attention over both encoders' hidden states (32 + 32), and the
     #    added embedding of pooled text (32) plus 6 size ids x 8 (time_ids).
     time_embed_dim = 8
     unet = UNet2DConditionModel(
         sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-        block_out_channels=(32, 64), norm_num_groups=8, cross_attention_dim=2 * TEXT_WIDTH,
+        block_out_channels=(32, 64), norm_num_groups=8, cross_attention_dim=TEXT_WIDTH + width,
         attention_head_dim=8, use_linear_projection=True,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         addition_embed_type="text_time", addition_time_embed_dim=time_embed_dim,
-        projection_class_embeddings_input_dim=6 * time_embed_dim + TEXT_WIDTH,
+        projection_class_embeddings_input_dim=6 * time_embed_dim + width,
     )
 
     # 4. Assemble and save.

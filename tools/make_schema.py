@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seqc.backends.pipeline_info import SCHEDULER_NAMES  # noqa: E402
+from seqc.families import FAMILY_CONFIGS  # noqa: E402
 from seqc.media.formats import OUTPUT_FORMATS  # noqa: E402
 from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRICT_STEPS_PATTERN  # noqa: E402
 from seqc.motion.methods import METHODS  # noqa: E402
@@ -380,14 +381,20 @@ def build() -> dict:
                 "`builtin` (the default; a tiny autoencoder), `builtin-emoji` (a tiny text-to-image model that "
                 "draws the emoji prompts `seqc prompts` lists), a local diffusers folder relative to the "
                 "storyboard (./vae), a Hugging Face hub id already in the local cache, or a single-file "
-                "checkpoint as `{file: model.safetensors, config: ./folder}` (the folder, in diffusers' layout, "
-                "gives the configs and tokenizer).",
+                "checkpoint: `model.safetensors` (Stable Diffusion 1.x, 2.x or XL in the original layout; seqc "
+                "ships their configs), or `{file: model.safetensors, family: sd2-base}` to pick the configs, or "
+                "`{file: model.safetensors, config: ./folder}` for another architecture (the folder, in "
+                "diffusers' layout, gives the configs and tokenizer).",
                 examples=["builtin", "builtin-emoji"],
                 anyOf=[
                     {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": NO_NUL},
-                    {"title": "Checkpoint file and configs", "description": "A single-file checkpoint and the "
-                     "diffusers-layout folder that gives its configs and tokenizer.",
-                     "type": "object", "additionalProperties": False, "required": ["file"], "properties": {
+                    {"title": "Checkpoint file and configs", "description": "A single-file checkpoint, and "
+                     "which configs load it.",
+                     "type": "object", "additionalProperties": False, "required": ["file"],
+                     "if": {"required": ["config"]}, "then": {"properties": {"family": forbid(
+                         "give `config` or `family`, not both",
+                         "family picks the configs seqc ships; config is a folder of your own")}},
+                     "properties": {
                         "file": prop("Checkpoint file", "A Stable Diffusion checkpoint in one .safetensors file, "
                                      "original (LDM) layout, relative to the storyboard.",
                                      type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
@@ -395,8 +402,20 @@ def build() -> dict:
                                        "architecture (model_index.json, the component configs, the tokenizer; "
                                        "no weights needed), relative to the storyboard.",
                                        type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
+                        "family": prop("Configs to use", "Which of the configs seqc ships load the file. "
+                                       "Default: the family its tensors show; an SD 2.x file gets `sd2` (768 px, "
+                                       "v-prediction, as 2.0-v and 2.1); `sd2-base` is 512 px, epsilon.",
+                                       enum=list(FAMILY_CONFIGS)),
                     }},
                 ],
+            ),
+            "vae": prop(
+                "VAE",
+                "Replaces the model's VAE (diffusion pipelines): a .safetensors file, in the original or "
+                "diffusers layout (such as the fp16-fixed SDXL VAE), or a diffusers VAE folder, relative to "
+                "the storyboard.",
+                examples=["./sdxl_vae.safetensors"],
+                type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
             ),
             "defaults": {
                 "title": "Defaults",

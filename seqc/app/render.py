@@ -179,6 +179,9 @@ class StoryboardRender:
         model = stamp.model_files(story.model_ref.path, story.model_ref.source)
         if model is not None and story.model_ref.file is not None:  # a single file: its config folder and it
             model = [*model, str(story.model_ref.file)]
+        vae = story.model_ref.vae  # the storyboard's `vae:`, a file or a folder
+        if model is not None and vae is not None:
+            model = [*model, *(stamp.model_files(vae, "folder") or [] if vae.is_dir() else [str(vae)])]
         self.inputs.add(model or [])
         self.inputs.link([self.request.file, *images])
         if story.model_ref.source in ("folder", "file"):  # as the storyboard names it: a link may be retargeted

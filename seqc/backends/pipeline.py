@@ -70,6 +70,7 @@ import copy
 import importlib.util
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,9 +89,32 @@ from seqc.backends.protocol import Capability
 from seqc.backends.threads import one_thread, parallel_calls
 from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
+from seqc.families import CLIP_TOKENIZER, shipped_tokenizers
 from seqc.models import ModelRef
 
 __all__ = ["PipelineBackend"]
+
+
+def _shipped_tokenizers(folder: Path) -> dict:
+    """The tokenizers of a config folder seqc ships, on the CLIP vocabulary shipped once (seqc.families)."""
+    from transformers import CLIPTokenizer
+
+    return {name: CLIPTokenizer.from_pretrained(CLIP_TOKENIZER, local_files_only=True, **settings)
+            for name, settings in shipped_tokenizers(folder).items()}
+
+
+def _replacement_vae(ref: ModelRef, dtype: torch.dtype) -> dict:
+    """The storyboard's `vae:` as a loaded component ({} without one): a folder by its own class, a
+    file (either layout) with the pipeline's VAE config."""
+    import diffusers
+
+    if ref.vae is None:
+        return {}
+    if ref.vae.is_dir():
+        cls = getattr(diffusers, json.loads((ref.vae / "config.json").read_text())["_class_name"])
+        return {"vae": cls.from_pretrained(ref.vae, use_safetensors=True, local_files_only=True, torch_dtype=dtype)}
+    return {"vae": diffusers.AutoencoderKL.from_single_file(
+        str(ref.vae), config=str(ref.path), subfolder="vae", local_files_only=True, torch_dtype=dtype)}
 
 
 class PipelineBackend:
@@ -132,14 +156,15 @@ class PipelineBackend:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                parts = _replacement_vae(ref, self.dtype)
                 if ref.file is not None:
                     pipeline_class = getattr(diffusers, self.info.class_name)
                     pipe = pipeline_class.from_single_file(
                         str(ref.file), config=str(ref.path), local_files_only=True, use_safetensors=True,
-                        torch_dtype=self.dtype)
+                        torch_dtype=self.dtype, **_shipped_tokenizers(ref.path), **parts)
                 else:
                     pipe = diffusers.DiffusionPipeline.from_pretrained(
-                        ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype)
+                        ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype, **parts)
         except (OSError, ValueError, RuntimeError, ImportError, TypeError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             where = f"{ref.file} with the configs of {ref.path}" if ref.file is not None else f"the pipeline in {ref.path}"

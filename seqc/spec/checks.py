@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from seqc.errors import ModelError, Problem
-from seqc.models import ModelRef, resolve_model, resolve_single_file
+from seqc.models import ModelRef, resolve_model, resolve_single_file, resolve_vae
 from seqc.spec.colours import keyframe_background
 from seqc.spec.generation import (
     GENERATION_FIELDS,
@@ -102,13 +102,32 @@ def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef
             return name, None
     try:
         if single:
-            return name, resolve_single_file(name, name, value.get("config"), base)
-        return name, resolve_model(name, base)
+            ref = resolve_single_file(name, name, value.get("config"), base, value.get("family"))
+        else:
+            ref = resolve_model(name, base)
     except ModelError as exc:
         out.error(("model",), str(exc))
+        return name, None
     except (OSError, ValueError, RuntimeError) as exc:
         out.error(("model",), f"model '{name}' cannot be used: {exc}")
-    return name, None
+        return name, None
+    return name, _check_vae(data, ref, out, base)
+
+
+def _check_vae(data: dict, ref: ModelRef, out: _Collector, base: Path) -> ModelRef | None:
+    """The model with the storyboard's `vae:` in place of its own (as it is when there is none, or
+    when `vae:` is wrong: that is one problem at `vae`, not also at every prompt keyframe)."""
+    vae = data.get("vae")
+    if not isinstance(vae, str) or not out.ok(("vae",)):
+        return ref
+    _, why = local_path(base, vae)
+    try:
+        if why:
+            raise ModelError(f"vae '{vae}' {why}")
+        return resolve_vae(ref, vae, base)
+    except (ModelError, OSError, ValueError) as exc:
+        out.error(("vae",), str(exc))
+    return ref
 
 
 def _check_keyframe(name: str, kf: dict, out: _Collector, base: Path, model_name: str,

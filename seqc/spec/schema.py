@@ -100,7 +100,7 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     if kind == "not" and "errorMessage" in rule:
         # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
         return [at(path, rule["errorMessage"], rule.get("x-hint", ""))]
-    if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model", "file", "config"):
+    if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model", "file", "config", "vae"):
         return [_path_problem(value, path, at)]
     if kind == "anyOf" and name == "until":
         return [_until_problem(value, path, at, path in doc.quoted)]

@@ -261,3 +261,19 @@ def test_a_model_mapping_with_a_wrong_field_is_one_problem_there(story_dir):
             "  b: {prompt: dog face}\nsegments:\n  - {from: a, to: b}\n")
     p = one(story_dir, body)
     assert p.path == "model.conf" and "did you mean 'config'" in p.hint
+
+
+def test_config_and_family_together_are_one_problem_at_family(story_dir):
+    body = ("version: 1\nmodel: {file: x.safetensors, config: ./sd, family: sd1}\nkeyframes:\n"
+            "  a: {prompt: cat face}\n  b: {prompt: dog face}\nsegments:\n  - {from: a, to: b}\n")
+    p = one(story_dir, body)
+    assert (p.path, p.message, p.line) == ("model.family", "give `config` or `family`, not both", 2)
+    p = one(story_dir, body.replace("config: ./sd, family: sd1", "family: sd3"))
+    assert p.path == "model.family" and "unknown family 'sd3'" in p.message
+
+
+def test_a_wrong_vae_is_one_problem_at_vae_not_at_the_prompts(story_dir):
+    body = ("version: 1\nmodel: builtin-emoji\nvae: ./nowhere\nkeyframes:\n"
+            "  a: {prompt: cat face}\n  b: {prompt: dog face}\nsegments:\n  - {from: a, to: b}\n")
+    p = one(story_dir, body)
+    assert (p.path, p.line, p.column) == ("vae", 3, 6) and "not found" in p.message
