@@ -45,8 +45,8 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Recognised:
-    """What a safetensors file holds: `kind` ("checkpoint", "lora", "controlnet", "vae", "diffusers" or
-    "unknown"), the family of a checkpoint ("sd1", "sd2", "sdxl" or None), and a phrase saying so."""
+    """What a safetensors file holds: `kind` ("checkpoint", "lora", "controlnet", "vae", "embedding",
+    "diffusers" or "unknown"), the family of a checkpoint ("sd1", "sd2", "sdxl" or None), and a phrase saying so."""
 
     kind: str
     family: str | None
@@ -86,6 +86,9 @@ def recognise(header: Mapping[str, Sequence[int]]) -> Recognised:
         return Recognised("lora", None, "a LoRA")
     if any(k.startswith(("control_model.", "controlnet_cond_embedding.")) for k in keys):
         return Recognised("controlnet", None, "a ControlNet")
+    if keys and all(len(header[k]) == 2 for k in keys) and (len(keys) == 1 or set(keys) == {"clip_l", "clip_g"}):
+        # A1111 saves one `emb_params` [vectors, width], diffusers one `<token>`, SDXL `clip_l` and `clip_g`.
+        return Recognised("embedding", "sdxl" if "clip_g" in keys else None, "a textual-inversion embedding")
     if any(k.startswith(UNET) for k in keys):
         if list(header.get(CONV_IN, []))[1:2] == [9]:
             return Recognised("checkpoint", None, "an inpainting checkpoint (its UNet takes 9 channels)")

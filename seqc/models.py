@@ -48,6 +48,8 @@ class ModelRef:
     revision: str = ""  # the hub snapshot commit, for hub models
     file: Path | None = None  # a single-file checkpoint (source "file"); `path` is then its config folder
     vae: Path | None = None  # the storyboard's `vae:`, a file or folder that replaces the pipeline's VAE
+    controlnet: Path | None = None  # the storyboard's `controlnet:`, a file or folder
+    embeddings: tuple[tuple[str, Path], ...] = ()  # the storyboard's `embeddings:`, (token, file) each
 
     @property
     def can_generate(self) -> bool:
@@ -145,6 +147,7 @@ def resolve_single_file(name: str, file: str, config: str | None, base_dir: Path
     except (CheckpointError, OSError) as exc:
         raise ModelError(f"model '{name}': {path.name} cannot be read: {exc}") from None
     hints = {"lora": "put it under a keyframe's `lora:`", "controlnet": "name it in `controlnet:`",
+             "vae": "name it in `vae:`", "embedding": "list it under `embeddings:`",
              "diffusers": "point `model:` at the whole pipeline folder"}
     if found.kind != "checkpoint":
         raise ModelError(f"model '{name}': {path.name} is {found.what}, not a Stable Diffusion checkpoint; "
@@ -242,6 +245,57 @@ def resolve_vae(ref: ModelRef, value: str, base_dir: Path) -> ModelRef:
     return replace(ref, vae=path)
 
 
+def resolve_controlnet(ref: ModelRef, value: str, base_dir: Path) -> ModelRef:
+    """The model with the ControlNet `value` (relative to base_dir): a .safetensors file, in the
+    original or diffusers layout, or a diffusers ControlNet folder. Checked from headers and JSON only."""
+    path = (base_dir / Path(value).expanduser()).resolve()
+    if ref.kind != "pipeline":
+        raise ModelError(f"controlnet '{value}': a ControlNet steers a diffusion pipeline, and '{ref.name}' is an "
+                         "autoencoder; use it with a text-to-image `model:`")
+    if path.suffix in PICKLE_SUFFIXES:
+        raise ModelError(f"controlnet '{value}' is a pickle; seqc loads safetensors only (unpickling can run any code)")
+    if not path.exists():
+        raise ModelError(f"controlnet '{value}' not found (looked at {path})")
+    files = weight_files(path, "autoencoder") if path.is_dir() else [path]
+    try:
+        keys = read_header(files[0]) if files else {}
+    except (CheckpointError, OSError) as exc:
+        raise ModelError(f"controlnet '{value}' cannot be read: {exc}") from None
+    found = recognise(keys)
+    if found.kind != "controlnet":
+        raise ModelError(f"controlnet '{value}' is {'a folder without weights' if not keys else found.what}, "
+                         "not a ControlNet")
+    return replace(ref, controlnet=path)
+
+
+def resolve_embeddings(ref: ModelRef, value: list, base_dir: Path) -> ModelRef:
+    """The model with textual-inversion embeddings: each entry a .safetensors file (its token: the
+    file's name without `.safetensors`, as A1111 uses it) or {path, token}. Checked from headers."""
+    if ref.kind != "pipeline":
+        raise ModelError(f"embeddings: they add words to a text-to-image model's prompts, and '{ref.name}' is an "
+                         "autoencoder; use them with a text-to-image `model:`")
+    found: list[tuple[str, Path]] = []
+    for entry in value:
+        text, token = (entry, None) if isinstance(entry, str) else (entry["path"], entry.get("token"))
+        path = (base_dir / Path(text).expanduser()).resolve()
+        token = token or path.stem
+        if not path.is_file():
+            raise ModelError(f"embedding '{text}' not found (looked at {path})")
+        if path.suffix != ".safetensors":
+            raise ModelError(f"embedding '{text}' is not a .safetensors file; seqc loads safetensors only")
+        try:
+            what = recognise(read_header(path))
+        except (CheckpointError, OSError) as exc:
+            raise ModelError(f"embedding '{text}' cannot be read: {exc}") from None
+        if what.kind != "embedding":
+            raise ModelError(f"embedding '{text}' is {what.what}, not a textual-inversion embedding")
+        if token in [t for t, _ in found]:
+            raise ModelError(f"embedding '{text}': the token '{token}' is taken by another embedding; "
+                             "give one a `token:` of its own")
+        found.append((token, path))
+    return replace(ref, embeddings=tuple(found))
+
+
 def _clean_config(data: object) -> object:
     if isinstance(data, dict):
         return {k: _clean_config(v) for k, v in data.items() if k not in _CONFIG_NOISE}
@@ -270,15 +324,19 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
             configs[rel] = hash_file(config_file)
     for extra in sorted(ref.path.rglob("*.txt")):  # tokenizer merges and vocabularies
         configs[extra.relative_to(ref.path).as_posix()] = hash_file(extra)
-    vae = {} if ref.vae is None else {"vae": _vae_inputs(ref.vae, hash_file)}
+    parts: dict = {name: _part_inputs(path, hash_file)
+                   for name, path in (("vae", ref.vae), ("controlnet", ref.controlnet)) if path is not None}
+    if ref.embeddings:  # they change every prompt that uses their token
+        parts["embeddings"] = [[token, hash_file(path)] for token, path in ref.embeddings]
     if ref.file is not None:  # the folder gives configs only; the weights are the file's
-        return {"configs": configs, "file": hash_file(ref.file), **vae}
+        return {"configs": configs, "file": hash_file(ref.file), **parts}
     weights = {p.relative_to(ref.path).as_posix(): hash_file(p) for p in weight_files(ref.path, ref.kind)}
-    return {"configs": configs, "weights": weights, **vae}
+    return {"configs": configs, "weights": weights, **parts}
 
 
-def _vae_inputs(path: Path, hash_file: Callable[[Path], str]) -> dict:
-    """A replacement VAE's part of the fingerprint: a file's bytes, or a folder's config and weights."""
+def _part_inputs(path: Path, hash_file: Callable[[Path], str]) -> dict:
+    """A replacement VAE's or a ControlNet's part of the fingerprint: a file's bytes, or a folder's
+    config and weights."""
     if path.is_file():
         return {"file": hash_file(path)}
     config = _clean_config(json.loads((path / "config.json").read_text()))

@@ -15,7 +15,13 @@ from safetensors.numpy import save_file
 from seqc.checkpoints import SIZE_PROBES, CheckpointError, read_header, read_keys, recognise
 from seqc.errors import ModelError
 from seqc.families import ROOT as SHIPPED
-from seqc.models import fingerprint_inputs, resolve_model, resolve_single_file, resolve_vae
+from seqc.models import (
+    fingerprint_inputs,
+    resolve_embeddings,
+    resolve_model,
+    resolve_single_file,
+    resolve_vae,
+)
 from seqc.store.files import sha256_file
 
 ONE = np.zeros(1, np.float32)
@@ -177,3 +183,35 @@ def test_a_wrong_vae_is_one_line(tmp_path, model, vae, said):
     with pytest.raises(ModelError) as caught:
         resolve_vae(ref, vae, tmp_path)
     assert said in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_embeddings_are_told_and_take_their_file_name_as_token(tmp_path):
+    assert recognise({"emb_params": [2, 768]}).kind == "embedding"
+    assert recognise({"clip_l": [1, 768], "clip_g": [1, 1280]}).family == "sdxl"
+    assert recognise({"x": [1]}).kind == "unknown"  # one key, but not a table of vectors
+    write(tmp_path / "sd1.safetensors", published(SD1, "sd1"))
+    write(tmp_path / "glow.safetensors", {"emb_params": [2, 4]})
+    write(tmp_path / "lora.safetensors", ["lora_unet_x.lora_down.weight"])
+    ref = resolve_model("sd1.safetensors", tmp_path)
+    with_embeddings = resolve_embeddings(ref, ["glow.safetensors", {"path": "glow.safetensors", "token": "halo"}],
+                                         tmp_path)
+    assert with_embeddings.embeddings == (("glow", tmp_path / "glow.safetensors"), ("halo", tmp_path / "glow.safetensors"))
+    inputs = fingerprint_inputs(with_embeddings, lambda p: sha256_file(p)[0])
+    digest = sha256_file(tmp_path / "glow.safetensors")[0]
+    assert inputs["embeddings"] == [["glow", digest], ["halo", digest]]
+    for entries, said in ((["glow.safetensors", "glow.safetensors"], "the token 'glow' is taken"),
+                          (["lora.safetensors"], "is a LoRA, not a textual-inversion embedding"),
+                          (["gone.safetensors"], "not found")):
+        with pytest.raises(ModelError, match=said):
+            resolve_embeddings(ref, entries, tmp_path)
+
+
+def test_a_turbo_file_gets_turbo_defaults_with_its_familys_configs(tmp_path):
+    from seqc.backends.pipeline_info import read_pipeline_info
+
+    write(tmp_path / "sd_xl_turbo_1.0_fp16.safetensors", published(SDXL, "sdxl"))
+    write(tmp_path / "sd_xl_base_1.0.safetensors", published(SDXL, "sdxl"))
+    turbo = read_pipeline_info(resolve_model("sd_xl_turbo_1.0_fp16.safetensors", tmp_path))
+    base = read_pipeline_info(resolve_model("sd_xl_base_1.0.safetensors", tmp_path))
+    assert (turbo.family, turbo.turbo, turbo.defaults()["steps"], turbo.defaults()["guidance"]) == ("sdxl", True, 2, 0.0)
+    assert (base.turbo, base.defaults()["steps"], base.native_size) == (False, 25, (1024, 1024))

@@ -186,6 +186,50 @@ def generation_props() -> dict:
     }
 
 
+def lora_prop() -> dict:
+    """A keyframe's LoRA files and weights (pipeline models)."""
+    entry = {
+        "title": "LoRA", "description": "A LoRA file and its weight at this keyframe.",
+        "type": "object", "additionalProperties": False, "required": ["path"],
+        "properties": {
+            "path": prop("LoRA file", "A LoRA in a .safetensors file (diffusers/peft or kohya naming), relative "
+                         "to the storyboard.", type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
+            "weight": prop("Weight", "How strongly it applies at this keyframe. Default 1; a file listed twice "
+                           "adds its weights.", type="number", minimum=-10, maximum=10),
+        },
+    }
+    return prop(
+        "LoRAs",
+        "LoRA files and their weights at this keyframe (pipeline models). Along a segment each weight moves "
+        "from its start keyframe's to its end keyframe's (0 where a keyframe does not list the file), eased "
+        "like the segment. A keyframe's own list replaces the defaults' (`lora: []` for none).",
+        examples=[[{"path": "style.safetensors", "weight": 0.8}]],
+        type="array", maxItems=16, items=entry,
+    )
+
+
+def control_prop() -> dict:
+    """What a ControlNet follows at a keyframe (with `controlnet:`)."""
+    return prop(
+        "Control",
+        "What the ControlNet (`controlnet:`) follows at this keyframe: a control picture, or without one "
+        "the edges of the keyframe's own picture. Along a segment the ControlNet follows both ends' "
+        "pictures, each at its scale times its nearness.",
+        examples=[{"scale": 0.8}, {"image": "edges.png"}],
+        type="object", additionalProperties=False,
+        properties={
+            "image": prop("Control picture", "A control picture (an edge map, a depth map, a pose) relative to "
+                          "the storyboard. Default: the keyframe's own image, traced for edges.",
+                          type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
+            "scale": prop("Scale", "How strongly the ControlNet holds the picture to it. Default 1.",
+                          type="number", minimum=0, maximum=4),
+            "edges": prop("Trace edges", "Trace the picture's edges (Canny, as the canny ControlNets were "
+                          "trained on) before the ControlNet sees it. Default: true without `image`, "
+                          "false with one (a control picture is used as it is).", type="boolean"),
+        },
+    )
+
+
 def background_prop() -> dict:
     """The colour behind a transparent keyframe image and around a `contain` fit (keyframe or defaults)."""
     return prop(
@@ -289,7 +333,8 @@ def build() -> dict:
         "description": "A picture the video passes through: an image file, or a prompt for a text-to-image model.",
         "type": "object",
         "additionalProperties": False,
-        "anyOf": [{"required": ["image"]}, {"required": ["prompt"]}],
+        # An image, or a prompt (whose `control:` then names a picture: it has none of its own to trace).
+        "anyOf": [{"required": ["image"]}, {"required": ["prompt"], "properties": {"control": {"required": ["image"]}}}],
         "properties": {
             "image": prop(
                 "Image",
@@ -314,6 +359,8 @@ def build() -> dict:
             ),
             "fit": fit,
             "background": background_prop(),
+            "lora": lora_prop(),
+            "control": control_prop(),
             **generation_props(),
         },
     }
@@ -417,6 +464,31 @@ def build() -> dict:
                 examples=["./sdxl_vae.safetensors"],
                 type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
             ),
+            "controlnet": prop(
+                "ControlNet",
+                "A ControlNet for the model (diffusion pipelines): a .safetensors file, in the original or "
+                "diffusers layout, or a diffusers ControlNet folder, relative to the storyboard. Keyframes say "
+                "what it follows with `control:` (in `defaults` for all).",
+                examples=["./control_v11p_sd15_canny.safetensors"],
+                type="string", minLength=1, maxLength=4096, pattern=NO_NUL,
+            ),
+            "embeddings": prop(
+                "Embeddings",
+                "Textual-inversion embeddings for the model's prompts (diffusion pipelines): .safetensors files "
+                "(A1111 or diffusers format; SDXL's with clip_l and clip_g), relative to the storyboard. A "
+                "prompt uses one by its token: the file's name without `.safetensors`, or the `token` given.",
+                examples=[["embeddings/easynegative.safetensors"]],
+                type="array", maxItems=64, items={"anyOf": [
+                    {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": NO_NUL},
+                    {"title": "Embedding and token", "description": "An embedding file and the word that calls it.",
+                     "type": "object", "additionalProperties": False, "required": ["path"], "properties": {
+                         "path": prop("Embedding file", "A .safetensors embedding, relative to the storyboard.",
+                                      type="string", minLength=1, maxLength=4096, pattern=NO_NUL),
+                         "token": prop("Token", "The word prompts use for it (no spaces).", type="string",
+                                       minLength=1, maxLength=200, pattern=r"^\S+$"),
+                     }},
+                ]},
+            ),
             "defaults": {
                 "title": "Defaults",
                 "description": "Values every segment and keyframe uses unless it sets its own.",
@@ -425,6 +497,7 @@ def build() -> dict:
                 "allOf": one_length(("duration", "frames", "beats")),
                 "properties": {
                     **timing_props(), **generation_props(), "fit": fit, "background": background_prop(),
+                    "lora": lora_prop(), "control": control_prop(),
                     "negative_prompt": prop("Negative prompt", "Default negative prompt of prompt keyframes.",
                                             type="string", maxLength=10000),
                 },

@@ -174,6 +174,7 @@ class StoryboardRender:
         images = [kf.image for kf in story.keyframes.values() if kf.image is not None]
         if story.audio is not None:  # the soundtrack is an input like an image (seqc/audio)
             images.append(story.audio.path)
+        images += sorted({lora.path for kf in story.keyframes.values() for lora in kf.loras})  # and the LoRAs
         self.inputs.add(images)
         assert story.model_ref is not None
         model = stamp.model_files(story.model_ref.path, story.model_ref.source)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from seqc.backends.control import CONTROL_SCALES, Hints
+
 
 @dataclass
 class Span:
@@ -39,10 +41,11 @@ def schedule(scheduler, span: Span, device: torch.device) -> torch.Tensor:
 
 
 def denoise(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, guidance: float | np.ndarray,
-            size: tuple[int, int], family: str, generators: list) -> torch.Tensor:
+            size: tuple[int, int], family: str, generators: list, control: Hints | None = None) -> torch.Tensor:
     """Run `timesteps` (already scheduled) on `latents` with the conditioning `cond` (tensors with a
     leading batch dimension; the negative ones used under guidance). `guidance` is one scale, or one
-    per frame: frames with a scale above 1 are guided, and a batch is guided when any frame is."""
+    per frame: frames with a scale above 1 are guided, and a batch is guided when any frame is.
+    `control`: a ControlNet's pictures, followed at `cond`'s per-frame control scales (seqc.backends.control)."""
     batch = latents.shape[0]
     scales = np.array(np.broadcast_to(np.asarray(guidance, dtype=np.float64), (batch,)))
     # 1-2. Conditioning, and the guidance embedding of distilled UNets.
@@ -57,7 +60,9 @@ def denoise(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, gu
     for t in timesteps:
         model_input = torch.cat([latents] * 2) if do_cfg else latents
         model_input = scheduler.scale_model_input(model_input, t)
-        noise_pred = pipe.unet(model_input, t, **unet_kwargs, return_dict=False)[0]
+        extra = {} if control is None else control.residuals(model_input, t, unet_kwargs, cond.get(CONTROL_SCALES),
+                                                             do_cfg)
+        noise_pred = pipe.unet(model_input, t, **unet_kwargs, **extra, return_dict=False)[0]
         if do_cfg:
             uncond, text = noise_pred.chunk(2)
             noise_pred = uncond + weight * (text - uncond)
@@ -66,7 +71,7 @@ def denoise(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, gu
 
 
 def invert(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, size: tuple[int, int],
-           family: str) -> torch.Tensor:
+           family: str, control: Hints | None = None) -> torch.Tensor:
     """DDIM inversion: clean `latents` (scaled VAE latents) run up the schedule, unguided, to where
     `timesteps` (as `schedule` returns them) begin; the result in the scheduler's own convention, so
     `denoise` from there draws the picture back. Each step predicts the noise at the next level up
@@ -84,7 +89,9 @@ def invert(pipe, latents: torch.Tensor, timesteps: torch.Tensor, cond: dict, siz
     x, alpha_here = clean, torch.tensor(1.0, dtype=wide, device=latents.device)  # alpha 1: clean
     for level in levels:
         t = torch.tensor(level, device=latents.device)
-        out = pipe.unet(x.to(latents.dtype), t, **unet_kwargs, return_dict=False)[0].to(wide)
+        here = x.to(latents.dtype)
+        extra = {} if control is None else control.residuals(here, t, unet_kwargs, cond.get(CONTROL_SCALES), False)
+        out = pipe.unet(here, t, **unet_kwargs, **extra, return_dict=False)[0].to(wide)
         alpha = alphas[int(round(level))]
         if prediction == "v_prediction":  # the model's belief that x is at `level`
             noise = alpha.sqrt() * out + (1 - alpha).sqrt() * x

@@ -38,7 +38,8 @@ def trajectory(backend: PipelineBackend, noise: np.ndarray, conditioning: dict[s
         latents, cond_t, generators = backend.tensors(pipe, noise[None], cond, slice(None), guidance, seed)
         timesteps = schedule(pipe.scheduler, Span(steps, 0, stop), backend.device)
         latents = latents * pipe.scheduler.init_noise_sigma
-        out = denoise(pipe, latents, timesteps, cond_t, guidance, size, backend.family, generators)
+        out = denoise(pipe, latents, timesteps, cond_t, guidance, size, backend.family, generators,
+                      backend.control.hints)
         return out.float().cpu().numpy()
 
     with torch.inference_mode():
@@ -53,7 +54,7 @@ def inversion(backend: PipelineBackend, latent: np.ndarray, conditioning: dict[s
         cond = {key: value[None] for key, value in conditioning.items()}
         latents, cond_t, _ = backend.tensors(pipe, latent[None], cond, slice(None), 1.0, 0)
         timesteps = schedule(pipe.scheduler, Span(steps, stop), backend.device)
-        return invert(pipe, latents, timesteps, cond_t, size, backend.family).float().cpu().numpy()
+        return invert(pipe, latents, timesteps, cond_t, size, backend.family, backend.control.hints).float().cpu().numpy()
 
     with torch.inference_mode():
         return backend.in_calls(call, 1)[0]
@@ -69,7 +70,8 @@ def generate_from(backend: PipelineBackend, latents: np.ndarray, conditioning: d
     def call(pipe, pick: slice) -> np.ndarray:
         start_t, cond, generators = backend.tensors(pipe, latents[pick], conditioning, pick, float(scales.max()), seed)
         timesteps = schedule(pipe.scheduler, Span(steps, start), backend.device)
-        out = denoise(pipe, start_t, timesteps, cond, scales[pick], size, backend.family, generators)
+        out = denoise(pipe, start_t, timesteps, cond, scales[pick], size, backend.family, generators,
+                      backend.control.hints)
         return backend.vae_codec.decode_tensor(out)
 
     with torch.inference_mode():

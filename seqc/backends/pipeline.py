@@ -70,14 +70,18 @@ import copy
 import importlib.util
 import json
 import warnings
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 import torch
 
+from seqc.backends.adapters import Adapters
 from seqc.backends.autoencoder import AutoencoderBackend
+from seqc.backends.control import CONTROL_SCALES, ControlState
 from seqc.backends.loop import Span, denoise, schedule
 from seqc.backends.morph import generate_from, inversion, trajectory
+from seqc.backends.parts import controlnet, load_embeddings, replacement_vae, tokenizers
 from seqc.backends.pipeline_info import (
     CPU_FRAMES_PER_CALL,
     SCHEDULERS,
@@ -89,32 +93,9 @@ from seqc.backends.protocol import Capability
 from seqc.backends.threads import one_thread, parallel_calls
 from seqc.backends.torchutil import pick_device, pick_dtype
 from seqc.errors import ModelError
-from seqc.families import CLIP_TOKENIZER, shipped_tokenizers
 from seqc.models import ModelRef
 
 __all__ = ["PipelineBackend"]
-
-
-def _shipped_tokenizers(folder: Path) -> dict:
-    """The tokenizers of a config folder seqc ships, on the CLIP vocabulary shipped once (seqc.families)."""
-    from transformers import CLIPTokenizer
-
-    return {name: CLIPTokenizer.from_pretrained(CLIP_TOKENIZER, local_files_only=True, **settings)
-            for name, settings in shipped_tokenizers(folder).items()}
-
-
-def _replacement_vae(ref: ModelRef, dtype: torch.dtype) -> dict:
-    """The storyboard's `vae:` as a loaded component ({} without one): a folder by its own class, a
-    file (either layout) with the pipeline's VAE config."""
-    import diffusers
-
-    if ref.vae is None:
-        return {}
-    if ref.vae.is_dir():
-        cls = getattr(diffusers, json.loads((ref.vae / "config.json").read_text())["_class_name"])
-        return {"vae": cls.from_pretrained(ref.vae, use_safetensors=True, local_files_only=True, torch_dtype=dtype)}
-    return {"vae": diffusers.AutoencoderKL.from_single_file(
-        str(ref.vae), config=str(ref.path), subfolder="vae", local_files_only=True, torch_dtype=dtype)}
 
 
 class PipelineBackend:
@@ -122,7 +103,7 @@ class PipelineBackend:
     (a Generator and Schedulable backend, seqc.backends.protocol)."""
 
     capabilities = frozenset({Capability.ENCODE, Capability.DECODE, Capability.GENERATE, Capability.SCHEDULERS,
-                              Capability.MORPH})
+                              Capability.MORPH, Capability.LORA})  # and CONTROL with a ControlNet
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto", scheduler: str = "default"):
         """Load the pipeline folder `ref.path` (or the single file `ref.file` with that folder's configs)
@@ -153,22 +134,26 @@ class PipelineBackend:
         # 4. Load offline, safetensors only (torch_dtype: older diffusers know no `dtype`). A single
         #    file takes its configs and tokenizer from its config folder: without `config=`,
         #    from_single_file would look the architecture up on the hub.
+        what = f"{ref.file} with the configs of {ref.path}" if ref.file else f"the pipeline in {ref.path}"
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                parts = _replacement_vae(ref, self.dtype)
+                parts = replacement_vae(ref, self.dtype)
                 if ref.file is not None:
                     pipeline_class = getattr(diffusers, self.info.class_name)
                     pipe = pipeline_class.from_single_file(
                         str(ref.file), config=str(ref.path), local_files_only=True, use_safetensors=True,
-                        torch_dtype=self.dtype, **_shipped_tokenizers(ref.path), **parts)
+                        torch_dtype=self.dtype, **tokenizers(ref.path), **parts)
                 else:
                     pipe = diffusers.DiffusionPipeline.from_pretrained(
                         ref.path, use_safetensors=True, local_files_only=True, torch_dtype=self.dtype, **parts)
+                what = f"the ControlNet {ref.controlnet}"  # the pipeline loaded: what fails now is this
+                net = controlnet(ref, pipe.unet, self.dtype)
+                what = "the embeddings " + ", ".join(f"{path.name} ({token})" for token, path in ref.embeddings)
+                load_embeddings(pipe, ref)
         except (OSError, ValueError, RuntimeError, ImportError, TypeError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            where = f"{ref.file} with the configs of {ref.path}" if ref.file is not None else f"the pipeline in {ref.path}"
-            raise ModelError(f"model '{ref.name}': cannot load {where}: {first_line}") from None
+            raise ModelError(f"model '{ref.name}': cannot load {what}: {first_line}") from None
         pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
         if self.device.type == "cuda":
@@ -178,6 +163,10 @@ class PipelineBackend:
         if self.family == "sdxl" and self.dtype == torch.float16 and upcast:
             pipe.vae.to(torch.float32)
         self.pipe = pipe
+        self.adapters = Adapters(pipe, ref.name)  # LoRA files, loaded when a keyframe first names them
+        self.control = ControlState(None if net is None else net.to(self.device), self.device)  # `controlnet:`
+        if net is not None:
+            self.capabilities = PipelineBackend.capabilities | {Capability.CONTROL}
         # The VAE's pixel <-> latent conversion is the autoencoder backend's, around this VAE (not a copy).
         self.vae_codec = AutoencoderBackend.from_module(pipe.vae, self.device, pipe.vae.dtype, ref.name)
         self.default_scheduler = pipe.scheduler
@@ -218,6 +207,14 @@ class PipelineBackend:
         settings = {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")}
         settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
         return {"class": type(scheduler).__name__, "config": settings}
+
+    def lora_weights(self, weights: Mapping[str, float]) -> AbstractContextManager[None]:
+        """LoRA files (by path) at these weights within the block (seqc.backends.adapters)."""
+        return self.adapters.weights(weights)
+
+    def control_images(self, images: Sequence[np.ndarray]) -> AbstractContextManager[None]:
+        """Follow these control pictures within the block, at each frame's `control_scales` (seqc.backends.control)."""
+        return self.control.pictures(images)
 
     # -- conditioning and noise ----------------------------------------------------------------
 
@@ -373,8 +370,15 @@ class PipelineBackend:
             # 1. Tensors on the device in the pipeline's precision; one generator per frame.
             noise_t, cond, generators = self.tensors(pipe, noise, conditioning, slice(None), guidance, seed)
 
-            # 2. Denoise: text-to-image through the pipeline's __call__; image-to-image by our loop.
-            if image_latents is None:
+            # 2. Denoise: text-to-image through the pipeline's __call__ (with a ControlNet by our loop,
+            #    from the noise as the pipeline starts); image-to-image by our loop.
+            hints = self.control.hints
+            if image_latents is None and hints is not None:
+                timesteps = schedule(pipe.scheduler, Span(steps), self.device)  # sets init_noise_sigma
+                latents = denoise(pipe, noise_t * pipe.scheduler.init_noise_sigma, timesteps, cond, guidance, size,
+                                  self.family, generators, hints)
+            elif image_latents is None:
+                cond.pop(CONTROL_SCALES, None)
                 latents = pipe(
                     **cond, latents=noise_t, num_inference_steps=steps, guidance_scale=guidance,
                     height=height, width=width, generator=generators, output_type="latent", return_dict=False,
@@ -423,4 +427,4 @@ class PipelineBackend:
             return start
         # 2. Noise the image latents to the first remaining timestep, then denoise the rest.
         latents = pipe.scheduler.add_noise(start, noise, timesteps[:1].repeat(start.shape[0]))
-        return denoise(pipe, latents, timesteps, cond, guidance, size, self.family, generators)
+        return denoise(pipe, latents, timesteps, cond, guidance, size, self.family, generators, self.control.hints)

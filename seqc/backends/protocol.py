@@ -4,7 +4,8 @@ Every backend is a `Backend`: it encodes a keyframe image to a latent and decode
 frames, on a `device`, in the `precision` the planner put in the keys. What more it can do it
 declares in `capabilities`, and each extra capability has a narrower protocol with its methods:
 `Generator` (prompts to conditioning, seeds to noise, denoising), `Morpher` (denoising that stops
-or starts part-way) and `Schedulable` (a named scheduler per segment), all a text-to-image pipeline's. A caller that needs one asks
+or starts part-way), `Schedulable` (a named scheduler per segment), `Adaptable` (LoRA files at
+a weight each) and `Controllable` (a ControlNet), all a text-to-image pipeline's. A caller that needs one asks
 `generator(backend, why)` or `schedulable(backend, why)`: it gets the narrowed type, or a
 ModelError naming the model and what it cannot do.
 
@@ -18,6 +19,8 @@ they appear in annotations only.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from seqc.errors import ModelError
@@ -25,6 +28,9 @@ from seqc.errors import ModelError
 if TYPE_CHECKING:
     import numpy as np
     import torch
+
+
+CONTROL_SCALES = "control_scales"  # conditioning: each frame's scale per control picture [B, pictures]
 
 
 class Capability(enum.Enum):
@@ -35,6 +41,8 @@ class Capability(enum.Enum):
     GENERATE = "generate"  # prompts -> conditioning (`embeds`), seeds -> noise, denoising to frames
     SCHEDULERS = "schedulers"  # a scheduler by name (a segment's `scheduler:`)
     MORPH = "morph"  # denoising that stops or starts part-way (`method: morph`, seqc.backends.morph)
+    LORA = "lora"  # LoRA files at a weight each while drawing (a keyframe's `lora:`, seqc.backends.adapters)
+    CONTROL = "control"  # a ControlNet following pictures while drawing (`controlnet:`, seqc.backends.control)
 
 
 @runtime_checkable
@@ -114,6 +122,24 @@ class Schedulable(Backend, Protocol):
         """Use the scheduler `name` ("default": the model's own) from now on."""
 
 
+@runtime_checkable
+class Adaptable(Backend, Protocol):
+    """A backend whose weights LoRA files adjust while it draws (Capability.LORA)."""
+
+    def lora_weights(self, weights: Mapping[str, float]) -> AbstractContextManager[None]:
+        """Within the block, every prompt encoded and frame drawn has each LoRA file (by path) at its
+        weight and no other; before and after it, none. Blocks run one at a time."""
+
+
+@runtime_checkable
+class Controllable(Backend, Protocol):
+    """A backend with a ControlNet that follows pictures while it draws (Capability.CONTROL)."""
+
+    def control_images(self, images: Sequence[np.ndarray]) -> AbstractContextManager[None]:
+        """Within the block, frames follow these uint8 pictures [H, W, 3] (the output size), each at
+        the per-frame scale in the conditioning's `control_scales` [B, len(images)]."""
+
+
 def generator(backend: Backend, needed_for: str) -> Generator:
     """`backend` as a Generator, or a ModelError saying it cannot do `needed_for`."""
     if Capability.GENERATE in backend.capabilities and isinstance(backend, Generator):
@@ -135,10 +161,25 @@ def morpher(backend: Backend, needed_for: str) -> Morpher:
     raise _lacks(backend, Capability.MORPH, needed_for)
 
 
+def adaptable(backend: Backend, needed_for: str) -> Adaptable:
+    """`backend` as an Adaptable, or a ModelError saying it cannot do `needed_for`."""
+    if Capability.LORA in backend.capabilities and isinstance(backend, Adaptable):
+        return backend
+    raise _lacks(backend, Capability.LORA, needed_for)
+
+
+def controllable(backend: Backend, needed_for: str) -> Controllable:
+    """`backend` as a Controllable, or a ModelError saying it cannot do `needed_for`."""
+    if Capability.CONTROL in backend.capabilities and isinstance(backend, Controllable):
+        return backend
+    raise _lacks(backend, Capability.CONTROL, needed_for)
+
+
 def _lacks(backend: Backend, capability: Capability, needed_for: str) -> ModelError:
     can = ", ".join(c.value for c in Capability if c in backend.capabilities) or "nothing"
     return ModelError(f"model '{backend.name}' cannot {needed_for}: it has no '{capability.value}' "
                       f"capability (it can: {can})")
 
 
-__all__ = ["Backend", "Capability", "Generator", "Morpher", "Schedulable", "generator", "morpher", "schedulable"]
+__all__ = ["Adaptable", "Backend", "Capability", "Controllable", "Generator", "Morpher", "Schedulable", "adaptable",
+           "controllable", "generator", "morpher", "schedulable"]

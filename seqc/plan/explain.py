@@ -56,7 +56,8 @@ _SHOW_VALUES = ("frames", "easing", "method", "fps", "precision")
 
 
 _KEYFRAME_FIELDS = (("image", "image"), ("fit", "fit"), ("background", "background"), ("prompt", "prompt"),
-                    ("negative_prompt", "negative prompt"), ("seed", "seed"))
+                    ("negative_prompt", "negative prompt"), ("seed", "seed"), ("lora", "LoRA"),
+                    ("control", "control"))
 
 
 def _only_ffmpeg_differs(new: object, old: object) -> bool:

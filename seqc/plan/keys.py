@@ -80,20 +80,31 @@ def latent_inputs(*, image_sha256: str, size: tuple[int, int], fit: str, model: 
     }
 
 
-def embed_inputs(*, prompt: str, negative_prompt: str, model: str, precision: str) -> dict:
-    """Named inputs of a prompt's conditioning (embeddings) under a text-to-image model."""
-    return {"kind": "embed", "prompt": prompt, "negative_prompt": negative_prompt, "model": model,
+def embed_inputs(*, prompt: str, negative_prompt: str, model: str, precision: str,
+                 loras: list[dict] | None = None) -> dict:
+    """Named inputs of a prompt's conditioning (embeddings) under a text-to-image model.
+
+    `loras` ([{"sha256", "weight"}], the keyframe's LoRA files by content) is present only where a
+    keyframe has some: a LoRA's text-encoder part shapes the conditioning, and its UNet part every
+    frame drawn from this keyframe, so this key, and through it the endpoint, trajectory and clip
+    keys, change with a keyframe's LoRAs; keyframes without one keep their keys."""
+    extra = {"loras": loras} if loras else {}
+    return {**extra, "kind": "embed", "prompt": prompt, "negative_prompt": negative_prompt, "model": model,
             "precision": precision}
 
 
-def endpoint_inputs(*, latent: str | None, embed: str, seed: int, size: tuple[int, int]) -> dict:
-    """Named inputs of a keyframe under a pipeline: its image latent (if any), conditioning and noise seed."""
-    return {"kind": "endpoint", "latent": latent, "embed": embed, "seed": seed, "size": list(size)}
+def endpoint_inputs(*, latent: str | None, embed: str, seed: int, size: tuple[int, int],
+                    control: dict | None = None) -> dict:
+    """Named inputs of a keyframe under a pipeline: its image latent (if any), conditioning and noise
+    seed; `control` (what a ControlNet follows there: the picture's sha256, or "own" for the keyframe's
+    image, the scale, whether edges are traced) only where the keyframe has one."""
+    extra = {"control": control} if control else {}
+    return {**extra, "kind": "endpoint", "latent": latent, "embed": embed, "seed": seed, "size": list(size)}
 
 
 def trajectory_inputs(*, mode: str, embed: str, size: tuple[int, int], steps: int, stop: int, scheduler: str,
                       guidance: float, model: str, precision: str, seed: int | None = None,
-                      latent: str | None = None) -> dict:
+                      latent: str | None = None, control: dict | None = None) -> dict:
     """Named inputs of where one end keyframe of a morph is at step `stop` of a `steps`-step schedule
     under `scheduler` ("default", or a name and its revision): `denoise` a prompt keyframe's noise
     (its `seed`) with its conditioning and `guidance`; or `invert` an image keyframe's `latent`
@@ -101,7 +112,9 @@ def trajectory_inputs(*, mode: str, embed: str, size: tuple[int, int], steps: in
     residual that keeps the ends exact, seqc.render.morph). Each end is computed alone (one call of
     one frame), so segments, frame counts and pacings that share an end share the entry; the
     morph's other knobs are not in it."""
-    source = {"seed": seed} if mode == "denoise" else {"latent": latent, "residual": "pixels"}
+    source: dict = {"seed": seed} if mode == "denoise" else {"latent": latent, "residual": "pixels"}
+    if control:  # the keyframe's ControlNet picture steers its trajectory too (endpoint_inputs)
+        source["control"] = control
     return {**source, "kind": "trajectory", "mode": mode, "embed": embed, "size": list(size), "steps": steps,
             "stop": stop, "scheduler": scheduler, "guidance": guidance, "model": model, "precision": precision,
             "call": "alone"}

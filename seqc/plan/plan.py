@@ -197,6 +197,15 @@ class _KeyframeKeys:
     endpoints: dict[str, str] = field(default_factory=dict)  # keyframe -> the key its segments use
     descriptors: dict[str, dict] = field(default_factory=dict)  # keyframe -> what defines it, for reasons
     trajectories: dict[str, LatentJob] = field(default_factory=dict)  # a morph's ends at step k, by key (step 3)
+    controls: dict[str, dict | None] = field(default_factory=dict)  # what a ControlNet follows, by keyframe
+
+
+def _control_inputs(kf, cache: Cache) -> dict | None:
+    """What a ControlNet follows at a keyframe, for keys: its picture (sha256, or "own"), scale, edges."""
+    if kf.control is None:
+        return None
+    image = "own" if kf.control.image is None else cache.hash_file(kf.control.image)
+    return {"image": image, "scale": kf.control.scale, "edges": kf.control.edges}
 
 
 def _keyframe_keys(story: Storyboard, cache: Cache, model_fp: str, precision: str) -> _KeyframeKeys:
@@ -217,14 +226,18 @@ def _keyframe_keys(story: Storyboard, cache: Cache, model_fp: str, precision: st
             descriptor.update(image=image_sha, fit=kf.fit, **({"background": kf.background} if kf.background else {}))
             found.endpoints[name] = key
         if pipeline:
+            loras = [{"sha256": cache.hash_file(lora.path), "weight": lora.weight} for lora in kf.loras]
             inputs = keys.embed_inputs(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, model=model_fp,
-                                       precision=precision)
+                                       precision=precision, loras=loras)
             key = keys.digest(inputs)
             found.embeds[name] = LatentJob(name, key, inputs, cache.status("embeds", key))
+            control = _control_inputs(kf, cache)
             found.endpoints[name] = keys.digest(keys.endpoint_inputs(
                 latent=found.latents[name].key if name in found.latents else None, embed=key, seed=int(kf.seed or 0),
-                size=size))
-            descriptor.update(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, seed=kf.seed)
+                size=size, control=control))
+            found.controls[name] = control
+            descriptor.update(prompt=kf.prompt or "", negative_prompt=kf.negative_prompt, seed=kf.seed,
+                              **({"lora": loras} if loras else {}), **({"control": control} if control else {}))
         found.descriptors[name] = descriptor
     return found
 
@@ -280,11 +293,12 @@ def _traces(story: Storyboard, cache: Cache, segment: Segment, keyframes: _Keyfr
         if name in keyframes.latents:
             inputs = keys.trajectory_inputs(mode="invert", latent=keyframes.latents[name].key, embed=embed, size=size,
                                             steps=segment.steps, stop=stop, scheduler=scheduler, guidance=guidance,
-                                            model=model_fp, precision=precision)
+                                            model=model_fp, precision=precision, control=keyframes.controls[name])
         else:
             inputs = keys.trajectory_inputs(mode="denoise", seed=int(story.keyframes[name].seed or 0), embed=embed,
                                             size=size, steps=segment.steps, stop=stop, scheduler=scheduler,
-                                            guidance=guidance, model=model_fp, precision=precision)
+                                            guidance=guidance, model=model_fp, precision=precision,
+                                            control=keyframes.controls[name])
         key = keys.digest(inputs)
         keyframes.trajectories.setdefault(key, LatentJob(name, key, inputs, cache.status("trajectories", key)))
         found.append(key)

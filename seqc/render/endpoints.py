@@ -8,10 +8,11 @@ slow part starts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
-from seqc.backends.protocol import Backend, generator
+from seqc.backends.protocol import Backend, adaptable, generator
 from seqc.errors import Problem, SpecError
 from seqc.plan import Plan, SegmentJob
 from seqc.render.frames import Endpoint
@@ -68,7 +69,13 @@ def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[
         for name in (job.segment.before, job.segment.source, job.segment.target, job.segment.after):
             if name is not None and name not in needed:
                 needed.append(name)
-    endpoints = {name: Endpoint() for name in needed}
+    story = plan.storyboard
+    pipeline = story.model_ref is not None and story.model_ref.can_generate
+    controlnet = pipeline and story.model_ref is not None and story.model_ref.controlnet is not None
+    endpoints = {name: Endpoint(loras={str(lora.path): lora.weight for lora in story.keyframes[name].loras}
+                                if pipeline else {}) for name in needed}
+    for name in needed if controlnet else []:
+        endpoints[name].control = _control_picture(plan, name)
     for name in needed:
         if name in plan.latents:
             cached = load_arrays(cache, "latents", plan.latents[name].key)
@@ -80,6 +87,27 @@ def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[
             endpoints[name].cond = load_arrays(cache, "embeds", plan.embeds[name].key)
     to_encode = [n for n in needed if n in plan.latents and endpoints[n].latent is None]
     return endpoints, _read_keyframe_pixels(plan, to_encode)
+
+
+def _control_picture(plan: Plan, name: str) -> tuple[np.ndarray, float] | None:
+    """What the ControlNet follows at a keyframe: its control picture (or its own image) fitted to the
+    output size as its image is, traced for edges where asked, and the scale (None without `control:`)."""
+    story = plan.storyboard
+    kf = story.keyframes[name]
+    if kf.control is None:
+        return None
+    source = kf.control.image if kf.control.image is not None else kf.image
+    assert source is not None  # the checks give a prompt keyframe a control picture or no control
+    try:
+        picture = load_fitted(source, story.output.size, kf.fit, kf.background or BLACK)
+    except ImageReadError as exc:
+        raise SpecError([Problem(str(story.path), kf.line, kf.column, f"keyframes.{name}.control", str(exc),
+                                 "the file may be truncated or corrupt")]) from None
+    if kf.control.edges:
+        from seqc.media.edges import canny_edges
+
+        picture = canny_edges(picture)
+    return picture, kf.control.scale
 
 
 def encode_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[str, Endpoint],
@@ -99,9 +127,17 @@ def encode_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[s
         if endpoint.cond is None:
             stage(f"encoding the prompt of keyframe '{name}'")
             embed = plan.embeds[name]
-            endpoint.cond = model.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
+            with _lora_weights(backend, endpoint.loras):  # a LoRA's text-encoder part, at the keyframe's weights
+                endpoint.cond = model.encode_prompt(embed.inputs["prompt"], embed.inputs["negative_prompt"])
             _save_arrays(cache, "embeds", embed.key, embed.inputs, endpoint.cond)
         endpoint.noise = model.initial_noise(int(story.keyframes[name].seed or 0), story.output.size)
+
+
+def _lora_weights(backend: Backend, weights: dict[str, float]) -> AbstractContextManager[None]:
+    """The keyframe's LoRAs on the model for a block (nothing to do without any)."""
+    if not weights:
+        return nullcontext()
+    return adaptable(backend, "draw with a keyframe's LoRAs (lora:)").lora_weights(weights)
 
 
 def trace_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[str, Endpoint], todo: list[SegmentJob],

@@ -112,6 +112,8 @@ def _beside(work: Work) -> list[SegmentJob]:
     backend = work.backend
     if backend.device.type != "cpu" or Capability.GENERATE not in backend.capabilities:
         return []
+    if any(endpoint.loras or endpoint.control is not None for endpoint in work.endpoints.values()):
+        return []  # LoRA weights and control pictures live on the shared model: one job at a time
     unit = generator(backend, "denoise frames").frames_per_call
     short = [job for job in work.todo if job.segment.generation is not None and job.segment.frames <= unit]
     if len(short) == len(work.todo) or len({job.segment.scheduler for job in work.todo}) > 1:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seqc.backends.protocol import Backend, generator
+from seqc.backends.protocol import CONTROL_SCALES, Backend, adaptable, controllable, generator
 from seqc.motion.curves import parse_easing
 from seqc.motion.interp import slerp
 from seqc.motion.methods import METHODS, Method, PathFn, get_method
@@ -28,6 +28,8 @@ class Endpoint:
     cond: dict[str, np.ndarray] | None = None  # prompt conditioning (pipelines)
     noise: np.ndarray | None = None  # starting noise from the keyframe's seed (pipelines)
     at_step: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # a morph's end at step k, by trace key
+    loras: dict[str, float] = field(default_factory=dict)  # the keyframe's LoRA files (paths) and weights
+    control: tuple[np.ndarray, float] | None = None  # what a ControlNet follows here: a picture and its scale
 
 
 @dataclass
@@ -67,8 +69,47 @@ def _along(path: PathFn, ends: Ends, attr: str, key: str | None, t: np.ndarray) 
 
 def _frames_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t: np.ndarray,
                size: tuple[int, int] | None) -> np.ndarray:
+    """`_with_loras` following the ends' control pictures (a ControlNet's), each at its keyframe's
+    scale times its nearness, (1 - t) for the start's and t for the end's: frames in one batch
+    can follow them at different scales, so they keep their calls."""
+    pictures = [end.control for end in (ends.start, ends.end) if end.control is not None]
+    if gen is None or not pictures or not len(t):
+        return _with_loras(backend, method, gen, ends, t, size, None)
+    nearness = [1.0 - np.asarray(t, np.float64), np.asarray(t, np.float64)]
+    scales = np.stack([near * end.control[1] for near, end in zip(nearness, (ends.start, ends.end), strict=True)
+                       if end.control is not None], axis=1)
+    model = controllable(backend, "follow a keyframe's control picture (controlnet:)")
+    with model.control_images([picture for picture, _ in pictures]):
+        return _with_loras(backend, method, gen, ends, t, size, scales)
+
+
+def _with_loras(backend: Backend, method: Method, gen: dict | None, ends: Ends, t: np.ndarray,
+                size: tuple[int, int] | None, scales: np.ndarray | None) -> np.ndarray:
+    """`_draw` with each LoRA file's weight eased from the start keyframe's to the end's (0 where one
+    does not list it). Where the weights differ every frame is drawn in a call of its own, so a
+    frame's bytes do not depend on the batch it falls in; where they agree, as any segment does.
+    `scales`: each frame's control scales [T, pictures] (None without a ControlNet)."""
+    if gen is None or not (ends.start.loras or ends.end.loras) or not len(t):
+        return _draw(backend, method, gen, ends, t, size, scales)
+    model = adaptable(backend, "draw with a keyframe's LoRAs (lora:)")
+    files = sorted({*ends.start.loras, *ends.end.loras})
+    first = np.array([ends.start.loras.get(f, 0.0) for f in files])
+    last = np.array([ends.end.loras.get(f, 0.0) for f in files])
+    if np.array_equal(first, last):
+        with model.lora_weights(dict(zip(files, first.tolist(), strict=True))):
+            return _draw(backend, method, gen, ends, t, size, scales)
+    frames = []
+    for i, at in enumerate(np.asarray(t, dtype=np.float64)):
+        with model.lora_weights(dict(zip(files, (first + (last - first) * at).tolist(), strict=True))):
+            frames.append(_draw(backend, method, gen, ends, np.array([at]), size,
+                                None if scales is None else scales[i:i + 1]))
+    return np.concatenate(frames)
+
+
+def _draw(backend: Backend, method: Method, gen: dict | None, ends: Ends, t: np.ndarray,
+          size: tuple[int, int] | None, scales: np.ndarray | None = None) -> np.ndarray:
     """Frames at the eased times t: decode latents along the path, or denoise noise and prompts along
-    it, or (a morph) draw them from the ends' trajectories."""
+    it, or (a morph) draw them from the ends' trajectories; `scales`, the frames' control scales."""
     path = method.path
     if gen is None:  # an autoencoder's segment (seqc.spec.model.Segment.generation)
         return backend.decode(_along(path, ends, "latent", None, t))
@@ -80,9 +121,11 @@ def _frames_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t
     if method.morphs:
         from seqc.render.morph import morph_frames
 
-        return morph_frames(model, gen, ends.start, ends.end, t, size, ends.traced)
+        return morph_frames(model, gen, ends.start, ends.end, t, size, ends.traced, scales)
     noise = slerp(ends.start.noise, ends.end.noise, t)
     cond = {k: _along(path, ends, "cond", k, t) for k in ends.start.cond}
+    if scales is not None:
+        cond[CONTROL_SCALES] = scales
     if ends.start.latent is not None and ends.end.latent is not None:
         latents = _along(path, ends, "latent", None, t)
         if gen["strength"] <= 0:

@@ -16,9 +16,18 @@ probes).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from seqc.backends.protocol import Backend, Morpher, morpher
+from seqc.backends.protocol import (
+    CONTROL_SCALES,
+    Backend,
+    Morpher,
+    adaptable,
+    controllable,
+    morpher,
+)
 from seqc.motion.interp import lerp, slerp
 from seqc.motion.methods import MORPH_DAMPING, MORPH_START, inject_step
 from seqc.render.frames import Endpoint
@@ -35,11 +44,20 @@ def end_at_step(model: Morpher, end: Endpoint, steps: int, guidance: float, size
     there. An image keyframe's are inverted there, and its "residual" [H, W, 3] is the picture less
     what the model draws back from them (float pixels): the detail inversion cannot keep."""
     assert end.cond is not None  # a pipeline's plan embeds every keyframe (plan.embeds)
+    if end.loras:  # the keyframe's LoRAs at its own weights shape where it is at step `stop`
+        with adaptable(model, "draw with a keyframe's LoRAs (lora:)").lora_weights(end.loras):
+            return end_at_step(model, replace(end, loras={}), steps, guidance, size, stop)
+    cond = end.cond
+    if end.control is not None:  # and what its ControlNet follows, at its scale
+        picture, scale = end.control
+        with controllable(model, "follow a keyframe's control picture (controlnet:)").control_images([picture]):
+            return end_at_step(model, replace(end, control=None, cond={**cond, CONTROL_SCALES: np.array([scale])}),
+                               steps, guidance, size, stop)
     if end.latent is None:
         assert end.noise is not None  # encode_missing made every prompt keyframe's noise
-        return {"latents": model.trajectory(end.noise, end.cond, steps, guidance, size, stop=stop)}
-    latents = model.invert(end.latent, end.cond, steps, size, stop=stop)
-    redrawn = model.generate_from(latents[None], {key: v[None] for key, v in end.cond.items()}, steps, guidance,
+        return {"latents": model.trajectory(end.noise, cond, steps, guidance, size, stop=stop)}
+    latents = model.invert(end.latent, cond, steps, size, stop=stop)
+    redrawn = model.generate_from(latents[None], {key: v[None] for key, v in cond.items()}, steps, guidance,
                                   size, start=stop)[0]
     picture = model.decode(end.latent[None])[0]
     return {"latents": latents, "residual": picture.astype(np.float32) - redrawn.astype(np.float32)}
@@ -54,9 +72,10 @@ def both_ends(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, size:
 
 
 def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t: np.ndarray, size: tuple[int, int],
-                 traced: tuple[dict, dict] | None = None) -> np.ndarray:
+                 traced: tuple[dict, dict] | None = None, scales: np.ndarray | None = None) -> np.ndarray:
     """uint8 frames [T, H, W, 3] of a morph at times t between two end keyframes. `traced`: both
-    ends at the morph's step k, as `end_at_step` makes them and the store keeps them (None: made here)."""
+    ends at the morph's step k, as `end_at_step` makes them and the store keeps them (None: made
+    here); `scales`: the frames' control scales [T, pictures] (seqc.render.frames), or None."""
     model = morpher(backend, "draw a morph's in-betweens (method: morph)")
     steps, guidance = int(gen["steps"]), float(gen["guidance"])
     k = inject_step(steps, float(gen.get("morph_start", MORPH_START)))
@@ -68,6 +87,8 @@ def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t:
     # 2. Every frame from their slerp at step k, the prompts lerped, the guidance damped.
     t = np.asarray(t, dtype=np.float64)
     cond = {key: lerp(start.cond[key], end.cond[key], t) for key in start.cond}
+    if scales is not None:
+        cond[CONTROL_SCALES] = scales
     frames = model.generate_from(slerp(traced[0]["latents"], traced[1]["latents"], t), cond, steps,
                                  damped_guidance(guidance, t, damping), size, start=k)
     # 3. An image end's residual, fading as (1 - t)^2 from the start and t^2 toward the end: the
@@ -86,8 +107,10 @@ def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t:
             frames[where] = model.decode(keyframe.latent[None])[0]
             continue
         assert keyframe.noise is not None and keyframe.cond is not None
-        frames[where] = model.generate(keyframe.noise[None], {key: v[None] for key, v in keyframe.cond.items()},
-                                       steps, guidance, size)[0]
+        own = {key: v[None] for key, v in keyframe.cond.items()}
+        if scales is not None:
+            own[CONTROL_SCALES] = scales[where[:1]]
+        frames[where] = model.generate(keyframe.noise[None], own, steps, guidance, size)[0]
     return frames
 
 

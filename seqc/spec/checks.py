@@ -10,17 +10,26 @@ reports a typo in an easing and a missing image together.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from seqc.errors import ModelError, Problem
-from seqc.models import ModelRef, resolve_model, resolve_single_file, resolve_vae
+from seqc.models import (
+    ModelRef,
+    resolve_controlnet,
+    resolve_embeddings,
+    resolve_model,
+    resolve_single_file,
+    resolve_vae,
+)
 from seqc.spec.colours import keyframe_background
 from seqc.spec.generation import (
     GENERATION_FIELDS,
     default_seed,
 )
 from seqc.spec.images import ImageMemo, check_image
+from seqc.spec.keyframe_models import LoraFiles, keyframe_control
 from seqc.spec.model import (
     DEFAULT_FIT,
     DEFAULT_FPS,
@@ -111,22 +120,30 @@ def _check_model(data: dict, out: _Collector, base: Path) -> tuple[str, ModelRef
     except (OSError, ValueError, RuntimeError) as exc:
         out.error(("model",), f"model '{name}' cannot be used: {exc}")
         return name, None
-    return name, _check_vae(data, ref, out, base)
+    parts: tuple[tuple[str, Callable[[ModelRef, Any, Path], ModelRef]], ...] = (
+        ("vae", resolve_vae), ("controlnet", resolve_controlnet), ("embeddings", resolve_embeddings))
+    for part, resolve in parts:
+        ref = _check_part(data, part, resolve, ref, out, base)
+    return name, ref
 
 
-def _check_vae(data: dict, ref: ModelRef, out: _Collector, base: Path) -> ModelRef | None:
-    """The model with the storyboard's `vae:` in place of its own (as it is when there is none, or
-    when `vae:` is wrong: that is one problem at `vae`, not also at every prompt keyframe)."""
-    vae = data.get("vae")
-    if not isinstance(vae, str) or not out.ok(("vae",)):
-        return ref
-    _, why = local_path(base, vae)
+def _check_part(data: dict, part: str, resolve: Callable[[ModelRef, Any, Path], ModelRef], ref: ModelRef,
+                out: _Collector, base: Path) -> ModelRef:
+    """The model with the storyboard's `vae:`, `controlnet:` or `embeddings:` in it (as it is when there
+    is none, or when the field is wrong: that is one problem there, not also at every prompt keyframe)."""
+    value = data.get(part)
+    entries = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    paths = [e if isinstance(e, str) else e.get("path") if isinstance(e, dict) else None for e in entries or []]
+    if entries is None or not out.ok((part,)) or not all(isinstance(p, str) for p in paths) or \
+            not all(out.ok((part, i)) for i in range(len(paths))):
+        return ref  # the schema said what is wrong
     try:
-        if why:
-            raise ModelError(f"vae '{vae}' {why}")
-        return resolve_vae(ref, vae, base)
+        for text in paths:
+            if why := local_path(base, str(text))[1]:
+                raise ModelError(f"{part} '{text}' {why}")
+        return resolve(ref, value, base)
     except (ModelError, OSError, ValueError) as exc:
-        out.error(("vae",), str(exc))
+        out.error((part,), str(exc))
     return ref
 
 
@@ -293,6 +310,7 @@ def _compile_keyframes(data: dict, doc: Document, out: _Collector, base: Path, m
     """The keyframes that pass their checks, with their defaults resolved (a broken one is left out)."""
     defaults = data.get("defaults", {})
     generative = model_ref is not None and model_ref.can_generate
+    loras = LoraFiles(base, out)
     keyframes: dict[str, Keyframe] = {}
     for name, kf in data["keyframes"].items():
         kpath = ("keyframes", name)
@@ -315,6 +333,9 @@ def _compile_keyframes(data: dict, doc: Document, out: _Collector, base: Path, m
             line=line, column=col, negative_prompt=kf.get("negative_prompt", defaults.get("negative_prompt", "")),
             background=keyframe_background(kf, defaults, image if isinstance(image, Path) else None, fit, out,
                                            kpath),
+            loras=loras.keyframe_loras(kf, defaults, kpath, generative),
+            control=keyframe_control(kf, defaults, kpath, image if isinstance(image, Path) else None,
+                                     model_ref is not None and model_ref.controlnet is not None, out, base, images),
         )
     return keyframes
 

@@ -57,6 +57,24 @@ class Audio:
 
 
 @dataclass(frozen=True)
+class Lora:
+    """A LoRA file and its weight at one keyframe (seqc.spec.keyframe_models)."""
+
+    path: Path
+    weight: float
+
+
+@dataclass(frozen=True)
+class Control:
+    """What a ControlNet follows at one keyframe: a control picture (or the keyframe's own picture,
+    `image` None), traced for edges or taken as it is, at a scale (seqc.spec.keyframe_models)."""
+
+    image: Path | None
+    scale: float
+    edges: bool
+
+
+@dataclass(frozen=True)
 class Keyframe:
     """A picture the video passes through: an image file or a prompt."""
 
@@ -71,6 +89,8 @@ class Keyframe:
     # The colour behind a transparent image and around a `contain` fit ("#rrggbb"); None when it is
     # black (the default) or cannot show, so it is in the latent's key only where it changes pixels.
     background: str | None = None
+    loras: tuple[Lora, ...] = ()  # pipelines: the LoRAs at this keyframe; weights ease between keyframes
+    control: Control | None = None  # with `controlnet:`: what the ControlNet follows at this keyframe
 
 
 @dataclass(frozen=True)

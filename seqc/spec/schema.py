@@ -78,6 +78,9 @@ def _field(path: tuple) -> str:
     return "value"
 
 
+PATH_FIELDS = ("path", "image", "model", "file", "config", "vae", "controlnet", "embeddings")  # a NUL: one line
+
+
 def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Problem]:
     """One or more Problems for one schema error, placed at the offending key or value."""
     path = tuple(error.absolute_path)
@@ -100,7 +103,7 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     if kind == "not" and "errorMessage" in rule:
         # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
         return [at(path, rule["errorMessage"], rule.get("x-hint", ""))]
-    if kind == "pattern" and isinstance(value, str) and name in ("path", "image", "model", "file", "config", "vae"):
+    if kind == "pattern" and isinstance(value, str) and name in PATH_FIELDS:
         return [_path_problem(value, path, at)]
     if kind == "anyOf" and name == "until":
         return [_until_problem(value, path, at, path in doc.quoted)]
@@ -110,6 +113,12 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
             return [p for sub in error.context if sub.relative_schema_path[0] == branch for p in _problems_for(sub, doc)]
         return [at(path, f"expected a model name or folder, or a mapping, got {describe(value)}",
                    "model: builtin-emoji, model: ./sd-folder, or model: {file: model.safetensors, config: ./sd-folder}")]
+    if kind == "anyOf" and len(path) == 2 and path[0] == "embeddings":  # a file, or {path, token}
+        branch = 0 if isinstance(value, str) else 1 if isinstance(value, dict) else None
+        if branch is not None:
+            return [p for sub in error.context if sub.relative_schema_path[0] == branch for p in _problems_for(sub, doc)]
+        return [at(path, f"expected an embedding file or a mapping, got {describe(value)}",
+                   "embeddings: [easynegative.safetensors], or [{path: x.safetensors, token: my-style}]")]
     if kind == "anyOf" and path == ("loop",):  # true/false, or the closing segment's settings
         if isinstance(value, dict):
             return [p for sub in error.context if sub.relative_schema_path[0] == 1 for p in _problems_for(sub, doc)]
@@ -151,6 +160,9 @@ def _value_problems(error: jsonschema.ValidationError, doc: Document, at) -> lis
     if kind == "anyOf" and name == "easing":
         return [_easing_problem(value, at, path)]
     if kind == "anyOf" and len(path) == 2 and path[0] == "keyframes":
+        if isinstance(value, dict) and "prompt" in value and isinstance(value.get("control"), dict):
+            return [at(path + ("control",), "a prompt keyframe's `control` needs an `image`",
+                       "a prompt has no picture of its own to trace: control: {image: edges.png}")]
         return [at(path, "a keyframe needs `image` or `prompt`",
                    "e.g. {image: kf/dawn.png}, or {prompt: \"a meadow at dawn\"} with a text-to-image model",
                    key=True)]

@@ -159,6 +159,28 @@ def test_a_morph_on_ray_uses_the_ends_the_driver_stored(ray_executors, tmp_path)
     assert len(stored) == 3  # a, b and c, once each: b is shared by both segments
 
 
+def test_loras_and_a_controlnet_on_ray_draw_the_local_bytes(ray_executors, tmp_path):
+    """The workers get each keyframe's LoRA weights and control picture with its endpoint, load the
+    files from the same paths, and draw what a local render draws."""
+    from controlkit import make_tiny_controlnet
+    from lorakit import write_lora
+    from tinysd import make_tiny_sd
+
+    sd = make_tiny_sd(tmp_path / "p" / "tiny-sd")
+    write_lora(sd, tmp_path / "p" / "style.safetensors")
+    make_tiny_controlnet(sd, tmp_path / "p" / "cn")
+    write_image(tmp_path / "p" / "photo.png", 5)
+    story = tmp_path / "p" / "styled.yaml"
+    story.write_text("version: 1\noutput: {path: out/s.mp4, size: [64, 64], fps: 4}\nmodel: ./tiny-sd\n"
+                     "controlnet: ./cn\ndefaults: {frames: 4, steps: 2, method: morph, control: {scale: 0.8}}\n"
+                     "keyframes:\n  a: {prompt: cat face}\n  b: {image: photo.png, lora: [{path: style.safetensors}]}\n"
+                     "  c: {prompt: dog face, seed: 3}\nsegments:\n  - {from: a, to: b}\n  - {from: b, to: c}\n")
+    local = render_with(story, tmp_path / "local", LOCAL, tmp_path / "local.mp4")
+    on_ray = render_with(story, tmp_path / "ray", LOCAL, tmp_path / "ray.mp4", executor=ray_executors())
+    assert (on_ray.rendered, on_ray.frames) == (local.rendered, local.frames) == (2, 9)
+    assert clip_bytes(tmp_path / "ray") == clip_bytes(tmp_path / "local")
+
+
 def test_an_edit_rerenders_only_the_touched_segments_on_ray(ray_executors, tiny_project, tiny_local, tmp_path):
     import shutil
 

@@ -171,11 +171,12 @@ def test_the_schema_refuses_exactly_what_seqc_refuses(folder, text, where):
 
 def repair(instance: dict, draw) -> dict:
     """A schema instance with what no schema can check made real: images that exist, segments that
-    name keyframes, a model that is there (./vae, so prompts go; no `vae:`), a soundtrack file, and an output
+    name keyframes, a model that is there (./vae, so prompts go; no `vae:`, `controlnet:` or `embeddings:`), a soundtrack file, and an output
     path inside the folder. Everything else (lengths, beats, pacing, easings, loop) stays as drawn."""
     instance = json.loads(json.dumps(instance))
     instance["model"] = "./vae"
-    instance.pop("vae", None)  # a replacement VAE needs a pipeline model and a VAE file: only files can say
+    for part in ("vae", "controlnet", "embeddings"):  # a pipeline model and its parts' files: only files can say
+        instance.pop(part, None)
     names = list(instance["keyframes"])
     for keyframe in instance["keyframes"].values():
         keyframe.pop("prompt", None)
