@@ -334,7 +334,9 @@ def build() -> dict:
         "type": "object",
         "additionalProperties": False,
         # An image, or a prompt (whose `control:` then names a picture: it has none of its own to trace).
-        "anyOf": [{"required": ["image"]}, {"required": ["prompt"], "properties": {"control": {"required": ["image"]}}}],
+        "anyOf": [{"required": ["image"]}, {"required": ["prompt"], "properties": {"control": {
+            "title": "Control", "description": "A prompt keyframe's control names its picture.",
+            "required": ["image"]}}}],
         "properties": {
             "image": prop(
                 "Image",

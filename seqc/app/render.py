@@ -174,18 +174,22 @@ class StoryboardRender:
         images = [kf.image for kf in story.keyframes.values() if kf.image is not None]
         if story.audio is not None:  # the soundtrack is an input like an image (seqc/audio)
             images.append(story.audio.path)
-        images += sorted({lora.path for kf in story.keyframes.values() for lora in kf.loras})  # and the LoRAs
+        keyframes = story.keyframes.values()  # and the LoRAs and control pictures they name
+        images += sorted({lora.path for kf in keyframes for lora in kf.loras}
+                         | {kf.control.image for kf in keyframes if kf.control and kf.control.image})
         self.inputs.add(images)
-        assert story.model_ref is not None
-        model = stamp.model_files(story.model_ref.path, story.model_ref.source)
-        if model is not None and story.model_ref.file is not None:  # a single file: its config folder and it
-            model = [*model, str(story.model_ref.file)]
-        vae = story.model_ref.vae  # the storyboard's `vae:`, a file or a folder
-        if model is not None and vae is not None:
-            model = [*model, *(stamp.model_files(vae, "folder") or [] if vae.is_dir() else [str(vae)])]
+        ref = story.model_ref
+        assert ref is not None
+        model = stamp.model_files(ref.path, ref.source)
+        if model is not None and ref.file is not None:  # a single file: its config folder and it
+            model = [*model, str(ref.file)]
+        parts = [p for p in (ref.vae, ref.controlnet) if p is not None] + [path for _, path in ref.embeddings]
+        for part in parts:  # `vae:`, `controlnet:` (a file or a folder), `embeddings:`
+            if model is not None:
+                model = [*model, *(stamp.model_files(part, "folder") or [] if part.is_dir() else [str(part)])]
         self.inputs.add(model or [])
         self.inputs.link([self.request.file, *images])
-        if story.model_ref.source in ("folder", "file"):  # as the storyboard names it: a link may be retargeted
+        if ref.source in ("folder", "file"):  # as the storyboard names it: a link may be retargeted
             self.inputs.link([story.path.parent / Path(story.model).expanduser()])
         return model
 

@@ -72,6 +72,11 @@ def test_pictures_alone_steer_the_frames_and_one_control_picture_changes_its_seg
     assert reasons == ["keyframe 'pole' control changed"] * 2 + ["cached"]
     _, ringed = render(project, "steered", pole="ring.png")
     assert np.array_equal(ringed[8:], steered[8:]) and not np.array_equal(ringed[1:8], steered[1:8])
+    # The control picture is an input of the render: new pixels in it are not "up to date".
+    ring = np.asarray(Image.open(project / "ring.png")).copy()
+    ring[30:34, 30:34] = 255
+    Image.fromarray(ring).save(project / "ring.png")
+    assert render(project, "steered", pole="ring.png")[0]["rendered"] == 2
 
 
 def test_control_without_a_controlnet_warns(project):

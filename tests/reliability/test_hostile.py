@@ -224,6 +224,8 @@ def test_no_code_path_unpickles_weights():
              for m in re.finditer(r"from_pretrained\((?:[^()]|\([^()]*\))*\)", text, re.S)]
     assert calls, "expected from_pretrained calls in seqc/backends"
     for path, match in calls:
+        if source[path][: match.start()].endswith("Tokenizer."):
+            continue  # a tokenizer is its vocabulary files (JSON and text): it has no weights to unpickle
         if "use_safetensors=True" not in match.group(0):
             line = source[path][: match.start()].count("\n") + 1
             # only prose (docstrings, messages) may name it without the flag
