@@ -93,3 +93,15 @@ def test_a_controlnet_that_does_not_fit_the_model_is_one_line(models, tmp_path):
     with pytest.raises(ModelError) as caught:
         PipelineBackend(ref, device="cpu")
     assert f"cannot load the ControlNet {other}" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_an_sdxl_controlnet_steers_an_sdxl_pipeline(tmp_path):
+    from tinysd import make_tiny_sdxl
+
+    xl = make_tiny_sdxl(tmp_path / "xl")
+    net = make_tiny_controlnet(xl, tmp_path / "xl-cn")  # with SDXL's added embedding (text and size ids)
+    plain = PipelineBackend(ModelRef("xl", xl, "pipeline", "folder"), device="cpu")
+    steered = PipelineBackend(ModelRef("xl", xl, "pipeline", "folder", controlnet=net), device="cpu")
+    with steered.control_images(pictures()[:1]):
+        assert np.array_equal(draw(steered, np.array([[0.0]]), 5.0), draw(plain, None, 5.0))
+        assert not np.array_equal(draw(steered, np.array([[1.0]]), 5.0), draw(plain, None, 5.0))
