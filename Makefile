@@ -39,7 +39,7 @@ $(VENV)/.seqc-installed: pyproject.toml $(VENV)/.torch-installed
 
 # the test stack: developer tools, Ray, fsspec/s3fs and moto, playwright with Debian's chromium
 $(VENV)/.seqc-test-installed: pyproject.toml tools/install-test-deps.sh $(VENV)/.seqc-installed
-	$(BIN)/python -m pip install -e ".[dev,ray,remote,lora,controlnet]"
+	$(BIN)/python -m pip install -e ".[dev,ray,remote,lora,controlnet,export]"
 	bash tools/install-test-deps.sh
 	touch $@
 

@@ -58,7 +58,7 @@ def test_make_test_sets_up_the_test_stack_and_runs_pytest(tmp_path: Path):
     lines = dry_run("test", tmp_path)
     text = "\n".join(lines)
     assert "-m venv" in text and CPU_INDEX in text
-    assert '".[dev,ray,remote,lora,controlnet]"' in text and "install-test-deps.sh" in text
+    assert '".[dev,ray,remote,lora,controlnet,export]"' in text and "install-test-deps.sh" in text
     assert lines[-1].endswith("python -m pytest -n 2 --dist loadfile")
     assert any(line.endswith("ruff check .") for line in lines)
     assert any(line.endswith("mypy seqc") for line in lines)

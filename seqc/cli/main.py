@@ -99,6 +99,13 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
         from seqc.cli.commands import render
 
         return render.run(_render_request(args), quiet=args.quiet, as_json=args.json, no_server=args.no_server)
+    if command == "export":  # a timeline for an editor (seqc.outputs.timeline)
+        from seqc.app.render import RenderRequest
+        from seqc.cli.commands import export
+
+        request = RenderRequest(args.file, args.cache_dir, _render_options(args), draft=args.draft,
+                                output=_path(args.video), **_executor_options(args))
+        return export.run(request, Path(args.output), quiet=args.quiet)
     if command == "watch":
         from seqc.cli.commands import watch
 

@@ -206,6 +206,20 @@ def _add_render_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-server", action="store_true",
                    help="render in this process even when a `seqc watch` on the same cache could take the job")
 
+    p = sub.add_parser("export", help="render, then write the timeline for an editor (.otio, .otioz, .edl, .xml, .fcpxml)",
+                       description="Render what is missing and the video (as `seqc render`), then write a timeline "
+                                   "of it: a clip per segment (frames exact, seqc's metadata attached), a marker "
+                                   "at every keyframe and beat, the soundtrack on an audio track. The format is "
+                                   "the file's extension: .otio, .otioz (OpenTimelineIO, DaVinci Resolve), .edl "
+                                   "(CMX 3600, video only), .xml (Final Cut 7, Premiere), .fcpxml (Final Cut Pro). "
+                                   "Needs pip install 'seqc[export]'.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="TIMELINE", help="the timeline file to write")
+    p.add_argument("--video", metavar="OUT", help="the video the timeline plays (default: the storyboard's "
+                                                  "output.path)")
+    _add_model_options(p)
+    _add_executor_options(p)
+
     p = sub.add_parser("watch", help="render, then re-render on every save",
                        description="Render once, then watch the storyboard and its keyframe files and re-render "
                                    "only what changed on every save. Ctrl-C stops (exit 130).")
