@@ -65,6 +65,14 @@ def test_edl_and_final_cut_timelines_parse_with_their_adapters(project, suffix, 
     assert sum(len(c.markers) for c in clips) > 20
 
 
+def test_an_otioz_carries_the_video_and_the_soundtrack(project, tmp_path):
+    export(project, project.parent / "cut.otioz")
+    timeline = otio.adapters.read_from_file(str(project.parent / "cut.otioz"), extract_to_directory=str(tmp_path))
+    urls = {c.media_reference.target_url for track in timeline.tracks for c in track.find_clips()}
+    assert urls == {"media/music.mp4", "media/track.opus"}
+    assert (tmp_path / "media" / "music.mp4").read_bytes() == (project.parent / "out" / "music.mp4").read_bytes()
+
+
 def test_a_format_it_cannot_write_is_one_line_before_anything_renders(project, tmp_path):
     proc = export(project, tmp_path / "cut.aaf", "--cache-dir", str(tmp_path / "cache"), check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
