@@ -308,13 +308,18 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
     The built-in autoencoder is its weights' sha256; a hub model is its snapshot commit; a folder
     (and the built-in pipeline, a folder in the package) is its configs plus each weight file's
     sha256; a single file is its config folder's configs plus the file's sha256 (hash_file
-    memoises by path, size and mtime, so a multi-GB file is read once).
+    memoises by path, size and mtime, so a multi-GB file is read once). Whatever the source, a
+    `vae:`, `controlnet:` and `embeddings:` are in it too: they change every frame or prompt.
     """
     if ref.source == "builtin" and ref.kind == "autoencoder":
         files = weight_files(ref.path, ref.kind)
         return {"builtin": hash_file(files[0]) if files else ""}
+    parts: dict = {name: _part_inputs(path, hash_file)
+                   for name, path in (("vae", ref.vae), ("controlnet", ref.controlnet)) if path is not None}
+    if ref.embeddings:  # they change every prompt that uses their token
+        parts["embeddings"] = [[token, hash_file(path)] for token, path in ref.embeddings]
     if ref.source == "hub":
-        return {"hub": ref.name, "revision": ref.revision}
+        return {"hub": ref.name, "revision": ref.revision, **parts}
     configs: dict = {}
     for config_file in sorted(ref.path.rglob("*.json")):
         rel = config_file.relative_to(ref.path).as_posix()
@@ -324,10 +329,6 @@ def fingerprint_inputs(ref: ModelRef, hash_file: Callable[[Path], str]) -> dict:
             configs[rel] = hash_file(config_file)
     for extra in sorted(ref.path.rglob("*.txt")):  # tokenizer merges and vocabularies
         configs[extra.relative_to(ref.path).as_posix()] = hash_file(extra)
-    parts: dict = {name: _part_inputs(path, hash_file)
-                   for name, path in (("vae", ref.vae), ("controlnet", ref.controlnet)) if path is not None}
-    if ref.embeddings:  # they change every prompt that uses their token
-        parts["embeddings"] = [[token, hash_file(path)] for token, path in ref.embeddings]
     if ref.file is not None:  # the folder gives configs only; the weights are the file's
         return {"configs": configs, "file": hash_file(ref.file), **parts}
     weights = {p.relative_to(ref.path).as_posix(): hash_file(p) for p in weight_files(ref.path, ref.kind)}

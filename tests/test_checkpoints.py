@@ -16,6 +16,7 @@ from seqc.checkpoints import SIZE_PROBES, CheckpointError, read_header, read_key
 from seqc.errors import ModelError
 from seqc.families import ROOT as SHIPPED
 from seqc.models import (
+    ModelRef,
     fingerprint_inputs,
     resolve_embeddings,
     resolve_model,
@@ -215,3 +216,16 @@ def test_a_turbo_file_gets_turbo_defaults_with_its_familys_configs(tmp_path):
     base = read_pipeline_info(resolve_model("sd_xl_base_1.0.safetensors", tmp_path))
     assert (turbo.family, turbo.turbo, turbo.defaults()["steps"], turbo.defaults()["guidance"]) == ("sdxl", True, 2, 0.0)
     assert (base.turbo, base.defaults()["steps"], base.native_size) == (False, 25, (1024, 1024))
+
+
+def test_a_hub_models_fingerprint_holds_its_vae_controlnet_and_embeddings(tmp_path):
+    vae = write(tmp_path / "vae.safetensors", ["encoder.conv_in.weight", "decoder.conv_in.weight"])
+    net = write(tmp_path / "cn.safetensors", ["controlnet_cond_embedding.conv_in.weight"])
+    glow = write(tmp_path / "glow.safetensors", {"emb_params": [2, 4]})
+    hub = ModelRef("someone/model", tmp_path, "pipeline", "hub", "abc123")
+    digest = lambda p: sha256_file(p)[0]  # noqa: E731
+    plain = fingerprint_inputs(hub, digest)
+    full = fingerprint_inputs(replace(hub, vae=vae, controlnet=net, embeddings=(("glow", glow),)), digest)
+    assert plain == {"hub": "someone/model", "revision": "abc123"}
+    assert full == {**plain, "vae": {"file": digest(vae)}, "controlnet": {"file": digest(net)},
+                    "embeddings": [["glow", digest(glow)]]}
