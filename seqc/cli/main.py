@@ -99,7 +99,7 @@ def dispatch(args: argparse.Namespace, debug: bool) -> int:
         from seqc.cli.commands import render
 
         return render.run(_render_request(args), quiet=args.quiet, as_json=args.json, no_server=args.no_server)
-    if command == "export":  # a timeline for an editor (seqc.outputs.timeline)
+    if command == "export":  # a timeline for an editor (seqc.outputs.editor_timeline)
         from seqc.app.render import RenderRequest
         from seqc.cli.commands import export
 

@@ -1,5 +1,5 @@
 """`seqc export FILE -o cut.otio`: render the storyboard (as `seqc render` does, nothing if it is up
-to date), then write its timeline for an editor (seqc.outputs.timeline), by the file's extension."""
+to date), then write its timeline for an editor (seqc.outputs.editor_timeline), by the file's extension."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from seqc.ui import console
 def run(request: RenderRequest, timeline: Path, *, quiet: bool = False) -> int:
     """Render `request`, then write the timeline of its video to `timeline`."""
     from seqc.cli.commands import render
-    from seqc.outputs.timeline import ADAPTERS, timeline_plan, write
+    from seqc.outputs.editor_timeline import ADAPTERS, timeline_plan, write
     from seqc.ui.load import load_and_plan, open_cache
 
     # 1. The format, before anything renders.

@@ -1,4 +1,4 @@
-"""A plan as a timeline (seqc.outputs.timeline.timeline_plan), without rendering: clips cover the
+"""A plan as a timeline (seqc.outputs.editor_timeline.timeline_plan), without rendering: clips cover the
 video's frames in order, keyframe markers sit on segment starts, beat markers follow `first_beat`
 (a pickup before beat 0 is bar 0), and a storyboard without a soundtrack has no audio or beats."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seqc.outputs.timeline import timeline_plan
+from seqc.outputs.editor_timeline import timeline_plan
 from seqc.plan import compile_plan
 from seqc.spec import load_storyboard
 from seqc.store import Cache
