@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from seqc.backends.pipeline_info import SCHEDULER_NAMES  # noqa: E402
 from seqc.families import FAMILY_CONFIGS  # noqa: E402
+from seqc.media.encode import CODECS, MEZZANINE, MIN_SIZE, OUTPUT_SUFFIXES  # noqa: E402
 from seqc.media.formats import OUTPUT_FORMATS  # noqa: E402
 from seqc.motion.curves import NAMED_EASINGS, STRICT_CUBIC_BEZIER_PATTERN, STRICT_STEPS_PATTERN  # noqa: E402
 from seqc.motion.methods import METHODS  # noqa: E402
@@ -315,6 +316,22 @@ def output_path_pattern() -> str:
     return (r"^[^\u0000]*[^/\u0000]\.(?:" + "|".join(any_case(s.lstrip(".")) for s in OUTPUT_FORMATS) + ")$")
 
 
+def codec_rules() -> list[dict]:
+    """What a mezzanine codec asks of the output: a container that holds it, DNxHR's smallest frame."""
+    def any_case(suffix: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in suffix)
+
+    suffixes = [s for s in OUTPUT_FORMATS if not OUTPUT_FORMATS[s].stream_copy or s in OUTPUT_SUFFIXES["prores"]]
+    assert all(OUTPUT_SUFFIXES[codec] == OUTPUT_SUFFIXES["prores"] for codec in MEZZANINE)  # one rule for them all
+    pattern = r"\.(?:" + "|".join(any_case(s.lstrip(".")) for s in suffixes) + ")$"
+    rules = [{"if": {"properties": {"codec": {"enum": list(MEZZANINE)}}, "required": ["codec"]},
+              "then": {"properties": {"path": {"pattern": pattern}}}}]
+    for codec, (width, height) in MIN_SIZE.items():
+        rules.append({"if": {"properties": {"codec": {"const": codec}}, "required": ["codec"]},
+                      "then": {"properties": {"size": {"prefixItems": [{"minimum": width}, {"minimum": height}]}}}})
+    return rules
+
+
 NO_NUL = r"^[^\u0000]*$"  # a path is text without NUL characters
 # cubic-bezier with a number a pattern cannot bound: an exponent (is 5e-1 an x in [0, 1]? is 1e999 finite?)
 # or 300 digits in a row (past 1e308 a y is infinite); plain decimals are bounded by the pattern itself.
@@ -422,7 +439,17 @@ def build() -> dict:
                         "Frames per second, in (0, 240]. Default 24.",
                         type="number", exclusiveMinimum=0, maximum=240,
                     ),
+                    "codec": prop(
+                        "Codec",
+                        "How the clips are encoded: `h264` (the default; 8-bit 4:2:0, plays anywhere), or a "
+                        "mezzanine codec for an edit, 10-bit and intra-only, in a .mov or .mkv: `prores` "
+                        "(ProRes 422 HQ), `prores4444` (ProRes 4444, with alpha where a keyframe image is "
+                        "transparent), `dnxhr` (DNxHR HQX, frames at least 256x120), `ffv1` (lossless). "
+                        "Default path: out/<storyboard name>.mov for those.",
+                        enum=list(CODECS),
+                    ),
                 },
+                "allOf": codec_rules(),
             },
             "audio": audio_schema(),
             "model": prop(

@@ -1,5 +1,5 @@
 """Render a storyboard: the use-case behind `seqc render`, the warm-render listener of `seqc watch`
-and anything else that renders a file to its video (or PNG frames). It prints nothing.
+and anything else that renders a file to its video (or image frames). It prints nothing.
 
 The steps, each a method of `StoryboardRender` that `render_storyboard` runs in order:
 1. `up_to_date`: nothing to do if the last render of this very command stands as it was
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from seqc.app.executors import check_settings
 from seqc.errors import Problem
 from seqc.outputs import stamp
+from seqc.outputs.frames import FRAME_FORMATS
 from seqc.render.options import RenderOptions
 from seqc.ui.load import open_cache
 
@@ -49,7 +50,8 @@ class RenderRequest:
     options: RenderOptions = field(default_factory=RenderOptions)
     draft: bool = False
     output: Path | None = None  # -o: the video file, instead of the storyboard's output.path
-    frames: Path | None = None  # --frames DIR: PNG frames instead of a video (never stamped)
+    frames: Path | None = None  # --frames DIR: image frames instead of a video (never stamped)
+    frame_format: str = "png"  # --frame-format: png, png16, exr or tiff16 (seqc.outputs.frames)
     no_cache: bool = False  # a throwaway cache: nothing read from or written to the real one
     executor: str = "local"  # who renders the missing segments (seqc.app.executors): "local" or "ray"
     ray_address: str | None = None  # "auto", HOST:PORT, or None: start a local Ray
@@ -57,6 +59,8 @@ class RenderRequest:
 
     def __post_init__(self) -> None:
         check_settings(self.executor, self.workers)
+        if self.frame_format not in FRAME_FORMATS:
+            raise ValueError(f"frame format must be one of {', '.join(FRAME_FORMATS)}, got {self.frame_format!r}")
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class StoryboardRender:
         self.text, self.story = read_storyboard(request.file, draft=request.draft, images=self.store,
                                                 audio_memo=self.store, audio=self.session.audio)
         if request.frames is not None:
-            self.target: FramesOutput | VideoOutput = FramesOutput(request.frames)
+            self.target: FramesOutput | VideoOutput = FramesOutput(request.frames, request.frame_format)
         else:
             self.target = VideoOutput((request.output or self.story.output.path).absolute())
             check_output(self.story, self.target.path, self.cache)

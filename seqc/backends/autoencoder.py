@@ -32,7 +32,8 @@ from seqc.models import AUTOENCODER_CLASSES, ModelRef
 class AutoencoderBackend:
     """Encode fitted keyframe pixels to latents and decode batches of latents to frames (a Backend)."""
 
-    capabilities = frozenset({Capability.ENCODE, Capability.DECODE})
+    capabilities = frozenset({Capability.ENCODE, Capability.DECODE, Capability.DEEP})
+    frame_bits = 8  # what `_to_frames` rounds to (set_frame_bits)
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto"):
         import diffusers
@@ -163,15 +164,25 @@ class AutoencoderBackend:
             z = z.contiguous(memory_format=torch.channels_last)
         return self._to_frames(self.model.decode(z).sample)
 
+    def set_frame_bits(self, bits: int) -> None:
+        """Frames from now on as uint8 (8, the default) or uint16 (16), for a 10-bit codec."""
+        if bits not in (8, 16):
+            raise ValueError(f"frame bits must be 8 or 16, got {bits!r}")
+        self.frame_bits = bits
+
     def _to_frames(self, x: torch.Tensor) -> np.ndarray:
-        """Decoder output [B, 3, H, W] in [-1, 1] -> C-ordered uint8 frames [B, H, W, 3].
+        """Decoder output [B, 3, H, W] in [-1, 1] -> C-ordered uint8 (or, at 16 frame bits, uint16)
+        frames [B, H, W, 3].
 
         The arithmetic is the same as ever (clamp, +1, *127.5, round), done in place on the
         decoder's own output (float32 needs no new tensor), so frames are unchanged bit for bit.
+        At 16 bits the scale is 32767.5: the decoder's floats reach a 10-bit codec unrounded to 8 bits.
         A channels-last output permuted to NHWC is already contiguous: no copy before ffmpeg.
         """
-        x = x.float().clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).round_()
-        frames = x.to(torch.uint8).permute(0, 2, 3, 1)
+        wide = self.frame_bits == 16
+        x = x.float().clamp_(-1.0, 1.0).add_(1.0).mul_(32767.5 if wide else 127.5).round_()
+        frames = (x.to(torch.int32) if wide else x.to(torch.uint8)).permute(0, 2, 3, 1)
         if not frames.is_contiguous():
             frames = frames.contiguous()
-        return frames.cpu().numpy()
+        out = frames.cpu().numpy()
+        return out.astype(np.uint16) if wide else out

@@ -103,7 +103,7 @@ class PipelineBackend:
     (a Generator and Schedulable backend, seqc.backends.protocol)."""
 
     capabilities = frozenset({Capability.ENCODE, Capability.DECODE, Capability.GENERATE, Capability.SCHEDULERS,
-                              Capability.MORPH, Capability.LORA})  # and CONTROL with a ControlNet
+                              Capability.MORPH, Capability.LORA, Capability.DEEP})  # and CONTROL with a ControlNet
 
     def __init__(self, ref: ModelRef, device: str = "auto", dtype: str = "auto", scheduler: str = "default"):
         """Load the pipeline folder `ref.path` (or the single file `ref.file` with that folder's configs)
@@ -280,6 +280,10 @@ class PipelineBackend:
     def encode(self, image: np.ndarray) -> np.ndarray:
         """The same as `encode_image`: the name the renderer uses for every backend."""
         return self.encode_image(image)
+
+    def set_frame_bits(self, bits: int) -> None:
+        """Frames (decoded and denoised alike) from now on as uint8 (8) or uint16 (16): the VAE's."""
+        self.vae_codec.set_frame_bits(bits)
 
     def decode(self, latents: np.ndarray) -> np.ndarray:
         """Scaled latents [B, C, h, w] -> uint8 frames [B, H, W, 3] through the pipeline's VAE."""

@@ -37,12 +37,13 @@ class Capability(enum.Enum):
     """One thing a backend can do (and so one kind of cache entry or frame it can make)."""
 
     ENCODE = "encode"  # uint8 pixels [H, W, 3] -> a scaled latent [C, h, w] (image keyframes: `latents`)
-    DECODE = "decode"  # latents [B, C, h, w] -> uint8 frames [B, H, W, 3] (every latent path)
+    DECODE = "decode"  # latents [B, C, h, w] -> uint8 frames [B, H, W, 3] (every latent path; uint16 with DEEP)
     GENERATE = "generate"  # prompts -> conditioning (`embeds`), seeds -> noise, denoising to frames
     SCHEDULERS = "schedulers"  # a scheduler by name (a segment's `scheduler:`)
     MORPH = "morph"  # denoising that stops or starts part-way (`method: morph`, seqc.backends.morph)
     LORA = "lora"  # LoRA files at a weight each while drawing (a keyframe's `lora:`, seqc.backends.adapters)
     CONTROL = "control"  # a ControlNet following pictures while drawing (`controlnet:`, seqc.backends.control)
+    DEEP = "deep"  # frames at 16 bits per channel on request, for a 10-bit codec (seqc.media.encode.depth)
 
 
 @runtime_checkable
@@ -120,6 +121,22 @@ class Schedulable(Backend, Protocol):
 
     def set_scheduler(self, name: str) -> None:
         """Use the scheduler `name` ("default": the model's own) from now on."""
+
+
+@runtime_checkable
+class Deep(Backend, Protocol):
+    """A backend that can hand over frames at 16 bits (Capability.DEEP): its decoder computes floats,
+    and a 10-bit codec should get them without an 8-bit step on the way."""
+
+    def set_frame_bits(self, bits: int) -> None:
+        """Make every frame from now on uint8 (8) or uint16 (16: the same 0..1 range, 65535 at full)."""
+
+
+def set_frame_bits(backend: Backend, bits: int) -> None:
+    """Ask for frames at `bits` where the backend can give them; a backend without DEEP keeps its
+    uint8 frames, which the clip writer widens."""
+    if Capability.DEEP in backend.capabilities and isinstance(backend, Deep):
+        backend.set_frame_bits(bits)
 
 
 @runtime_checkable

@@ -37,8 +37,13 @@ def _render_request(args: argparse.Namespace):
     from seqc.app.render import RenderRequest
 
     executor = _executor_options(args)
+    if args.frame_format is not None and not args.frames:
+        from seqc.errors import InputError
+
+        raise InputError("--frame-format is for --frames DIR; add --frames DIR")
     return RenderRequest(args.file, args.cache_dir, _render_options(args), draft=args.draft,
-                         output=_path(args.output), frames=_path(args.frames), no_cache=args.no_cache, **executor)
+                         output=_path(args.output), frames=_path(args.frames),
+                         frame_format=args.frame_format or "png", no_cache=args.no_cache, **executor)
 
 
 def _watch_options(args: argparse.Namespace):

@@ -117,7 +117,10 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output file: .mp4, .mov, .mkv, .gif or .webm (overrides the storyboard's output.path)")
-    p.add_argument("--frames", metavar="DIR", help="write every frame as a PNG into DIR instead of a video")
+    p.add_argument("--frames", metavar="DIR", help="write every frame as an image file into DIR instead of a video")
+    p.add_argument("--frame-format", choices=["png", "png16", "exr", "tiff16"], default=None,
+                   help="with --frames: png (8-bit, the default), png16 or tiff16 (16-bit, the clips' full depth), "
+                        "exr (OpenEXR, half float, linear light, BT.709 primaries)")
     p.add_argument("--no-cache", action="store_true",
                    help="render everything again, ignoring and not writing the cache (how other tools work)")
     _add_executor_options(p)

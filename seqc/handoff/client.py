@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from seqc.app.render import RenderOutcome, RenderRequest
     from seqc.errors import Problem
 
-PROTOCOL = 2  # 2: the request carries the executor's settings; every progress event is sent
+PROTOCOL = 3  # 2: the request carries the executor's settings; every progress event is sent; 3: --frame-format
 SOCKET_NAME = "watch.sock"
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 CONNECT_TIMEOUT = 2.0
@@ -113,6 +113,7 @@ def request_message(cache_root: Path, request: RenderRequest) -> dict:
     return {"op": "render", "protocol": PROTOCOL, "env": environment(), "pid": os.getpid(),
             "file": str(Path(request.file).absolute()), "cache": str(Path(cache_root).absolute()),
             "draft": request.draft, "output": absolute(request.output), "frames": absolute(request.frames),
+            "frame_format": request.frame_format,
             "options": dataclasses.asdict(request.options), "executor": request.executor,
             "ray_address": request.ray_address, "workers": request.workers}
 
@@ -128,6 +129,7 @@ def request_from(message: dict) -> RenderRequest:
     try:
         return RenderRequest(str(message["file"]), str(message["cache"]), RenderOptions(**message["options"]),
                              draft=bool(message.get("draft")), output=path("output"), frames=path("frames"),
+                             frame_format=message.get("frame_format", "png"),
                              executor=message.get("executor", "local"), ray_address=message.get("ray_address"),
                              workers=message.get("workers"))
     except (KeyError, TypeError) as exc:

@@ -249,8 +249,10 @@ def _segment_report(plan: Plan, cache: Cache, job: SegmentJob, stack: np.ndarray
                          steps, seg.first_frame, asked_jumps(job, len(steps)), detect.measure(stack))
 
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".apng", ".mpg", ".mpeg",
-                            ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".ogv", ".3gp", ".y4m"})
+# Read through ffmpeg (seqc.media.reader), so any codec it decodes: H.264, and the ProRes, DNxHR and
+# FFV1 of a mezzanine output (.mov, .mkv; .mxf where an editor rewraps one), alpha dropped.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".mxf", ".webm", ".avi", ".gif", ".apng", ".mpg",
+                            ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".ogv", ".3gp", ".y4m"})
 STORYBOARD_SUFFIXES = frozenset({".yaml", ".yml"})
 
 

@@ -17,7 +17,15 @@ import numpy as np
 
 from seqc.errors import RenderError
 from seqc.media.clips import as_batch, check_size
-from seqc.media.encode import CLIP_SUFFIX, GLOBAL_ARGS, frame_rate, input_args, output_args
+from seqc.media.encode import (
+    CLIP_SUFFIX,
+    ENCODER_SETTINGS,
+    GLOBAL_ARGS,
+    frame_rate,
+    input_args,
+    input_format,
+    output_args,
+)
 from seqc.media.ffmpeg import capture, exit_text, ff_path, tail
 from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
 
@@ -32,6 +40,7 @@ class HeldClip:
     path: Path
     size: tuple[int, int]
     fps: float | Fraction
+    settings: dict = field(default_factory=lambda: ENCODER_SETTINGS)  # the clip's encoding recipe
     frames_written: int = 0
     _chunks: list[bytes] = field(default_factory=list, repr=False)
 
@@ -46,8 +55,8 @@ class HeldClip:
         return sum(len(chunk) for chunk in self._chunks)
 
     def write(self, frames: np.ndarray) -> None:
-        """Keep one frame [H,W,3] or a batch [B,H,W,3] of uint8 RGB frames (checked as ClipWriter does)."""
-        batch = as_batch(frames, self.size)
+        """Keep one frame or a batch of RGB(A) frames (checked and converted as ClipWriter does)."""
+        batch = as_batch(frames, self.size, self.settings)
         if len(batch):
             self._chunks.append(batch.tobytes())
             self.frames_written += len(batch)
@@ -64,20 +73,21 @@ class HeldClip:
 def encode_batch(clips: list[HeldClip]) -> list[TrackInfo]:
     """Encode every held clip into its `path` with one ffmpeg; return each clip's track, checked.
 
-    All clips share one size and frame rate (one render's). On any failure (KeyboardInterrupt
+    All clips share one size, frame rate and encoding (one render's). On any failure (KeyboardInterrupt
     included) every output and raw file is removed and a RenderError says what went wrong."""
     if not clips:
         return []
     size, rate = clips[0].size, frame_rate(clips[0].fps)
-    if any(clip.size != size or frame_rate(clip.fps) != rate for clip in clips):
-        raise ValueError("the clips of one batch must share their size and frame rate")
+    settings = clips[0].settings
+    if any(clip.size != size or frame_rate(clip.fps) != rate or clip.settings != settings for clip in clips):
+        raise ValueError("the clips of one batch must share their size, frame rate and encoding")
     if any(clip.frames_written == 0 for clip in clips):
         raise ValueError("every clip of a batch needs at least one frame")
     args = [*GLOBAL_ARGS]
     for clip in clips:
-        args += input_args(size, rate, ff_path(clip.raw_path()))
+        args += input_args(size, rate, ff_path(clip.raw_path()), input_format(settings))
     for stream, clip in enumerate(clips):
-        args += output_args(stream, clip.path)
+        args += output_args(stream, clip.path, settings)
     try:
         # 1. The frames as files: ffmpeg reads its inputs in the order it needs, which a pipe per
         #    input written one after the other could deadlock.

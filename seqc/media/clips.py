@@ -1,4 +1,4 @@
-"""Write one clip: stream uint8 RGB frames into ffmpeg with the clip encoding, and check the result.
+"""Write one clip: stream RGB frames into ffmpeg with the storyboard's clip encoding, and check the result.
 
 Frame counts are checked by counting the video packets of the written file (one packet per
 frame in MP4); an exit code of 0 alone is not trusted.
@@ -18,13 +18,20 @@ from typing import IO, Literal
 import numpy as np
 
 from seqc.errors import RenderError
-from seqc.media.encode import CLIP_SUFFIX, ENCODER_SETTINGS, encode_args, frame_rate
+from seqc.media.encode import (
+    CLIP_SUFFIX,
+    ENCODER_SETTINGS,
+    depth,
+    encode_args,
+    frame_rate,
+    has_alpha,
+)
 from seqc.media.ffmpeg import exit_text, spawn, tail
 from seqc.media.mp4 import Mp4Error, TrackInfo, read_track
 
 
 def check_size(size: tuple[int, int]) -> tuple[int, int]:
-    """Validate (width, height): positive ints, even (yuv420p halves the chroma planes)."""
+    """Validate (width, height): positive ints, even (4:2:0 and 4:2:2 halve the chroma planes)."""
     try:
         width, height = size
     except (TypeError, ValueError):
@@ -37,37 +44,53 @@ def check_size(size: tuple[int, int]) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def as_batch(frames: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """Check frames are uint8 [H,W,3] or [B,H,W,3] (of `size` if given); return [B,H,W,3]."""
+def as_batch(frames: np.ndarray, size: tuple[int, int] | None, settings: dict | None = None) -> np.ndarray:
+    """Check frames are uint8 or uint16 [H,W,C] or [B,H,W,C], C 3 (RGB) or 4 (RGBA), of `size` if
+    given; return them as [B,H,W,C] in the recipe's input format: its depth (8-bit values widened
+    by 257, 16-bit ones rounded down to 8) and its channels (an opaque alpha added, or alpha dropped:
+    the colour already shows the keyframe's background there)."""
+    settings = ENCODER_SETTINGS if settings is None else settings
     arr = np.asarray(frames)
-    if arr.dtype != np.uint8:
-        raise ValueError(f"frames must be uint8, got {arr.dtype}")
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"frames must be uint8 or uint16, got {arr.dtype}")
     if arr.ndim == 3:
         arr = arr[np.newaxis]
-    if arr.ndim != 4 or arr.shape[3] != 3:
-        raise ValueError(f"frames must have shape [H,W,3] or [B,H,W,3], got {list(arr.shape)}")
+    if arr.ndim != 4 or arr.shape[3] not in (3, 4):
+        raise ValueError(f"frames must have shape [H,W,3|4] or [B,H,W,3|4], got {list(arr.shape)}")
     if size is not None and (arr.shape[2], arr.shape[1]) != size:
         raise ValueError(
             f"frame size {arr.shape[2]}x{arr.shape[1]} does not match the clip's "
             f"{size[0]}x{size[1]} (width x height)"
         )
-    return np.ascontiguousarray(arr)
+    wide = depth(settings) == 16
+    if wide and arr.dtype == np.uint8:
+        arr = arr.astype("<u2") * np.uint16(257)
+    elif not wide and arr.dtype == np.uint16:
+        arr = ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    channels = 4 if has_alpha(settings) else 3
+    if arr.shape[3] > channels:
+        arr = arr[..., :channels]
+    elif arr.shape[3] < channels:
+        opaque = np.full(arr.shape[:3] + (1,), np.iinfo(arr.dtype).max, dtype=arr.dtype)
+        arr = np.concatenate([arr, opaque], axis=3)
+    return np.ascontiguousarray(arr, dtype="<u2" if wide else np.uint8)
 
 
 class ClipWriter:
-    """Stream frames into one clip file with `ENCODER_SETTINGS` (a context manager).
+    """Stream frames into one clip file with the recipe `settings` (H.264's by default; a context manager).
 
         with ClipWriter(tmp_path, (width, height), fps) as writer:
-            writer.write(frames)          # uint8 [H,W,3] or [B,H,W,3], RGB
+            writer.write(frames)          # uint8 or uint16 [H,W,3|4] or [B,H,W,3|4], RGB(A)
 
-    Frames go to ffmpeg as raw rgb24 over its stdin. On a clean exit the writer closes stdin,
+    Frames go to ffmpeg as raw RGB (8 or 16 bits, with alpha if the recipe has it) over its stdin. On a clean exit the writer closes stdin,
     waits, checks the exit code and that the file holds exactly the frames written, and
     raises RenderError otherwise. On any exception in the block (KeyboardInterrupt included)
     or ffmpeg dying, it kills ffmpeg, waits for it and deletes the partial file. It writes
     `path` directly, so pass a temp path and publish it afterwards (`atomic.atomic_path`).
     """
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float | Fraction):
+    def __init__(self, path: Path, size: tuple[int, int], fps: float | Fraction, settings: dict | None = None):
+        self.settings = ENCODER_SETTINGS if settings is None else settings
         self.path = Path(os.path.abspath(os.fspath(path)))
         if self.path.suffix.lower() != CLIP_SUFFIX:
             raise ValueError(f"clip path must end in {CLIP_SUFFIX}, got {self.path.name!r}")
@@ -112,7 +135,7 @@ class ClipWriter:
             raise RuntimeError("ClipWriter can only be started once")
         self._stderr = tempfile.TemporaryFile()
         try:  # with Ctrl-C held while ffmpeg starts (see `spawn`): `__enter__`'s cleanup then owns it
-            self._proc = spawn(encode_args(self.size, self.rate, self.path), stdin=subprocess.PIPE,
+            self._proc = spawn(encode_args(self.size, self.rate, self.path, self.settings), stdin=subprocess.PIPE,
                                stdout=subprocess.DEVNULL, stderr=self._stderr)
         except RenderError:
             self._stderr.close()
@@ -120,14 +143,14 @@ class ClipWriter:
             raise
 
     def write(self, frames: np.ndarray) -> None:
-        """Send one frame [H,W,3] or a batch [B,H,W,3] of uint8 RGB frames to ffmpeg.
+        """Send one frame [H,W,C] or a batch [B,H,W,C] of RGB(A) frames to ffmpeg (see `as_batch`).
 
         Wrong dtype/shape/size -> ValueError (nothing is sent). ffmpeg gone -> RenderError
         with its stderr, after cleaning up.
         """
         if self._proc is None or self._done:
             raise RuntimeError("ClipWriter is not running (use it as a context manager)")
-        batch = as_batch(frames, self.size)
+        batch = as_batch(frames, self.size, self.settings)
         if len(batch) == 0:
             return
         try:
@@ -222,10 +245,11 @@ class ClipWriter:
 
 
 def write_clip(
-    frames: Iterable[np.ndarray], path: Path, size: tuple[int, int], fps: float | Fraction
+    frames: Iterable[np.ndarray], path: Path, size: tuple[int, int], fps: float | Fraction,
+    settings: dict | None = None,
 ) -> int:
-    """Write all `frames` (each [H,W,3] or [B,H,W,3]) to one clip; return the frame count."""
-    with ClipWriter(path, size, fps) as writer:
+    """Write all `frames` (each [H,W,C] or [B,H,W,C]) to one clip; return the frame count."""
+    with ClipWriter(path, size, fps, settings) as writer:
         for batch in frames:
             writer.write(batch)
     return writer.frames_written

@@ -20,7 +20,10 @@ from pathlib import Path
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
 Buffer = bytes | mmap.mmap
+# Others keep their sample entry's fourcc: ProRes 422 HQ "apch", ProRes 4444 "ap4h", DNxHR "AVdh", "FFV1".
 _CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"mp4v": "mpeg4"}
+# Records in a sample entry that set up its decoder: two clips joined by a stream copy must agree on them.
+_SETUP_BOXES = (b"avcC", b"hvcC", b"glbl")
 
 
 class Mp4Error(ValueError):
@@ -36,7 +39,7 @@ class TrackInfo:
     height: int
     time_base: Fraction  # 1 / the track's timescale
     frames: int  # samples in the track (one per frame)
-    setup: str  # sha256 of the codec's setup record (avcC: SPS/PPS), "" if there is none
+    setup: str  # sha256 of the codec's setup record (avcC: SPS/PPS; glbl: FFV1's), "" if there is none
 
     def as_dict(self) -> dict:
         return {"codec": self.codec, "width": self.width, "height": self.height,
@@ -124,7 +127,7 @@ def _video_track(data: bytes, start: int, end: int) -> TrackInfo | None:
     width, height = struct.unpack_from(">HH", data, es + 24)
     setup = ""
     for inner, cs, ce in _boxes(data, es + 78, ee):  # after the 78-byte visual sample entry
-        if inner in (b"avcC", b"hvcC"):
+        if inner in _SETUP_BOXES:
             setup = hashlib.sha256(data[cs:ce]).hexdigest()[:32]
             break
     # stsz (or the compact stz2): the sample count.

@@ -1,9 +1,14 @@
-"""Decode videos back to frames (previews, analysis, PNG export) and write PNG sequences."""
+"""Decode videos back to frames (previews, analysis, frame export) and write image sequences: 8-bit
+PNGs here, 16-bit PNG/TIFF and half-float EXR through ffmpeg (`write_image_sequence`)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
+import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -11,35 +16,44 @@ import numpy as np
 
 from seqc.errors import RenderError
 from seqc.media.clips import as_batch
-from seqc.media.ffmpeg import ff_path, spawn, stop, tail
+from seqc.media.ffmpeg import exit_text, ff_path, spawn, stop, tail
 from seqc.store import atomic
 
+# Full-resolution chroma upsampling with accurate rounding: swscale's default fast path costs ~3
+# levels of error per channel on smooth gradients.
+_SCALE = "scale=flags=bicubic+accurate_rnd+full_chroma_int"
 
-def read_frames(path: Path) -> Iterator[np.ndarray]:
-    """Decode a video's first video stream to uint8 RGB frames [H,W,3], one by one.
+
+def read_frames(path: Path, depth: int = 8) -> Generator[np.ndarray, None, None]:
+    """Decode a video's first video stream to RGB frames [H,W,3], one by one: uint8 (`depth` 8), or
+    uint16 at the video's own depth (`depth` 16: a 10-bit ProRes clip keeps its 10 bits; an 8-bit
+    H.264 clip's values are the 8-bit ones widened, v * 257, so they agree with the 8-bit frames).
 
     ffmpeg (started by `seqc.media.ffmpeg.spawn`) writes each frame as a PPM, whose header gives
-    its size; closing or interrupting the iterator stops ffmpeg. For tests, previews and exports.
+    its size and depth; closing or interrupting the iterator stops ffmpeg. For tests, previews and exports.
     """
+    if depth not in (8, 16):
+        raise ValueError(f"depth must be 8 or 16, got {depth}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such video: {path}")
-    return _decode(path)
+    return _decode(path, depth)
 
 
-def _decode(path: Path) -> Iterator[np.ndarray]:
-    # Full-resolution chroma upsampling with accurate rounding: swscale's default fast path
-    # costs ~3 levels of error per channel on smooth gradients.
-    convert = "scale=flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24"
+def _decode(path: Path, depth: int) -> Generator[np.ndarray, None, None]:
+    # 16 bits: ffmpeg picks rgb24 or rgb48be, whichever keeps the source's depth (rgb24 for 8-bit
+    # YUV: converting that straight to rgb48 would invent fractions the clip never held).
+    convert = f"{_SCALE},format=rgb24" if depth == 8 else f"{_SCALE},format=rgb24|rgb48be"
     with tempfile.TemporaryFile() as stderr:  # a file, so ffmpeg's messages never fill a pipe
-        proc = spawn(["-i", ff_path(path), "-map", "0:v:0", "-vf", convert, "-pix_fmt", "rgb24",
-                      "-c:v", "ppm", "-f", "image2pipe", "-"], stderr=stderr)
+        pix_fmt = ["-pix_fmt", "rgb24"] if depth == 8 else []
+        proc = spawn(["-i", ff_path(path), "-map", "0:v:0", "-vf", convert, *pix_fmt, "-c:v", "ppm",
+                      "-f", "image2pipe", "-"], stderr=stderr)
         assert proc.stdout is not None
         try:
             count = 0
             while (frame := _next_frame(proc.stdout)) is not None:
                 count += 1
-                yield frame
+                yield frame if depth == 8 else _widened(frame)
             if proc.wait() != 0:
                 stderr.seek(0)
                 verb = "decode" if count else "read"
@@ -53,18 +67,27 @@ def _decode(path: Path) -> Iterator[np.ndarray]:
 
 
 def _next_frame(stream: IO[bytes]) -> np.ndarray | None:
-    """One frame of ffmpeg's PPM stream ("P6\\n<w> <h>\\n255\\n" and the rgb24 rows), None at its end."""
+    """One frame of ffmpeg's PPM stream ("P6\\n<w> <h>\\n255\\n" and the rgb24 rows, or 65535 and
+    rgb48be rows), None at its end."""
     magic = stream.readline()
     if not magic:
         return None
     size, depth = stream.readline().split(), stream.readline().strip()
-    if magic != b"P6\n" or len(size) != 2 or depth != b"255":
+    if magic != b"P6\n" or len(size) != 2 or depth not in (b"255", b"65535"):
         raise ValueError("not a PPM frame")
     width, height = int(size[0]), int(size[1])
-    data = stream.read(width * height * 3)
-    if len(data) != width * height * 3:
+    dtype = np.dtype(np.uint8) if depth == b"255" else np.dtype(">u2")
+    data = stream.read(width * height * 3 * dtype.itemsize)
+    if len(data) != width * height * 3 * dtype.itemsize:
         raise ValueError("a frame cut short")
-    return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
+    return np.frombuffer(data, dtype=dtype).reshape(height, width, 3)
+
+
+def _widened(frame: np.ndarray) -> np.ndarray:
+    """A PPM frame as native uint16: 8-bit values times 257 (0..255 onto 0..65535), 16-bit ones as they are."""
+    if frame.dtype == np.uint8:
+        return frame.astype(np.uint16) * np.uint16(257)
+    return frame.astype(np.uint16)
 
 
 def write_png_sequence(frames: Iterable[np.ndarray], folder: Path, start: int = 0) -> int:
@@ -87,3 +110,107 @@ def write_png_sequence(frames: Iterable[np.ndarray], folder: Path, start: int = 
                 Image.fromarray(frame).save(tmp, format="PNG")
             index += 1
     return index - start
+
+
+# The image sequences ffmpeg writes: the file suffix, the raw frames it reads and its encoder.
+SEQUENCES = {
+    "png16": (".png", "rgb48be", ["-c:v", "png", "-pix_fmt", "rgb48be"]),
+    "tiff16": (".tif", "rgb48le", ["-c:v", "tiff", "-pix_fmt", "rgb48le", "-compression_algo", "lzw"]),
+    "exr": (".exr", "gbrpf32le", ["-c:v", "exr", "-format", "half", "-compression", "zip16"]),
+}
+
+
+def write_image_sequence(frames: Iterable[np.ndarray], folder: Path, kind: str, start: int = 0) -> int:
+    """Write frames [H,W,3] as `frame_NNNNNN<suffix>` into `folder`, numbered from `start`, through one
+    ffmpeg; return how many. `kind` is a SEQUENCES key: png16 and tiff16 take uint16 RGB (16-bit PNG,
+    16-bit TIFF), exr float32 RGB (written as half floats, rounded to the nearest).
+
+    Frames stream through (memory does not grow with their number). ffmpeg writes each file beside
+    its name (`<name>.tmp`) and renames it into place, so a reader never sees half a file; a failure
+    or an interrupt stops it and deletes the temp file it was writing.
+    """
+    if kind not in SEQUENCES:
+        raise ValueError(f"kind must be one of {', '.join(SEQUENCES)}, got {kind!r}")
+    suffix, pix_fmt, _ = SEQUENCES[kind]
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return 0
+    height, width = first.shape[:2]
+    with tempfile.TemporaryFile() as stderr:  # a file, so ffmpeg's messages never fill a pipe
+        proc = spawn(_sequence_args(folder, kind, (width, height), start), stdin=subprocess.PIPE,
+                     stdout=subprocess.DEVNULL, stderr=stderr)
+        count = 0
+        try:
+            for frame in itertools.chain((first,), frames):
+                _send(proc, _raw(frame, pix_fmt, (height, width)), stderr, folder)
+                count += 1
+            _finish(proc, stderr, folder)
+            names = [folder / f"frame_{index:06d}{suffix}" for index in range(start, start + count)]
+            missing = [path.name for path in names if not path.is_file()]
+            if missing:
+                raise RenderError(f"ffmpeg wrote {count - len(missing)} of {count} frames into {folder} "
+                                  f"({missing[0]} is missing)")
+        except BaseException:
+            stop(proc)
+            for index in range(start, start + count + 1):  # the file ffmpeg was writing, if any
+                with contextlib.suppress(OSError):
+                    (folder / f"frame_{index:06d}{suffix}.tmp").unlink()
+            raise
+        finally:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    proc.stdin.close()
+    atomic.sync_files(names)  # what the user keeps: on disk, as the video file is
+    return count
+
+
+def _sequence_args(folder: Path, kind: str, size: tuple[int, int], start: int) -> list[str]:
+    """ffmpeg's arguments: raw frames on stdin, one image file per frame (image2, renamed into place)."""
+    suffix, pix_fmt, codec = SEQUENCES[kind]
+    pattern = ff_path(folder).replace("%", "%%") + os.sep + f"frame_%06d{suffix}"  # `%` is the pattern's
+    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{size[0]}x{size[1]}", "-r", "1", "-i", "pipe:0",
+            "-map", "0:v:0", "-fps_mode", "passthrough", *codec, "-f", "image2", "-start_number", str(start),
+            "-atomic_writing", "1", "-y", pattern]
+
+
+def _raw(frame: np.ndarray, pix_fmt: str, shape: tuple[int, int]) -> np.ndarray:
+    """One frame as the bytes ffmpeg reads: RGB 16-bit words in the byte order named, or float planes
+    in G, B, R order (gbrpf32le). ValueError for a frame of another size or type."""
+    frame = np.asarray(frame)
+    if frame.shape != (*shape, 3):
+        raise ValueError(f"expected a frame of shape {(*shape, 3)}, got {frame.shape}")
+    if pix_fmt == "gbrpf32le":
+        if frame.dtype.kind != "f":
+            raise ValueError(f"an EXR frame must be float, got {frame.dtype}")
+        # Rounded to half floats here: ffmpeg's own float-to-half conversion truncates (1 step off).
+        halves = frame.astype(np.float16).astype(np.float32)
+        return np.ascontiguousarray(halves.transpose(2, 0, 1)[[1, 2, 0]], dtype="<f4")
+    if frame.dtype != np.uint16:
+        raise ValueError(f"a 16-bit frame must be uint16, got {frame.dtype}")
+    return np.ascontiguousarray(frame, dtype=">u2" if pix_fmt.endswith("be") else "<u2")
+
+
+def _send(proc: subprocess.Popen[bytes], data: np.ndarray, stderr: IO[bytes], folder: Path) -> None:
+    assert proc.stdin is not None
+    try:
+        # numpy's stubs give ndarray __buffer__ only for Python 3.12+ (mypy targets 3.10)
+        proc.stdin.write(memoryview(data).cast("B"))  # type: ignore[arg-type]
+    except (BrokenPipeError, ConnectionResetError):
+        _finish(proc, stderr, folder)  # raises with ffmpeg's reason
+        raise RenderError(f"cannot write frames into {folder}: ffmpeg stopped accepting frames") from None
+
+
+def _finish(proc: subprocess.Popen[bytes], stderr: IO[bytes], folder: Path) -> None:
+    """Close ffmpeg's stdin and wait; RenderError with its messages if it failed."""
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        proc.stdin.close()
+    returncode = proc.wait()
+    if returncode != 0:
+        stderr.seek(0)
+        raise RenderError(f"cannot write frames into {folder} ({exit_text(returncode)}): {tail(stderr.read())}")

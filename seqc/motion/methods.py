@@ -61,7 +61,7 @@ def _crossfade(before, start, end, after, t):
     import numpy as np
 
     w = np.asarray(t).astype(np.float32)[:, None, None, None]
-    return np.clip(np.rint(start[None] * (1.0 - w) + end[None] * w), 0, 255)
+    return start[None] * (1.0 - w) + end[None] * w  # rounded and clipped at the frames' depth by the caller
 
 
 def _cut(before, start, end, after, t):

@@ -1,5 +1,5 @@
 """Fill the cache, then read the clips, under one lease: `produce` writes an output (a video file or
-PNG frames) for `seqc render` and `seqc watch`; `rendered` lets preview and analyze read the clips."""
+image frames) for `seqc render` and `seqc watch`; `rendered` lets preview and analyze read the clips."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seqc.outputs.pngs import write_frames
+from seqc.outputs.frames import FRAME_FORMATS, LABELS, write_frames
 from seqc.outputs.video import write_video
 from seqc.plan import Plan, compile_plan
 from seqc.render.driver import PrecisionMismatch, RenderResult, render
@@ -39,16 +39,22 @@ class VideoOutput:
 
 @dataclass(frozen=True)
 class FramesOutput:
-    """Write every frame as a PNG into a folder (`--frames DIR`)."""
+    """Write every frame as an image file into a folder (`--frames DIR`), in `frame_format`
+    (`--frame-format`: png, png16, exr or tiff16; seqc.outputs.frames)."""
 
     folder: Path
+    frame_format: str = "png"
+
+    def __post_init__(self) -> None:
+        if self.frame_format not in FRAME_FORMATS:
+            raise ValueError(f"frame format must be one of {', '.join(FRAME_FORMATS)}, got {self.frame_format!r}")
 
     def write(self, plan: Plan, result: RenderResult) -> dict | None:
-        write_frames(plan, result.clips, self.folder)
+        write_frames(plan, result.clips, self.folder, self.frame_format)
         return None  # the video file's record stays as it was
 
     def describe(self, plan: Plan) -> str:
-        return f"writing {plan.total_frames} PNG frames into {self.folder}"
+        return f"writing {plan.total_frames} {LABELS[self.frame_format]} frames into {self.folder}"
 
 
 Output = VideoOutput | FramesOutput

@@ -14,7 +14,7 @@ from seqc.media.mp4 import TrackInfo
 from seqc.media.mux import mux, takes_audio
 from seqc.plan import Plan
 from seqc.spec import Storyboard
-from seqc.spec.paths import output_problem
+from seqc.spec.paths import codec_problem, output_problem
 from seqc.store import Cache, atomic
 from seqc.store.files import OUTPUT_FIELDS, file_signature
 
@@ -27,6 +27,9 @@ def check_output(story: Storyboard, output: Path, cache: Cache) -> None:
     problem = output_problem(output, story.path, images, cache.root)
     if problem is None and story.audio is not None and output.resolve() == story.audio.path.resolve():
         problem = ("the output would overwrite the soundtrack (`audio.path`)", "")
+    if problem is None:
+        unfit = codec_problem(story.output.codec, output, story.output.size)
+        problem = None if unfit is None else (unfit[1], "or change `output.codec`")
     if problem is not None:
         message, hint = problem
         raise InputError(f"{message} ({hint})" if hint else message)

@@ -1,12 +1,12 @@
 """The preview's event bus: what the watcher publishes, kept for the page's event streams.
 
 Each event has an increasing id, a kind (render-started, segment-started, progress, segment-done,
-render-finished, render-failed, storyboard-invalid, storyboard-loaded, superseded, extras) and a
-JSON-able payload, with the wall time it was published (`t`, for the push latency). The bus keeps
-the latest `history` events, so a reconnecting EventSource (Last-Event-ID) misses nothing; a
-client further behind gets the whole state again. `PreviewState` is that state, and its `apply` the
-one reducer: each event also carries what it changed of the state (`changed`), which the page
-merges and draws, so the page's script never interprets an event itself.
+render-finished, proxy-ready, proxy-failed, render-failed, storyboard-invalid, storyboard-loaded,
+superseded, extras) and a JSON-able payload, with the wall time it was published (`t`, for the push
+latency). The bus keeps the latest `history` events, so a reconnecting EventSource (Last-Event-ID)
+misses nothing; a client further behind gets the whole state again. `PreviewState` is that state,
+and its `apply` the one reducer: each event also carries what it changed of the state (`changed`),
+which the page merges and draws, so the page's script never interprets an event itself.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 # What a `state` event holds at first, before any render.
 EMPTY_STATE: dict = {"story": "", "status": "starting", "reason": "", "plan": None, "progress": None,
-               "problems": [], "failure": None, "video": None, "extras": None, "last": None, "note": None}
+               "problems": [], "failure": None, "video": None, "extras": None, "last": None, "note": None,
+               "proxy": None}  # proxy: the H.264 proxy being made of an output no browser plays (or why it failed)
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,22 @@ class PreviewState:
             if kind == "progress" and s["progress"] is not None:
                 s["progress"]["done"] = data["total_done"]
         elif kind == "render-finished":
-            s.update(status="idle", progress=None, failure=None, last=data["summary"], note=data.get("note"))
+            s.update(status="idle", progress=None, failure=None, last=data["summary"], note=data.get("note"),
+                     proxy=data.get("proxy"))
             if data.get("video") is not None:
                 s["video"] = data["video"]
+            if data.get("video") is not None or s["proxy"] is not None:
                 s["extras"] = {"state": "pending"}
             if s["plan"] is not None:
                 for row in s["plan"]["rows"]:
                     if row["status"] in ("missing", "rendering"):
                         row["status"] = "rendered"
+        elif kind in ("proxy-ready", "proxy-failed"):
+            if s["proxy"] is not None and s["proxy"].get("for") == data.get("for"):  # else a newer render's
+                if kind == "proxy-ready":
+                    s.update(video=data["video"], proxy=None)
+                else:
+                    s["proxy"] = {**s["proxy"], "state": "failed", "message": data["message"]}
         elif kind == "extras":
             s["extras"] = data
         elif kind == "superseded":

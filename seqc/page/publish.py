@@ -4,7 +4,9 @@ contact sheet and curves of each new version.
 
 The sheet and the curves decode every clip again (seqc.inspect), which costs about as much as the
 join, so they are made after the video is published, in a background thread at a lower CPU
-priority, for the newest version only: the video never waits for them.
+priority, for the newest version only: the video never waits for them. An output no browser plays
+(ProRes, DNxHR, FFV1, any .mkv) is published as its H.264 proxy (seqc.page.proxy), made first in
+that thread: the watcher never waits for it, and a proxy that fails is one line, on the page too.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from seqc.errors import Problem
-from seqc.page.artifacts import Artifacts
+from seqc.page.artifacts import Artifacts, SourceChanged
 from seqc.page.bus import EventBus
+from seqc.page.proxy import ISO_SUFFIXES, ProxyMaker, needs_proxy, timeout_for
 from seqc.plan import Plan, SegmentJob
 from seqc.render.driver import RenderResult
 from seqc.render.progress import (
@@ -35,6 +39,7 @@ from seqc.render.progress import (
 from seqc.store import Cache
 
 PROGRESS_EVERY = 0.2  # seconds between progress events of one render
+PROXY_TAG = "h264-proxy"  # in a proxy's version, so it never shares one with a copy of its source
 
 
 def plan_rows(plan: Plan) -> dict:
@@ -64,8 +69,9 @@ class PublishingView:
 
     def __init__(self, inner, bus: EventBus, artifacts: Artifacts, cache: Cache):
         self.inner, self.bus, self.artifacts, self.cache = inner, bus, artifacts, cache
-        self.extras = ExtrasWorker(bus, artifacts, cache)
+        self.extras = ExtrasWorker(bus, artifacts, cache, warn=lambda text: inner.line(text, "yellow"))
         self._plan: Plan | None = None
+        self._folder: Path | None = None  # the storyboard's, which output paths are shown relative to
 
     def __enter__(self):
         self.inner.__enter__()
@@ -80,6 +86,7 @@ class PublishingView:
 
     def watching(self, story: Path, images: int, folders: int, mechanism: str) -> None:
         self.inner.watching(story, images, folders, mechanism)
+        self._folder = story.parent
         self._publish(lambda: self.bus.publish("watching", {"story": story.name, "images": images,
                                                             "mechanism": mechanism}))
 
@@ -93,21 +100,39 @@ class PublishingView:
         self._publish(lambda: self._publish_render(result))
 
     def _publish_render(self, result: RenderResult) -> None:
-        """The new video as an artifact (a version of its own), then the event that swaps it in."""
-        video, note = None, None
+        """The new video as an artifact (a version of its own), then the event that swaps it in; an
+        output no browser plays is left to the background thread, to publish as its H.264 proxy."""
+        video = note = proxy = job = None
         if result.output is None:
             note = "this watch writes PNG frames (--frames): there is no video to play"
         elif result.output.is_file():
-            artifact = self.artifacts.publish("video", result.output)
-            video = {**artifact.as_dict(), "file": result.output.name, "frames": result.frames,
-                     "fps": self._plan.storyboard.output.fps if self._plan else None,
-                     "rendered_at": time.strftime("%H:%M:%S")}
+            info = {"file": result.output.name, "frames": result.frames,
+                    "fps": self._plan.storyboard.output.fps if self._plan else None,
+                    "rendered_at": time.strftime("%H:%M:%S"), "proxy": None}
+            codec = needs_proxy(result.output)
+            if codec is None:  # H.264 in a .mov plays as it is, sent as MP4 (what a browser asks for)
+                mp4 = result.output.suffix.lower() in ISO_SUFFIXES
+                artifact = self.artifacts.publish("video", result.output, content_type="video/mp4" if mp4 else None)
+                video = {**artifact.as_dict(), **info}
+            else:
+                version = self.artifacts.version(result.output, PROXY_TAG)
+                proxy = {"state": "making", "for": version, "of": self._shown(result.output), "codec": codec}
+                job = ProxyJob(result.output, version, info, proxy)
         summary = (f"{result.rendered} of {result.segments} segments re-rendered, {result.cached} cached, "
                    f"{result.frames} frames in {result.seconds:.2f} s")
-        self.bus.publish("render-finished", {"summary": summary, "video": video, "note": note,
+        self.bus.publish("render-finished", {"summary": summary, "video": video, "note": note, "proxy": proxy,
                                              "result": result.as_dict()})
-        if video is not None and self._plan is not None:
+        if video is not None:
             self.extras.submit(video["version"], self._plan, dict(result.clips))
+        elif job is not None:
+            self.extras.submit(job.version, self._plan, dict(result.clips), job)
+
+    def _shown(self, output: Path) -> str:
+        """The output's path as the page names it: from the storyboard's folder if it is inside it."""
+        try:
+            return output.resolve().relative_to((self._folder or Path.cwd()).resolve()).as_posix()
+        except (ValueError, OSError):
+            return output.name
 
     def superseded(self, reason: str) -> None:
         self.inner.superseded(reason)
@@ -189,26 +214,41 @@ def _fields(event: ProgressEvent) -> dict:
     return data
 
 
-class ExtrasWorker:
-    """Makes the contact sheet and the curves of the newest version in a background thread."""
+@dataclass(frozen=True)
+class ProxyJob:
+    """An output to publish as its H.264 proxy: the version it will have, the video's fields for the
+    page, and the `proxy` state the render-finished event announced."""
 
-    def __init__(self, bus: EventBus, artifacts: Artifacts, cache: Cache):
+    source: Path
+    version: str
+    info: dict
+    proxy: dict
+
+
+class ExtrasWorker:
+    """Makes the H.264 proxy (if the output needs one), then the contact sheet and the curves, of the
+    newest version in a background thread. `warn`: a line on the watcher's terminal."""
+
+    def __init__(self, bus: EventBus, artifacts: Artifacts, cache: Cache, warn: Callable[[str], None] | None = None):
         self.bus, self.artifacts, self.cache = bus, artifacts, cache
+        self.warn = warn or (lambda text: None)
+        self.proxies = ProxyMaker()
         self._cond = threading.Condition()
-        self._job: tuple[str, Plan, dict] | None = None
+        self._job: tuple[str, Plan | None, dict, ProxyJob | None] | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="seqc-preview-extras", daemon=True)
         self._thread.start()
 
-    def submit(self, version: str, plan: Plan, clips: dict) -> None:
+    def submit(self, version: str, plan: Plan | None, clips: dict, proxy: ProxyJob | None = None) -> None:
         with self._cond:
-            self._job = (version, plan, clips)
+            self._job = (version, plan, clips, proxy)
             self._cond.notify()
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify()
+        self.proxies.cancel()  # a long encode never holds the watcher's exit
         self._thread.join(10)
 
     def _newer(self) -> bool:
@@ -225,13 +265,38 @@ class ExtrasWorker:
                 if self._closed:
                     return
                 assert self._job is not None  # the loop above waits for one
-                version, plan, clips = self._job
+                version, plan, clips, proxy = self._job
                 self._job = None
+            if proxy is not None and (not self._proxy(proxy) or self._newer()):
+                continue
             try:
-                self._make(version, plan, clips)
+                if plan is not None:
+                    self._make(version, plan, clips)
             except Exception as exc:  # noqa: BLE001 - shown on the page; the watcher goes on
                 self.bus.publish("extras", {"state": "failed", "for": version,
                                             "message": f"{type(exc).__name__}: {exc}"})
+
+    def _proxy(self, job: ProxyJob) -> bool:
+        """Publish the H.264 proxy of `job.source` (made once per version); a failure is one line on
+        the terminal and on the page. False when a newer job replaces this one (the source with it)."""
+        timeout = timeout_for(job.info.get("frames") or 0)
+        proxy = {k: v for k, v in job.proxy.items() if k not in ("state", "for")}
+        try:
+            if not proxy["codec"]:  # a .mkv: ask ffmpeg what it holds, for the label
+                proxy["codec"] = self.proxies.codec_label(job.source)
+            artifact = self.artifacts.publish("video", job.source, PROXY_TAG, content_type="video/mp4", suffix=".mp4",
+                                              make=lambda source, path: self.proxies.make(source, path, timeout))
+            if artifact.version != job.version:
+                raise SourceChanged(f"{job.source.name} changed after its render")
+        except Exception as exc:  # noqa: BLE001 - the page says so; the watcher goes on
+            if self._newer():
+                return False
+            self.warn(f"preview: no H.264 proxy of {proxy['of']} for the page: {exc}")
+            self.bus.publish("proxy-failed", {"for": job.version, "message": str(exc)})
+            return True
+        self.bus.publish("proxy-ready", {"for": job.version, "video": {**artifact.as_dict(), **job.info,
+                                                                       "proxy": proxy}})
+        return True
 
     def _make(self, version: str, plan: Plan, clips: dict) -> None:
         from seqc.inspect.analyze import analyze, plot

@@ -66,6 +66,15 @@ def _only_ffmpeg_differs(new: object, old: object) -> bool:
     return {k: v for k, v in new.items() if k != "ffmpeg"} == {k: v for k, v in old.items() if k != "ffmpeg"}
 
 
+def _codec(encoder: object) -> str:
+    """The encoder recipe's codec as `output.codec` names it (ProRes by its profile)."""
+    if not isinstance(encoder, dict):
+        return "unknown"
+    from seqc.media.encode import codec_name
+
+    return codec_name(encoder)
+
+
 def _pacing_change(new: object, old: object) -> str:
     """What changed about `pacing: audio` (the soundtrack under the segment, smooth, the envelope)."""
     if not (isinstance(new, dict) and isinstance(old, dict) and new.get("mode") == old.get("mode") == "audio"):
@@ -105,6 +114,8 @@ def explain(segment: Segment, inputs: dict, descriptors: dict, status: str, old:
             if field_name == "encoder" and _only_ffmpeg_differs(inputs.get("encoder"), old_inputs.get("encoder")):
                 label = (f"ffmpeg build changed ({old_inputs['encoder'].get('ffmpeg', 'unknown')} -> "
                          f"{inputs['encoder'].get('ffmpeg')})")
+            elif field_name == "encoder" and _codec(inputs.get("encoder")) != _codec(old_inputs.get("encoder")):
+                label = f"codec changed ({_codec(old_inputs.get('encoder'))} -> {_codec(inputs.get('encoder'))})"
             elif field_name == "pacing":
                 label = _pacing_change(inputs.get("pacing"), old_inputs.get("pacing"))
             elif field_name in _SHOW_VALUES and field_name in old_inputs:

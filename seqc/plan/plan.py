@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 from seqc.audio.memo import AudioCache
 from seqc.audio.pcm import ENVELOPE, AudioWindow, window_for
-from seqc.media.encode import ENCODER_SETTINGS
+from seqc.media.encode import ENCODER_SETTINGS, encoding
 from seqc.media.ffmpeg import encoder_build
 from seqc.models import fingerprint_inputs
 from seqc.motion.methods import METHODS
 from seqc.plan import keys
 from seqc.plan.explain import explain, previous_records
 from seqc.spec import Segment, Storyboard
+from seqc.spec.images import transparent_file
 from seqc.store import CACHED, Cache
 
 PACING_PROBES = 8  # probe intervals along a segment's path for `pacing: even` (9 decodes)
@@ -67,6 +68,13 @@ class SegmentJob:
     @property
     def needs_render(self) -> bool:
         return self.status != CACHED
+
+    @property
+    def encoding(self) -> dict:
+        """The recipe its clip is encoded with, as its key names it (less the ffmpeg build, which is
+        whatever runs: `encoder_build` keys it); H.264's for a job made without one (a test's)."""
+        named = self.inputs.get("encoder", ENCODER_SETTINGS)
+        return {name: value for name, value in named.items() if name != "ffmpeg"}
 
     @property
     def label(self) -> str:
@@ -142,6 +150,14 @@ class Plan:
                 "keyframes": {n: self.descriptors.get(n, {}) for n in names}}
 
 
+def clip_encoding(story: Storyboard) -> dict:
+    """The recipe every clip of the storyboard is encoded with: its codec's, with an alpha plane
+    where the codec keeps one and a keyframe image is transparent."""
+    alpha = story.output.codec == "prores4444" and any(
+        kf.image is not None and transparent_file(kf.image) for kf in story.keyframes.values())
+    return encoding(story.output.codec, alpha=alpha)
+
+
 def run_id_for(story: Storyboard) -> str:
     """The id under which the last render of this storyboard file is remembered."""
     ident = str(story.path.resolve()) + ("#draft" if story.draft else "")
@@ -163,9 +179,9 @@ def compile_plan(story: Storyboard, cache: Cache, precision: str = "float32", *,
     #    segments start and end on.
     keyframes = _keyframe_keys(story, cache, model_fp, precision)
 
-    # 3. A clip key per segment, with its status and the reason. The encoder is the fixed
-    #    settings plus the ffmpeg build that applies them.
-    encoder = {**ENCODER_SETTINGS, "ffmpeg": encoder_build()}
+    # 3. A clip key per segment, with its status and the reason. The encoder is the codec's
+    #    recipe plus the ffmpeg build that applies it.
+    encoder = {**clip_encoding(story), "ffmpeg": encoder_build()}
     previous = cache.read_run(run_id_for(story)) or {}
     if not isinstance(previous, dict):
         previous = {}

@@ -14,9 +14,10 @@ import numpy as np
 
 from seqc.backends.protocol import Backend, adaptable, generator
 from seqc.errors import Problem, SpecError
+from seqc.media.encode import has_alpha
 from seqc.plan import Plan, SegmentJob
 from seqc.render.frames import Endpoint
-from seqc.render.pixels import ImageReadError, load_fitted
+from seqc.render.pixels import ImageReadError, load_alpha, load_fitted
 from seqc.spec.colours import BLACK
 from seqc.store import Cache
 
@@ -76,6 +77,9 @@ def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[
                                 if pipeline else {}) for name in needed}
     for name in needed if controlnet else []:
         endpoints[name].control = _control_picture(plan, name)
+    if any(has_alpha(job.encoding) for job in todo):  # a codec that keeps the keyframes' alpha
+        for name in needed:
+            endpoints[name].alpha = _alpha(plan, name)
     for name in needed:
         if name in plan.latents:
             cached = load_arrays(cache, "latents", plan.latents[name].key)
@@ -87,6 +91,19 @@ def gather_endpoints(plan: Plan, cache: Cache, todo: list[SegmentJob]) -> tuple[
             endpoints[name].cond = load_arrays(cache, "embeds", plan.embeds[name].key)
     to_encode = [n for n in needed if n in plan.latents and endpoints[n].latent is None]
     return endpoints, _read_keyframe_pixels(plan, to_encode)
+
+
+def _alpha(plan: Plan, name: str) -> np.ndarray | None:
+    """A keyframe image's alpha, fitted to the output like its colour; None where it is opaque."""
+    story = plan.storyboard
+    kf = story.keyframes[name]
+    if kf.image is None:
+        return None
+    try:
+        return load_alpha(kf.image, story.output.size, kf.fit)
+    except ImageReadError as exc:
+        raise SpecError([Problem(str(story.path), kf.line, kf.column, f"keyframes.{name}.image", str(exc),
+                                 "the file may be truncated or corrupt")]) from None
 
 
 def _control_picture(plan: Plan, name: str) -> tuple[np.ndarray, float] | None:
@@ -169,10 +186,12 @@ def trace_missing(plan: Plan, cache: Cache, backend: Backend, endpoints: dict[st
 def _trace(backend: Backend, job: SegmentJob, endpoint: Endpoint, inputs: dict,
            size: tuple[int, int]) -> dict[str, np.ndarray]:
     """One end at step `inputs["stop"]` (seqc.render.morph.end_at_step), under the segment's scheduler."""
-    from seqc.backends.protocol import morpher, schedulable
+    from seqc.backends.protocol import morpher, schedulable, set_frame_bits
     from seqc.render.morph import end_at_step
 
     model = morpher(backend, "draw a morph's in-betweens (method: morph)")
     assert job.segment.scheduler is not None  # a pipeline's morph (plan._traces)
     schedulable(backend, f"use the scheduler '{job.segment.scheduler}'").set_scheduler(job.segment.scheduler)
+    # The residual is measured at 8 bits whatever the clip's codec: the stored end is the same for all.
+    set_frame_bits(backend, 8)
     return end_at_step(model, endpoint, inputs["steps"], inputs["guidance"], size, inputs["stop"])

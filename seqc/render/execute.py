@@ -152,11 +152,13 @@ def render_segment(backend: Backend, job: SegmentJob, start: Endpoint, end: Endp
 def segment_batches(backend: Backend, job: SegmentJob, start: Endpoint, end: Endpoint, before: Endpoint | None,
                     after: Endpoint | None, *, batch_size: int, size: tuple[int, int],
                     should_stop: Callable[[], bool] | None = None) -> Iterator[np.ndarray]:
-    """A segment's frames, a batch at a time: the segment's scheduler, then its frames by method and
-    pacing (seqc.render.frames)."""
-    from seqc.backends.protocol import schedulable
+    """A segment's frames, a batch at a time: the segment's scheduler and the depth its clip's codec
+    takes, then its frames by method and pacing (seqc.render.frames)."""
+    from seqc.backends.protocol import schedulable, set_frame_bits
+    from seqc.media.encode import depth
     from seqc.render.frames import segment_frames
 
+    set_frame_bits(backend, depth(job.encoding))
     seg = job.segment
     if seg.scheduler is not None:  # only a pipeline's segments name one (seqc.spec.generation)
         schedulable(backend, f"use the scheduler '{seg.scheduler}'").set_scheduler(seg.scheduler)

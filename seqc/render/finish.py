@@ -59,12 +59,14 @@ class ClipFinisher:
     def start(self, job: SegmentJob, size: tuple[int, int], fps: float | Fraction,
               frames: int) -> ClipWriter | HeldClip:
         """A writer for the job's clip of `frames` frames, into a temp file beside its cache entry:
-        a running ffmpeg, or (a short clip) a holder whose frames wait for the next batch."""
+        a running ffmpeg, or (a short clip) a holder whose frames wait for the next batch. The clip is
+        encoded with the recipe its key names (`job.encoding`), so the key says what the bytes are."""
         self._raise_failures()
         path = self.cache.temp_path("clips", job.key)
+        settings = job.encoding
         if self.batch and frames * size[0] * size[1] * 3 <= SMALL_CLIP_BYTES:
-            return HeldClip(path, size, fps)
-        writer = ClipWriter(path, size, fps)
+            return HeldClip(path, size, fps, settings)
+        writer = ClipWriter(path, size, fps, settings)
         try:
             writer.start()
         except BaseException:

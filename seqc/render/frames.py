@@ -30,6 +30,7 @@ class Endpoint:
     at_step: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # a morph's end at step k, by trace key
     loras: dict[str, float] = field(default_factory=dict)  # the keyframe's LoRA files (paths) and weights
     control: tuple[np.ndarray, float] | None = None  # what a ControlNet follows here: a picture and its scale
+    alpha: np.ndarray | None = None  # a transparent image's fitted alpha, uint8 [H, W] (a codec with alpha)
 
 
 @dataclass
@@ -67,8 +68,28 @@ def _along(path: PathFn, ends: Ends, attr: str, key: str | None, t: np.ndarray) 
                 None if ends.after is None else pick(ends.after), t)
 
 
+def _with_alpha(frames: np.ndarray, ends: Ends, t: np.ndarray) -> np.ndarray:
+    """RGBA frames where an end has an alpha mask: the masks eased like the path, (1 - t) of the
+    start's and t of the end's (an opaque end counts as full), beside the colour the model drew (a
+    model draws no alpha). Frames as they are where neither end has one."""
+    if ends.start.alpha is None and ends.end.alpha is None:
+        return frames
+    top = float(np.iinfo(frames.dtype).max)
+    masks = [np.full(frames.shape[1:3], 255.0, np.float32) if end.alpha is None else end.alpha.astype(np.float32)
+             for end in (ends.start, ends.end)]
+    at = np.asarray(t, np.float32)[:, None, None]
+    alpha = np.rint(((1.0 - at) * masks[0] + at * masks[1]) * (top / 255.0)).astype(frames.dtype)
+    return np.concatenate([frames, alpha[..., None]], axis=3)
+
+
 def _frames_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t: np.ndarray,
                size: tuple[int, int] | None) -> np.ndarray:
+    """`_pictures_at` with the ends' alpha eased beside them (`_with_alpha`)."""
+    return _with_alpha(_pictures_at(backend, method, gen, ends, t, size), ends, t)
+
+
+def _pictures_at(backend: Backend, method: Method, gen: dict | None, ends: Ends, t: np.ndarray,
+                 size: tuple[int, int] | None) -> np.ndarray:
     """`_with_loras` following the ends' control pictures (a ControlNet's), each at its keyframe's
     scale times its nearness, (1 - t) for the start's and t for the end's: frames in one batch
     can follow them at different scales, so they keep their calls."""
@@ -139,7 +160,8 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
                    batch_size: int, should_stop: Callable[[], bool] | None = None,
                    size: tuple[int, int] | None = None, before: Endpoint | None = None,
                    after: Endpoint | None = None) -> Iterator[np.ndarray]:
-    """Yield uint8 frame batches [B, H, W, 3] for one segment, by its method and pacing."""
+    """Yield frame batches [B, H, W, 3] for one segment, by its method and pacing: uint8, or uint16 from
+    a backend asked for 16 bits; RGBA [B, H, W, 4] where an end has an alpha mask."""
     ends = Ends(start if isinstance(start, Endpoint) else Endpoint(latent=start),
                 end if isinstance(end, Endpoint) else Endpoint(latent=end), before, after)
     if job.traces is not None and job.traces[0] in ends.start.at_step and job.traces[1] in ends.end.at_step:
@@ -175,4 +197,5 @@ def segment_frames(backend: Backend, job: SegmentJob, start: Endpoint | np.ndarr
     for i in range(0, len(times), batch_size):
         if should_stop is not None and should_stop():
             raise Superseded()
-        yield method.path(None, first, last, None, times[i:i + batch_size]).astype(np.uint8)
+        blend = method.path(None, first, last, None, times[i:i + batch_size])
+        yield np.clip(np.rint(blend), 0, np.iinfo(endpoints.dtype).max).astype(endpoints.dtype)

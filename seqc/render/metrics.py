@@ -16,8 +16,13 @@ PROBE_SIZE = 64
 
 
 def shrink(frames: np.ndarray, size: int = PROBE_SIZE) -> np.ndarray:
-    """Area-average uint8 frames [B, H, W, 3] down so the long side is at most `size` (float32)."""
-    frames = np.asarray(frames, dtype=np.float32)
+    """Area-average frames [B, H, W, 3|4] down so the long side is at most `size` (float32, colour only,
+    in 0-255 levels: a uint16 frame is scaled down by 257, so distances mean the same at any depth)."""
+    frames = np.asarray(frames)
+    wide = frames.dtype == np.uint16
+    frames = frames[..., :3].astype(np.float32)
+    if wide:
+        frames /= 257.0
     _, h, w, _ = frames.shape
     factor = max(1, int(np.ceil(max(h, w) / size)))
     # One factor for both sides keeps the aspect; a side shorter than it (a 4096x8 strip) is

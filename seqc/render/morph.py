@@ -60,7 +60,12 @@ def end_at_step(model: Morpher, end: Endpoint, steps: int, guidance: float, size
     redrawn = model.generate_from(latents[None], {key: v[None] for key, v in cond.items()}, steps, guidance,
                                   size, start=stop)[0]
     picture = model.decode(end.latent[None])[0]
-    return {"latents": latents, "residual": picture.astype(np.float32) - redrawn.astype(np.float32)}
+    return {"latents": latents, "residual": _levels(picture) - _levels(redrawn)}
+
+
+def _levels(frame: np.ndarray) -> np.ndarray:
+    """A frame as float32 in 0-255 levels at any depth (a residual is stored in these)."""
+    return frame.astype(np.float32) / (257.0 if frame.dtype == np.uint16 else 1.0)
 
 
 def both_ends(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, size: tuple[int, int]) -> tuple[dict, dict]:
@@ -115,11 +120,13 @@ def morph_frames(backend: Backend, gen: dict, start: Endpoint, end: Endpoint, t:
 
 
 def _with_residuals(frames: np.ndarray, t: np.ndarray, start: np.ndarray | None, end: np.ndarray | None) -> np.ndarray:
-    """`frames` plus each image end's residual weighted by its nearness, rounded back to uint8."""
+    """`frames` plus each image end's residual (0-255 levels) weighted by its nearness, rounded back
+    to the frames' depth."""
     if start is None and end is None:
         return frames
+    top = np.iinfo(frames.dtype).max
     out = frames.astype(np.float32)
     for residual, weight in ((start, (1.0 - t) ** 2), (end, t**2)):
         if residual is not None:
-            out += weight.astype(np.float32)[:, None, None, None] * residual[None]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+            out += weight.astype(np.float32)[:, None, None, None] * residual[None] * np.float32(top / 255)
+    return np.clip(np.rint(out), 0, top).astype(frames.dtype)

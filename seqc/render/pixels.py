@@ -57,3 +57,29 @@ def load_fitted(path: Path, size: tuple[int, int], fit: str, background: str = B
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a broken keyframe file
         raise ImageReadError(f"cannot decode image {path}: {exc}") from None
     return np.asarray(fit_image(rgb_image, size, fit, background), dtype=np.uint8).copy()
+
+
+def load_alpha(path: Path, size: tuple[int, int], fit: str) -> np.ndarray | None:
+    """A transparent image's alpha as uint8 [height, width], fitted to `size` as its colour is (what
+    `contain` pads is transparent); None for an opaque image. For a codec that keeps alpha."""
+    try:
+        with Image.open(path, formats=IMAGE_FORMATS) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise ImageReadError(f"image is {im.width}x{im.height}, over the pixel limit")
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            if not is_transparent(im):
+                return None
+            alpha = im.convert("RGBA").getchannel("A")
+    except ImageReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a broken keyframe file
+        raise ImageReadError(f"cannot decode image {path}: {exc}") from None
+    if alpha.size != tuple(size):
+        if fit == "cover":
+            alpha = ImageOps.fit(alpha, size, method=RESAMPLE, centering=(0.5, 0.5))
+        elif fit == "contain":
+            alpha = ImageOps.pad(alpha, size, method=RESAMPLE, color=0, centering=(0.5, 0.5))
+        else:
+            alpha = alpha.resize(size, RESAMPLE)
+    return np.asarray(alpha, dtype=np.uint8).copy()

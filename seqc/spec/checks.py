@@ -40,7 +40,7 @@ from seqc.spec.model import (
     Output,
     Storyboard,
 )
-from seqc.spec.paths import local_path, output_problem, resolved
+from seqc.spec.paths import codec_problem, local_path, output_problem, resolved
 from seqc.spec.segments import check_names, compile_segments, frame_count, warn_unused_keyframes
 from seqc.spec.soundtrack import audio_path_problem, compile_audio
 from seqc.spec.timeline import format_time
@@ -247,8 +247,12 @@ def compile_storyboard(doc: Document, path: Path, draft: bool = False, images: I
 
     # 1. Output.
     size, fps, out_text = _output_settings(data.get("output", {}), path.stem, draft)
+    codec = data.get("output", {}).get("codec", "h264")
     out_path = _output_path(base, out_text, out)
-    output = Output(out_path or base, (int(size[0]), int(size[1])), float(fps))
+    if out_path is not None:
+        _check_codec(codec, out_path, tuple(data.get("output", {}).get("size", DEFAULT_SIZE)), out)
+    # A draft is for a quick look: H.264 (in the container asked for), at its own keys.
+    output = Output(out_path or base, (int(size[0]), int(size[1])), float(fps), "h264" if draft else codec)
 
     # 2. Model.
     model_name, model_ref = _check_model(data, out, base)
@@ -287,13 +291,21 @@ def _output_settings(output_data: dict, stem: str, draft: bool) -> tuple[tuple, 
     """The output's size, fps and path text as written (halved and `<name>.draft.<ext>` in a draft)."""
     size = tuple(output_data.get("size", DEFAULT_SIZE))
     fps = output_data.get("fps", DEFAULT_FPS)
-    out_text = output_data.get("path", f"out/{stem}.mp4")
+    suffix = ".mp4" if output_data.get("codec", "h264") == "h264" else ".mov"  # ProRes & co. have no MP4
+    out_text = output_data.get("path", f"out/{stem}{suffix}")
     if draft:
         size = draft_size(size)
         fps = fps / 2
         stem, dot, ext = out_text.rpartition(".")
         out_text = f"{stem}.draft.{ext}" if dot and "/" not in ext else f"{out_text}.draft"
     return size, fps, out_text
+
+
+def _check_codec(codec: str, out_path: Path, size: tuple, out: _Collector) -> None:
+    """The codec's clips must fit the output's container, and the frames the encoder's minimum size."""
+    problem = codec_problem(codec, out_path, (int(size[0]), int(size[1])))
+    if problem is not None:
+        out.error(("output", problem[0]), problem[1])
 
 
 def _output_path(base: Path, out_text: str, out: _Collector) -> Path | None:

@@ -38,8 +38,12 @@ def background_shows(path: Path, fit: str) -> bool:
     """Whether a keyframe's background colour can reach its pixels: `contain` pads with it, and a
     transparent image shows it. Reads the header only; False for a file that cannot be opened
     (its check reports it)."""
-    if fit == "contain":
-        return True
+    return fit == "contain" or transparent_file(path)
+
+
+def transparent_file(path: Path) -> bool:
+    """Whether an image file is transparent (`is_transparent`), from its header; False for a file
+    that cannot be opened (its check reports it)."""
     from PIL import Image
 
     try:

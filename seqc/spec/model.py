@@ -31,11 +31,12 @@ DEFAULT_MODEL = "builtin"
 
 @dataclass(frozen=True)
 class Output:
-    """Where the video goes, its size as (width, height), and its frame rate."""
+    """Where the video goes, its size as (width, height), its frame rate, and the codec of its clips."""
 
     path: Path
     size: tuple[int, int]
     fps: float
+    codec: str = "h264"  # or a mezzanine codec (seqc.media.encode.MEZZANINE): ProRes, DNxHR, FFV1
 
 
 @dataclass(frozen=True)

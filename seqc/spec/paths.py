@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from seqc.media.encode import MIN_SIZE, OUTPUT_SUFFIXES
 from seqc.media.formats import OUTPUT_FORMATS
 
 
@@ -75,4 +76,18 @@ def _image_at(given: str, target: Path, images: Mapping[str, Path]) -> str | Non
                     return name
             except OSError:
                 continue
+    return None
+
+
+def codec_problem(codec: str, output: Path, size: tuple[int, int]) -> tuple[str, str] | None:
+    """Why clips of `codec` cannot make `output` at `size` (a container without that codec, frames
+    under the encoder's minimum) as (the output field at fault, message), or None. GIF and WebM
+    re-encode the clips, so any codec makes them."""
+    suffix = output.suffix.lower()
+    if suffix in OUTPUT_FORMATS and OUTPUT_FORMATS[suffix].stream_copy and suffix not in OUTPUT_SUFFIXES[codec]:
+        fits = " or ".join(OUTPUT_SUFFIXES[codec])
+        return "path", f"codec {codec} does not go into {suffix} (write {fits}, or .gif/.webm re-encoded)"
+    least = MIN_SIZE.get(codec)
+    if least is not None and (size[0] < least[0] or size[1] < least[1]):
+        return "size", f"size {size[0]}x{size[1]} is under {codec}'s smallest frame, {least[0]}x{least[1]}"
     return None

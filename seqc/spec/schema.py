@@ -12,7 +12,7 @@ import json
 import math
 import re
 from importlib import resources
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
@@ -103,6 +103,9 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
     if kind == "not" and "errorMessage" in rule:
         # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
         return [at(path, rule["errorMessage"], rule.get("x-hint", ""))]
+    codec_rule = _codec_problem(doc, path, kind)
+    if codec_rule is not None:
+        return [at(path, codec_rule)]
     if kind == "pattern" and isinstance(value, str) and name in PATH_FIELDS:
         return [_path_problem(value, path, at)]
     if kind == "anyOf" and name == "until":
@@ -227,6 +230,28 @@ def _plain_number(text: str) -> str | None:
     if not math.isfinite(number) or text.lower().lstrip("+-").startswith(("inf", "nan")):
         return None
     return f"{number:f}".rstrip("0").rstrip(".") if abs(number) < 1e15 else repr(number)
+
+
+def _codec_problem(doc: Document, path: tuple, kind: object) -> str | None:
+    """What `output.codec` asks of the output's path or size (tools/make_schema.py's codec_rules), in
+    the words seqc's own check uses; None for any other error."""
+    output = doc.data.get("output") if isinstance(doc.data, dict) else None
+    if not isinstance(output, dict) or output.get("codec") in (None, "h264") or path[:1] != ("output",):
+        return None
+    if not ((kind == "pattern" and path == ("output", "path")) or (kind == "minimum" and path[:2] == ("output", "size"))):
+        return None
+    from seqc.spec.paths import codec_problem
+
+    text, size = output.get("path", "out/x.mov"), output.get("size", [10**6, 10**6])
+    if not isinstance(text, str) or "\x00" in text or not isinstance(size, list) or len(size) != 2 or not all(
+            isinstance(side, (int, float)) for side in size):
+        return None
+    if kind == "pattern":  # the container; the size alone otherwise
+        size = [10**6, 10**6]
+    else:
+        text = "out/x.mov"
+    problem = codec_problem(str(output["codec"]), Path(text), (int(size[0]), int(size[1])))
+    return None if problem is None else problem[1]
 
 
 def _path_problem(value: str, path: tuple, at) -> Problem:

@@ -89,8 +89,9 @@ class Watcher(FolderWatches):
 
     def __init__(self, story: Path, cache: Cache, options: RenderOptions | None = None, *,
                  session: Session | None = None, executor_settings: ExecutorSettings | None = None,
-                 output: Path | None = None, frames: Path | None = None, debounce: float = 0.3,
-                 poll: bool = False, view: View | None = None, debug: bool = False, draft: bool = False):
+                 output: Path | None = None, frames: Path | None = None, frame_format: str = "png",
+                 debounce: float = 0.3, poll: bool = False, view: View | None = None, debug: bool = False,
+                 draft: bool = False):
         self.story = Path(story)
         self.draft = draft
         self.cache = cache
@@ -99,7 +100,8 @@ class Watcher(FolderWatches):
         self.session = session or Session()
         self.executor_settings = executor_settings
         self.output = output  # -o: the video file, instead of the storyboard's output.path
-        self.frames = frames  # --frames DIR: PNG frames instead of a video
+        self.frames = frames  # --frames DIR: image frames instead of a video
+        self.frame_format = frame_format  # --frame-format: png, png16, exr or tiff16
         self.debounce = max(0.0, float(debounce))
         self.view = view or LogView()
         self.debug = debug
@@ -338,7 +340,7 @@ class Watcher(FolderWatches):
     def _output_for(self, story: Storyboard) -> Output:
         """The output step for this version of the storyboard (its output.path may have changed)."""
         if self.frames is not None:
-            return FramesOutput(self.frames)
+            return FramesOutput(self.frames, self.frame_format)
         target = VideoOutput((self.output or story.output.path).absolute())
         check_output(story, target.path, self.cache)
         return target

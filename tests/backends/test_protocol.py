@@ -47,7 +47,7 @@ def pipeline(tmp_path_factory):
 
 def test_the_autoencoder_is_a_backend_that_only_encodes_and_decodes(autoencoder):
     assert isinstance(autoencoder, Backend)
-    assert autoencoder.capabilities == {Capability.ENCODE, Capability.DECODE}
+    assert autoencoder.capabilities == {Capability.ENCODE, Capability.DECODE, Capability.DEEP}
     assert not isinstance(autoencoder, Generator) and not isinstance(autoencoder, Schedulable)
     assert (autoencoder.name, autoencoder.device.type, autoencoder.precision) == ("tiny-vae", "cpu", "float32")
 
@@ -62,7 +62,7 @@ def test_the_pipeline_is_a_generator_with_named_schedulers(pipeline):
 
 def test_a_backend_without_a_capability_is_refused_where_it_is_needed(autoencoder):
     with pytest.raises(ModelError, match=r"model 'tiny-vae' cannot render prompts: it has no 'generate' "
-                                         r"capability \(it can: encode, decode\)"):
+                                         r"capability \(it can: encode, decode, deep\)"):
         generator(autoencoder, "render prompts")
     with pytest.raises(ModelError, match="cannot use scheduler 'euler': it has no 'schedulers' capability"):
         schedulable(autoencoder, "use scheduler 'euler'")

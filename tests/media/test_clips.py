@@ -73,7 +73,7 @@ def test_exception_in_block_cleans_up(tmp_path):
     [
         np.zeros((48, 32, 3), np.uint8),  # wrong width
         np.zeros((2, 32, 64, 3), np.uint8),  # wrong height
-        np.zeros((48, 64, 4), np.uint8),  # RGBA
+        np.zeros((48, 64, 2), np.uint8),  # two channels (RGB or RGBA only)
         np.zeros((48, 64, 3), np.float32),  # not uint8
     ],
 )

@@ -1,10 +1,15 @@
-"""Reading videos back (seqc/media/reader.py): frames through ffmpeg, one-line errors, ffmpeg stopped
-when the reader is closed early; a PNG sequence written from frame batches, numbered from `start`."""
+"""Reading videos back (seqc/media/reader.py): frames through ffmpeg, at 8 bits or the clip's full
+depth, one-line errors, ffmpeg stopped when the reader is closed early; a PNG sequence written from
+frame batches, numbered from `start`; 16-bit PNG/TIFF and half-float EXR sequences through ffmpeg,
+each file whole or absent."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from framekit import exr_channels, png_depth, read_image, smooth_frames16, write_prores
 from mediakit import files_in, gradient_frames, make_clips
 from PIL import Image
 
@@ -46,3 +51,90 @@ def test_a_reader_closed_early_stops_ffmpeg(tmp_path, monkeypatch):
     (proc,) = started
     assert proc.returncode is not None and not pid_alive(proc.pid)
     assert len(list(media.read_frames(clip))) == 6
+
+
+def test_sixteen_bits_of_an_h264_clip_are_its_eight_bits_widened(tmp_path):
+    (clip,) = make_clips(tmp_path, counts=(4,), size=(32, 16), fps=12)
+    deep = np.stack(list(media.read_frames(clip, depth=16)))
+    assert deep.dtype == np.uint16 and deep.shape == (4, 16, 32, 3)
+    assert np.array_equal(deep, np.stack(list(media.read_frames(clip))).astype(np.uint16) * 257)
+
+
+def test_sixteen_bits_of_a_10_bit_prores_clip_keep_its_10_bits(tmp_path):
+    source = smooth_frames16(5)
+    clip = write_prores(tmp_path / "deep.mov", source)
+    deep = np.stack(list(media.read_frames(clip, depth=16)))
+    shallow = np.stack(list(media.read_frames(clip)))
+    assert deep.dtype == np.uint16 and deep.shape == source.shape
+    assert (deep % 257 != 0).mean() > 0.5  # not 8-bit values widened: the finer steps survive
+    assert len(np.unique(deep[..., 1])) > 2 * len(np.unique(shallow[..., 1]))
+    assert np.abs(deep.astype(int) - source).max() < 65535 * 0.01  # 4:2:2 and 10 bits from the source
+    assert np.abs(deep / 257 - shallow).max() <= 1.5  # the same picture as the 8-bit read
+
+
+def test_read_frames_refuses_another_depth(tmp_path):
+    (clip,) = make_clips(tmp_path, counts=(1,), size=(32, 16))
+    with pytest.raises(ValueError, match="depth"):
+        media.read_frames(clip, depth=10)
+
+
+@pytest.mark.parametrize("kind", ["png16", "tiff16"])
+def test_a_16_bit_sequence_holds_the_frames_exactly(tmp_path, kind):
+    frames = smooth_frames16(3, width=24, height=16)
+    folder = tmp_path / "50% done"  # a `%` in the folder is no part of ffmpeg's file pattern
+    assert reader.write_image_sequence(iter(frames), folder, kind, start=7) == 3
+    suffix = ".png" if kind == "png16" else ".tif"
+    assert files_in(folder) == {f"frame_{i:06d}{suffix}" for i in (7, 8, 9)}
+    for i, frame in enumerate(frames):
+        path = folder / f"frame_{i + 7:06d}{suffix}"
+        assert np.array_equal(read_image(path, (24, 16)), frame)
+    if kind == "png16":
+        assert png_depth(folder / "frame_000007.png") == (16, 2)  # 16 bits per channel, RGB
+    else:
+        with Image.open(folder / "frame_000007.tif") as image:
+            assert image.tag_v2[258] == (16, 16, 16)  # BitsPerSample
+
+
+def test_an_exr_sequence_holds_half_floats(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.uniform(0, 1, (16, 24, 3)).astype(np.float32) for _ in range(2)]
+    assert reader.write_image_sequence(frames, tmp_path, "exr") == 2
+    for i, frame in enumerate(frames):
+        path = tmp_path / f"frame_{i:06d}.exr"
+        assert exr_channels(path) == {"R": 1, "G": 1, "B": 1}  # 1: HALF
+        stored = read_image(path, (24, 16), "gbrpf16le")  # the halves as stored
+        assert np.array_equal(stored, frame.astype(np.float16).astype(np.float32))  # each rounded to the nearest
+        assert np.allclose(read_image(path, (24, 16), "gbrpf32le"), frame, atol=2e-3)  # as a float reader sees it
+    # 3 half channels, zip-compressed: far less than 32-bit floats would take.
+    assert (tmp_path / "frame_000000.exr").stat().st_size < 16 * 24 * 3 * 4
+
+
+def test_a_wrong_frame_writes_nothing_and_stops_ffmpeg(tmp_path, monkeypatch):
+    started = []
+    real = ffmpeg.spawn
+    monkeypatch.setattr(reader, "spawn", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    eight_bits = gradient_frames(2, 24, 16)
+    with pytest.raises(ValueError, match="uint16"):
+        reader.write_image_sequence(list(eight_bits), tmp_path, "png16")
+    assert files_in(tmp_path) == set()
+    (proc,) = started
+    assert proc.returncode is not None and not pid_alive(proc.pid)
+
+
+def test_an_interrupted_sequence_leaves_whole_files_only(tmp_path):
+    frames = smooth_frames16(300, width=64, height=48)
+
+    def stopping():  # Ctrl-C once ffmpeg has written a few files (its encoder threads hold some frames)
+        for frame in frames:
+            yield frame
+            if (tmp_path / "frame_000002.png").exists():
+                raise KeyboardInterrupt
+            time.sleep(0.002)
+        raise AssertionError("ffmpeg wrote no files while it was sent 300 frames")
+
+    with pytest.raises(KeyboardInterrupt):
+        reader.write_image_sequence(stopping(), tmp_path, "png16")
+    names = sorted(files_in(tmp_path))
+    assert len(names) >= 3 and all(name.endswith(".png") for name in names)  # no .tmp left behind
+    for name in names:  # each one there is whole
+        assert np.array_equal(read_image(tmp_path / name, (64, 48)), frames[int(name[6:12])])

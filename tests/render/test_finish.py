@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from seqc.errors import RenderError
+from seqc.media.encode import ENCODER_SETTINGS
 from seqc.render.finish import ClipFinisher
 from seqc.store import Cache
 
@@ -18,7 +19,7 @@ KEY_A, KEY_B = "a" * 64, "b" * 64
 
 
 def job(key: str):
-    return SimpleNamespace(key=key, inputs={"kind": "clip", "test": key[0]})
+    return SimpleNamespace(key=key, inputs={"kind": "clip", "test": key[0]}, encoding=ENCODER_SETTINGS)
 
 
 def frames(n: int, level: int) -> np.ndarray:

@@ -45,9 +45,9 @@ def run(watch: WatchOptions, *, debug: bool = False) -> int:
             cache = Cache(scratch, warn=console.warn) if scratch else open_cache(request.cache_dir, request.file)
             # 2. Watch and render, with the preview page and the warm-render socket beside it.
             watcher = Watcher(Path(request.file), cache, request.options, session=session, executor_settings=request,
-                              output=request.output, frames=request.frames, debounce=watch.debounce,
-                              poll=watch.poll, draft=request.draft, view=LiveView() if live else LogView(),
-                              debug=debug)
+                              output=request.output, frames=request.frames, frame_format=request.frame_format,
+                              debounce=watch.debounce, poll=watch.poll, draft=request.draft,
+                              view=LiveView() if live else LogView(), debug=debug)
             with serving(watcher, cache, watch.serve, handoff=not request.no_cache):  # stopped on Ctrl-C too
                 watcher.run()  # returns only after stop(); Ctrl-C propagates as KeyboardInterrupt (exit 130)
     finally:
