@@ -1,12 +1,12 @@
 """Everything that touches ffmpeg: the clip encoding, clip writing, probing, concat and decoding.
 
     ffmpeg.py   the only place that starts ffmpeg (paths as `file:` URLs, its own session)
-    encode.py   ENCODER_SETTINGS and the encoder's arguments (pure data: clip keys include it)
+    encode.py   the clip recipes (H.264, ProRes, DNxHR, FFV1) and the encoder's arguments (pure data: clip keys hold them)
     formats.py  the output formats by suffix
     clips.py    ClipWriter: frames in, one verified clip out
     probe.py    frame counts without decoding
     concat.py   clips joined into the output by a stream copy (or a re-encode for gif/webm)
-    reader.py   frames back out of a video; PNG sequences
+    reader.py   frames back out of a video (8 or 16 bits); image sequences
     mux.py      the soundtrack put into the joined video once, exactly its length
     mp4.py      a clip's frame count and stream parameters, read from its boxes in-process
 """

@@ -36,6 +36,10 @@ AUDIO_CODECS: dict[str, AudioCodec] = {
     "matroska": AudioCodec(("-c:a", "aac", "-b:a", "192k"), 1024),
     "webm": AudioCodec(("-c:a", "libopus", "-b:a", "128k"), 960),
 }
+# Beside a mezzanine codec (ProRes, DNxHR, FFV1) in .mov or .mkv: uncompressed 24-bit PCM, what an
+# edit expects from a master (nothing to decode, no priming samples), exact to the sample.
+PCM = AudioCodec(("-c:a", "pcm_s24le"), 1)
+PCM_MUXERS = ("mov", "matroska")
 
 
 def takes_audio(fmt: OutputFormat) -> bool:
@@ -57,11 +61,12 @@ def audio_seconds(path: Path) -> float:
 
 
 def mux(video: Path, audio: Path, start: float, duration: float, fmt: OutputFormat, output: Path,
-        frames: int) -> float:
+        frames: int, pcm: bool = False) -> float:
     """Write `output` (a temp path: the caller publishes it) from `video`'s stream and `audio` from
     `start`, exactly `duration` seconds long; check `frames` video frames and the audio's length.
+    `pcm`: 24-bit PCM where the container takes it (PCM_MUXERS), for a mezzanine master.
     Returns the decoded audio's length in seconds."""
-    codec = AUDIO_CODECS[fmt.muxer]
+    codec = PCM if pcm and fmt.muxer in PCM_MUXERS else AUDIO_CODECS[fmt.muxer]
     run(["-loglevel", "error", "-i", ff_path(video), "-i", ff_path(audio),
          "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *codec.args, "-ar", str(MUX_RATE), "-ac", "2",
          "-af", audio_filter(start, duration),

@@ -11,7 +11,7 @@ from seqc.errors import InputError
 from seqc.media.concat import concat
 from seqc.media.formats import output_format
 from seqc.media.mp4 import TrackInfo
-from seqc.media.mux import mux, takes_audio
+from seqc.media.mux import PCM_MUXERS, mux, takes_audio
 from seqc.plan import Plan
 from seqc.spec import Storyboard
 from seqc.spec.paths import codec_problem, output_problem
@@ -55,11 +55,20 @@ def soundtrack(plan: Plan, output: Path) -> dict | None:
     if audio is None or not audio.mux or plan.audio_sha256 is None:
         return None
     try:
-        if not takes_audio(output_format(output)):
-            return None
+        fmt = output_format(output)
     except ValueError:
         return None
-    return {"sha256": plan.audio_sha256, "start": audio.start}
+    if not takes_audio(fmt):
+        return None
+    sound = {"sha256": plan.audio_sha256, "start": audio.start}
+    if _pcm(plan) and fmt.muxer in PCM_MUXERS:  # a master's sound: a switch of codec re-muxes it
+        sound["codec"] = "pcm_s24le"
+    return sound
+
+
+def _pcm(plan: Plan) -> bool:
+    """Whether the soundtrack goes beside the video as PCM: a mezzanine codec's master."""
+    return plan.storyboard.output.codec != "h264"
 
 
 def _current(plan: Plan, output: Path) -> bool:
@@ -93,7 +102,7 @@ def write_video(plan: Plan, clips: Mapping[str, Path], output: Path,
                 concat(joined[0], silent, joined[1])
                 with atomic.atomic_path(output) as tmp:
                     mux(silent, audio.path, audio.start, plan.total_frames / plan.storyboard.output.fps,
-                        output_format(output), tmp, plan.total_frames)
+                        output_format(output), tmp, plan.total_frames, pcm=_pcm(plan))
             finally:
                 silent.unlink(missing_ok=True)
     return _record(output, plan)

@@ -104,7 +104,7 @@ class PublishingView:
         output no browser plays is left to the background thread, to publish as its H.264 proxy."""
         video = note = proxy = job = None
         if result.output is None:
-            note = "this watch writes PNG frames (--frames): there is no video to play"
+            note = "this watch writes image frames (--frames): there is no video to play"
         elif result.output.is_file():
             info = {"file": result.output.name, "frames": result.frames,
                     "fps": self._plan.storyboard.output.fps if self._plan else None,

@@ -82,7 +82,7 @@ class LogView:
         self.line(f"rendering: {reason}; {plan.count(plan.missing)} to render {_indices(todo)}")
 
     def rendered(self, result: RenderResult) -> None:
-        where = result.output if result.output is not None else "PNG frames"
+        where = result.output if result.output is not None else "image frames"
         self.line(f"rendered: {result.rendered} of {result.segments} segments {_indices(result.rendered_segments)}, "
                   f"{result.cached} cached, {result.frames} frames in {result.seconds:.2f} s -> {where}", "green")
         self._first_done()

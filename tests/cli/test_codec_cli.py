@@ -1,12 +1,13 @@
 """`output: {codec: ...}` end to end: `seqc render` writes a ProRes .mov whose every frame is
 yuv422p10le (and each mezzanine codec its own format), ProRes 4444 carries a transparent keyframe's
-alpha eased across the segment, an H.264 and a ProRes render of one storyboard share latents but
+alpha eased across the segment, a soundtrack goes beside a master as 24-bit PCM, an H.264 and a ProRes render of one storyboard share latents but
 not clips (and the plan says why), and a codec the container cannot hold is one line, exit 2,
 nothing written."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from seqc.media.ffmpeg import ffmpeg_exe
 pytestmark = pytest.mark.slow  # real renders in subprocesses
 
 SIZE = (256, 128)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def frame_formats(path: Path) -> list[str]:
@@ -112,3 +114,16 @@ def test_dnxhr_under_its_smallest_frame_is_refused(folder):
                     "  b: {image: b.png}\nsegments:\n  - {from: a, to: b, frames: 2}\n")
     proc = run_seqc("validate", str(path), check=False)
     assert proc.returncode == 2 and "under dnxhr's smallest frame, 256x120" in proc.stderr
+
+
+def test_a_mezzanine_master_carries_its_soundtrack_as_pcm(folder):
+    shutil.copy(EXAMPLES / "music" / "track.opus", folder / "track.opus")
+    path = story(folder, "prores", ", path: out/sound.mov")
+    path.write_text(path.read_text() + "audio: {path: track.opus, start: 1}\n")
+    render_json(path, folder / "cache")
+    header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(folder / "out" / "sound.mov")],
+                            capture_output=True, text=True).stderr
+    assert "Audio: pcm_s24le" in header and "prores (HQ)" in header
+    samples = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(folder / "out" / "sound.mov"), "-map",
+                              "0:a:0", "-f", "s32le", "-ac", "1", "-"], capture_output=True, check=True).stdout
+    assert len(samples) // 4 == 48000 * 7 // 12  # exactly the video's 7 frames at 12 fps
