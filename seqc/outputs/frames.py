@@ -1,7 +1,8 @@
 """The frames output (`--frames DIR`, `--frame-format`): every frame of the video as an image file,
 `frame_NNNNNN.<ext>`, decoded from the cached clips, with frames left over from a longer earlier
 export in the same format removed. For compositing: 8-bit PNG (the default), 16-bit PNG or TIFF at
-the clips' full depth, or half-float linear-light OpenEXR."""
+the clips' full depth, or half-float linear-light OpenEXR; RGBA when the clips keep an alpha plane
+(ProRes 4444 of a transparent keyframe), RGB otherwise."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ LABELS = {"png": "PNG", "png16": "16-bit PNG", "exr": "half-float linear EXR", "
 def write_frames(plan: Plan, clips: Mapping[str, Path], folder: Path, frame_format: str = "png") -> int:
     """Write the plan's frames into `folder` in timeline order (a repeated segment is written again
     where it repeats) in `frame_format` (a FRAME_FORMATS name); return how many. Each file is
-    published atomically; memory does not grow with the video (frames stream through)."""
+    published atomically; memory does not grow with the video (frames stream through). RGBA files
+    when the plan's clips have an alpha plane, so a transparent keyframe stays transparent."""
+    from seqc.media.encode import has_alpha
     from seqc.media.reader import (  # numpy and PIL: only when exporting
         read_frames,
         write_image_sequence,
@@ -37,12 +40,13 @@ def write_frames(plan: Plan, clips: Mapping[str, Path], folder: Path, frame_form
         raise ValueError(f"frame format must be one of {', '.join(FRAME_FORMATS)}, got {frame_format!r}")
     folder = Path(folder)
     paths = [clips[job.key] for job in plan.clip_jobs]
+    alpha = any(has_alpha(job.encoding) for job in plan.clip_jobs)
     if frame_format == "png":
         count = 0
         for path in paths:
-            count += write_png_sequence(read_frames(path), folder, start=count)
+            count += write_png_sequence(read_frames(path, alpha=alpha), folder, start=count)
     else:
-        frames = _timeline(paths)
+        frames = _timeline(paths, alpha)
         if frame_format == "exr":
             frames = map(linear_light, frames)
         count = write_image_sequence(frames, folder, frame_format)
@@ -50,20 +54,26 @@ def write_frames(plan: Plan, clips: Mapping[str, Path], folder: Path, frame_form
     return count
 
 
-def _timeline(paths: list[Path]) -> Iterator[np.ndarray]:
-    """The clips' frames one after another, at their full depth (uint16); each decoder is stopped
-    as soon as its clip is done or the export stops."""
+def _timeline(paths: list[Path], alpha: bool) -> Iterator[np.ndarray]:
+    """The clips' frames one after another, at their full depth (uint16), RGBA if `alpha`; each
+    decoder is stopped as soon as its clip is done or the export stops."""
     from seqc.media.reader import read_frames
 
     for path in paths:
-        with contextlib.closing(read_frames(path, depth=16)) as frames:
+        with contextlib.closing(read_frames(path, depth=16, alpha=alpha)) as frames:
             yield from frames
 
 
 def linear_light(frame: np.ndarray) -> np.ndarray:
     """A uint16 sRGB/BT.709-encoded RGB frame as float32 linear light in 0..1 (the sRGB EOTF; the
-    primaries stay BT.709), what a compositor's linear workflow expects from an EXR."""
-    return _eotf_table()[frame]
+    primaries stay BT.709), what a compositor's linear workflow expects from an EXR. An RGBA frame's
+    alpha is coverage, not light: only scaled to 0..1, never linearised."""
+    import numpy as np
+
+    light = _eotf_table()[frame]
+    if frame.shape[-1] == 4:
+        light[..., 3] = frame[..., 3] / np.float32(65535)
+    return light
 
 
 @functools.cache

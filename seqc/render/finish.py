@@ -21,6 +21,7 @@ from pathlib import Path
 
 from seqc.media.batch import HeldClip, encode_batch
 from seqc.media.clips import ClipWriter
+from seqc.media.encode import depth
 from seqc.media.mp4 import TrackInfo
 from seqc.plan import SegmentJob
 from seqc.store import Cache
@@ -64,7 +65,7 @@ class ClipFinisher:
         self._raise_failures()
         path = self.cache.temp_path("clips", job.key)
         settings = job.encoding
-        if self.batch and frames * size[0] * size[1] * 3 <= SMALL_CLIP_BYTES:
+        if self.batch and frames * size[0] * size[1] * 3 * depth(settings) // 8 <= SMALL_CLIP_BYTES:
             return HeldClip(path, size, fps, settings)
         writer = ClipWriter(path, size, fps, settings)
         try:

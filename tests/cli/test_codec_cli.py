@@ -127,3 +127,13 @@ def test_a_mezzanine_master_carries_its_soundtrack_as_pcm(folder):
     samples = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(folder / "out" / "sound.mov"), "-map",
                               "0:a:0", "-f", "s32le", "-ac", "1", "-"], capture_output=True, check=True).stdout
     assert len(samples) // 4 == 48000 * 7 // 12  # exactly the video's 7 frames at 12 fps
+
+
+def test_an_exported_timeline_points_at_the_prores_master(folder):
+    otio = pytest.importorskip("opentimelineio", reason="the export extra (pip install 'seqc[export]')")
+    path = story(folder, "prores", ", path: out/cut.mov")
+    run_seqc("export", str(path), "-o", str(folder / "cut.otio"), "--cache-dir", str(folder / "cache"), "-q")
+    clips = list(otio.adapters.read_from_file(str(folder / "cut.otio")).find_clips())
+    assert [c.source_range.duration.value for c in clips] == [6, 1]
+    assert {c.media_reference.target_url for c in clips} == {(folder / "out" / "cut.mov").as_uri()}
+    assert frame_formats(folder / "out" / "cut.mov") == ["yuv422p10le"] * 7

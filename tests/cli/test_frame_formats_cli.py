@@ -1,6 +1,8 @@
 """`seqc render --frames DIR --frame-format png|png16|exr|tiff16` end to end with the built-in model:
 the cached clips' frames in each format, as many as the video has, an earlier longer export's extra
-frames removed; `--frame-format` without `--frames` is one line and exit 2, with nothing written."""
+frames removed; a ProRes 4444 storyboard with a transparent keyframe gives RGBA files whose alpha
+eases as the video's does, an opaque one RGB files; `--frame-format` without `--frames` is one line
+and exit 2, with nothing written."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from framekit import exr_channels, png_depth, read_image
+from framekit import exr_channels, png_depth, read_image, tiff_samples
 from PIL import Image
-from renderkit import paint_seasons, render_json, run_seqc, write_story
+from renderkit import paint_seasons, render_json, run_seqc, write_image, write_story
 
 from seqc import media
 
@@ -88,3 +90,95 @@ def test_an_unknown_frame_format_is_refused(rendered, tmp_path):
                     "--frame-format", "jpeg", check=False, timeout=60)
     assert proc.returncode == 2 and "invalid choice: 'jpeg'" in proc.stderr
     assert not (tmp_path / "f").exists()
+
+
+SIZE = (256, 128)
+
+
+@pytest.fixture(scope="module")
+def prores4444(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """Two ProRes 4444 storyboards rendered once, 6 frames of linear easing plus the final frame:
+    `alpha` from an opaque keyframe to one whose left half is transparent, `opaque` between two
+    opaque ones; {name: (storyboard, the video)}."""
+    folder = tmp_path_factory.mktemp("frames-4444")
+    write_image(folder / "a.png", 1, SIZE)
+    write_image(folder / "b.png", 2, SIZE)
+    pixels = np.asarray(Image.open(folder / "b.png").convert("RGB"))
+    alpha = np.zeros(SIZE[::-1], np.uint8)
+    alpha[:, SIZE[0] // 2:] = 255  # the right half opaque, the left half transparent
+    Image.fromarray(np.dstack([pixels, alpha]), "RGBA").save(folder / "cutout.png")
+    rendered = {}
+    for name, b in (("alpha", "cutout.png"), ("opaque", "b.png")):
+        story = folder / f"{name}.yaml"
+        story.write_text(f"version: 1\noutput: {{size: [{SIZE[0]}, {SIZE[1]}], fps: 12, codec: prores4444}}\n"
+                         f"keyframes:\n  a: {{image: a.png}}\n  b: {{image: {b}}}\n"
+                         "segments:\n  - {from: a, to: b, frames: 6, easing: linear}\n")
+        result = render_json(story, folder / "cache")
+        assert result["frames"] == 7
+        rendered[name] = story, Path(result["output"])
+    return rendered
+
+
+def export(story: Path, out: Path, frame_format: str) -> list[Path]:
+    """`seqc render --frames OUT --frame-format F` from the cached clips; the files, in order."""
+    run_seqc("render", str(story), "--cache-dir", str(story.parent / "cache"), "--frames", str(out),
+             "--frame-format", frame_format)
+    files = sorted(out.iterdir())
+    assert [p.name for p in files] == [f"frame_{i:06d}{SUFFIXES[frame_format]}" for i in range(7)]
+    return files
+
+
+def rgba_of(path: Path, frame_format: str) -> np.ndarray:
+    """An RGBA file's values scaled to 0..1 [H,W,4] (an EXR's as stored: linear, RGB times alpha)."""
+    if frame_format == "png":
+        with Image.open(path) as image:
+            assert image.mode == "RGBA"
+            return np.asarray(image) / 255
+    if frame_format == "exr":
+        return read_image(path, SIZE, "gbrapf16le")
+    return read_image(path, SIZE, "rgba64le") / 65535
+
+
+@pytest.mark.parametrize("frame_format", ["png", "png16", "exr", "tiff16"])
+def test_a_transparent_keyframe_gives_rgba_frames_whose_alpha_eases(prores4444, tmp_path, frame_format):
+    story, video = prores4444["alpha"]
+    files = export(story, tmp_path / "frames", frame_format)
+    depth = 8 if frame_format == "png" else 16
+    frames = np.stack(list(media.read_frames(video, depth, alpha=True)))
+    scale = np.iinfo(frames.dtype).max
+    images = [rgba_of(path, frame_format) for path in files]
+    half = SIZE[0] // 2
+    left = np.array([image[:, : half - 4, 3].mean() for image in images])
+    right = np.array([image[:, half + 4:, 3].mean() for image in images])
+    assert np.allclose(left, 1.0 - np.arange(7) / 6, atol=0.01)  # opaque to transparent, linearly
+    assert np.allclose(right, 1.0, atol=0.002)  # opaque at both ends
+    for image, frame in zip(images, frames, strict=True):
+        assert np.allclose(image[..., 3], frame[..., 3] / scale, atol=2**-11)  # the video's alpha, not linearised
+        if frame_format != "exr":  # straight alpha: the colours as the video holds them
+            assert np.array_equal(np.round(image[..., :3] * scale), frame[..., :3])
+    if frame_format == "png":
+        assert png_depth(files[0]) == (8, 6)  # RGBA
+    elif frame_format == "png16":
+        assert png_depth(files[0]) == (16, 6)
+    elif frame_format == "tiff16":
+        assert tiff_samples(files[0]) == (4, (2,))  # RGBA, the alpha unassociated (straight)
+    else:
+        assert exr_channels(files[0]) == {"A": 1, "B": 1, "G": 1, "R": 1}  # half floats
+        light = srgb_to_linear(frames[0, ..., :3] / 257)  # linear light, times the alpha
+        assert np.allclose(images[0][..., :3], light * images[0][..., 3:], rtol=2**-10, atol=1e-6)
+
+
+@pytest.mark.parametrize("frame_format", ["png", "png16", "exr", "tiff16"])
+def test_an_opaque_prores_4444_storyboard_gives_rgb_frames(prores4444, tmp_path, frame_format):
+    story, video = prores4444["opaque"]
+    files = export(story, tmp_path / "frames", frame_format)
+    if frame_format == "png":
+        with Image.open(files[-1]) as image:
+            assert image.mode == "RGB" and np.array_equal(np.asarray(image), list(media.read_frames(video))[-1])
+        assert png_depth(files[0]) == (8, 2)
+    elif frame_format == "png16":
+        assert png_depth(files[0]) == (16, 2)
+    elif frame_format == "tiff16":
+        assert tiff_samples(files[0]) == (3, ())
+    else:
+        assert exr_channels(files[0]) == {"R": 1, "G": 1, "B": 1}

@@ -1,18 +1,27 @@
 """The frames output (seqc/outputs/frames.py): `write_frames` writes the plan's frames from the cached
 clips in timeline order, and removes the frame_NNNNNN.<ext> files beyond the count that a longer
 export in the same format left, and nothing else; png16/tiff16 hold the clips' full depth, exr their
-linear light in half floats."""
+linear light in half floats; RGBA files in every format when the plan's clips keep an alpha plane."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from framekit import exr_channels, png_depth, read_image, smooth_frames16, write_prores
+from framekit import (
+    exr_channels,
+    png_depth,
+    read_image,
+    smooth_frames16,
+    smooth_frames_rgba16,
+    tiff_samples,
+    write_prores,
+)
 from outputkit import fill_cache, golden_project, plan_of
 from PIL import Image
 
 from seqc import media
 from seqc.media.clips import write_clip
+from seqc.media.encode import has_alpha
 from seqc.outputs.frames import linear_light, write_frames
 
 
@@ -146,3 +155,59 @@ def test_an_unknown_frame_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="png, png16, exr, tiff16"):
         write_frames(plan, {}, tmp_path / "frames", "jpeg")
     assert not (tmp_path / "frames").exists()
+
+
+def alpha_project(tmp_path):
+    """The golden storyboard as ProRes 4444 with b.png made transparent (its left half), planned, and
+    ProRes 4444 clips of RGBA gradients (alpha a ramp moving from frame to frame) in place of the
+    cached ones: (plan, clips)."""
+    story, cache = golden_project(tmp_path)
+    story.write_text(story.read_text().replace("output: {path: out/golden.mp4,",
+                                               "output: {path: out/golden.mov, codec: prores4444,"))
+    with Image.open(story.parent / "b.png") as image:
+        pixels = np.asarray(image.convert("RGBA")).copy()
+    pixels[:, :16, 3] = 0
+    Image.fromarray(pixels, "RGBA").save(story.parent / "b.png")
+    plan = plan_of(story, cache)
+    assert all(has_alpha(job.encoding) for job in plan.clip_jobs)
+    clips = {job.key: write_prores(tmp_path / f"clip{i}.mov", smooth_frames_rgba16(job.segment.frames, 32, 32))
+             for i, job in enumerate(plan.clip_jobs)}
+    return plan, clips
+
+
+@pytest.mark.parametrize("frame_format", ["png", "png16", "tiff16", "exr"])
+def test_frames_of_alpha_clips_are_rgba_in_every_format(tmp_path, frame_format):
+    plan, clips = alpha_project(tmp_path)
+    folder = tmp_path / "frames"
+    assert write_frames(plan, clips, folder, frame_format) == 28
+    suffix = {"png": ".png", "png16": ".png", "tiff16": ".tif", "exr": ".exr"}[frame_format]
+    assert sorted(p.name for p in folder.iterdir()) == [f"frame_{i:06d}{suffix}" for i in range(28)]
+    depth = 8 if frame_format == "png" else 16
+    video = np.stack([f for job in plan.clip_jobs for f in media.read_frames(clips[job.key], depth, alpha=True)])
+    assert video[0, :, 0, 3].max() < 0.01 * np.iinfo(video.dtype).max < video[0, :, 16, 3].min()  # a real ramp
+    for index in (0, 11, 12, 27):
+        path = folder / f"frame_{index:06d}{suffix}"
+        if frame_format == "png":
+            with Image.open(path) as image:
+                assert image.mode == "RGBA" and np.array_equal(np.asarray(image), video[index]), index
+        elif frame_format == "exr":
+            assert exr_channels(path) == {"A": 1, "B": 1, "G": 1, "R": 1}  # 1: HALF
+            stored = read_image(path, (32, 32), "gbrapf16le")
+            alpha = video[index, ..., 3] / 65535  # coverage: scaled to 0..1, not linearised
+            assert np.allclose(stored[..., 3], alpha, rtol=2**-11, atol=1e-7), index
+            encoded = video[index, ..., :3] / 65535
+            light = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4)
+            # Linear light, premultiplied by the alpha as OpenEXR stores it.
+            assert np.allclose(stored[..., :3], light * alpha[..., None], rtol=2**-10, atol=1e-7), index
+        else:
+            assert np.array_equal(read_image(path, (32, 32), "rgba64le"), video[index]), index
+    if frame_format in ("png", "png16"):
+        assert png_depth(folder / "frame_000000.png") == (depth, 6)  # RGBA
+    if frame_format == "tiff16":
+        assert tiff_samples(folder / "frame_000000.tif") == (4, (2,))  # RGBA, straight alpha
+
+
+def test_the_alpha_of_an_exr_frame_is_not_linearised():
+    frame = np.array([[[128 * 257, 128 * 257, 128 * 257, 128 * 257]]], np.uint16)
+    assert linear_light(frame).ravel().tolist() == pytest.approx([0.2158605, 0.2158605, 0.2158605, 128 / 255])
+    assert linear_light(frame[..., :3]).shape == (1, 1, 3)
