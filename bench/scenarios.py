@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from bench import cluster, inprocess, morphs, prompts, speedups, warm
+from bench import cluster, codecs, inprocess, morphs, prompts, speedups, warm
 from bench.measure import (
     median,
     plan_in_fresh_process,
@@ -57,6 +57,8 @@ class Settings:
     scale_segments: int = 1000  # scenario 8: distinct 2-frame segments ...
     scale_size: int = 32  # ... at this size, with the tiny random autoencoder
     scale_small: int = 10  # the short storyboard the memory figure compares with
+    # scenario 12: mezzanine codecs rendered once each besides the alternated h264/prores rounds
+    codec_extras: tuple[str, ...] = ("dnxhr", "ffv1")
 
     @property
     def frames_per_segment(self) -> int:
@@ -78,7 +80,7 @@ QUICK = replace(FULL, name="quick", fps=12, segment_seconds=1.0, repeats=2, noop
 SMOKE = replace(FULL, name="smoke", size=64, fps=8, segment_seconds=0.5, keyframes=6, plan_sizes=(5, 10, 20),
                 repeats=1, plan_runs=1, noop_runs=1, memory_frames=(8, 24), session_edits=1, speedup_frames=8,
                 overlap_segments=2, overlap_rounds=1, import_breakdown=False, gpu_size=64,
-                scale_segments=20, scale_small=4)
+                scale_segments=20, scale_small=4, codec_extras=("ffv1",))  # dnxhr: >= 256x120
 MODES = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 
 
@@ -666,6 +668,7 @@ SCENARIOS = [
     ("cluster", cluster.scenario_cluster),  # segments on Ray workers (bench/cluster.py, issue 15)
     ("10_prompt_morph", prompts.scenario_prompt_morph),  # builtin-emoji vs its pipeline (bench/prompts.py)
     ("11_morph_quality", morphs.scenario_morph_quality),  # method: morph vs slerp (bench/morphs.py)
+    ("12_codecs", codecs.scenario_codecs),  # prores vs h264 renders, side by side (bench/codecs.py)
 ]
 
 

@@ -361,12 +361,14 @@ def batched_clips(folder, clips: int = 64, frames: int = 2, size: int = 32, roun
     from pathlib import Path
     from types import SimpleNamespace
 
+    from seqc.media.encode import encoding
     from seqc.render.finish import ClipFinisher
     from seqc.store import Cache
 
     rng = np.random.default_rng(0)
     pictures = [rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8) for _ in range(clips)]
-    jobs = [SimpleNamespace(key=f"{i:064x}", inputs={"bench": i}) for i in range(clips)]
+    # The finisher encodes each clip with its job's recipe (SegmentJob.encoding): H.264's, as a render's.
+    jobs = [SimpleNamespace(key=f"{i:064x}", inputs={"bench": i}, encoding=encoding("h264")) for i in range(clips)]
     made: dict[bool, list[bytes]] = {}
 
     def encode(batch: bool) -> Callable[[], float]:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # real renders in subprocesses: run with the full
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = {
     "1_throughput", "2_incremental_edit", "3_noop", "4_plan_scale", "5_memory", "6_session", "7_gpu", "8_scale",
-    "9_warm", "speedups", "cluster", "10_prompt_morph", "11_morph_quality",
+    "9_warm", "speedups", "cluster", "10_prompt_morph", "11_morph_quality", "12_codecs",
 }
 
 
@@ -70,6 +70,15 @@ def test_smoke_report_describes_the_run(smoke_report):
     assert len(smoke_report["load"]["before"]) == 3
     noop = smoke_report["scenarios"]["3_noop"]["figures"]
     assert next(f for f in noop if f["label"] == "torch imported")["value"] is False
+
+
+@pytest.mark.slow
+def test_smoke_codecs_renders_prores_and_h264_side_by_side(smoke_report):
+    codecs = smoke_report["scenarios"]["12_codecs"]
+    best = codecs["details"]["best"]
+    assert best["h264"]["track_codec"] == "h264" and best["prores"]["track_codec"] == "apch"
+    labels = {f["label"] for f in codecs["figures"]}
+    assert {"prores / h264: CLI wall", "prores / h264: peak RSS", "prores / h264: output size"} <= labels
 
 
 def test_smoke_scale_measures_the_fixed_cost_and_a_noop_that_writes_nothing(smoke_report):
