@@ -104,8 +104,8 @@ def _problems_for(error: jsonschema.ValidationError, doc: Document) -> list[Prob
         # A rule between fields (tools/make_schema.py's `forbid`): the schema says what to say.
         return [at(path, rule["errorMessage"], rule.get("x-hint", ""))]
     codec_rule = _codec_problem(doc, path, kind)
-    if codec_rule is not None:
-        return [at(path, codec_rule)]
+    if codec_rule is not None:  # at the field (a size's two sides: one problem)
+        return [at(path[:2], codec_rule)]
     if kind == "pattern" and isinstance(value, str) and name in PATH_FIELDS:
         return [_path_problem(value, path, at)]
     if kind == "anyOf" and name == "until":

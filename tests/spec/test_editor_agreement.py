@@ -171,7 +171,8 @@ def test_the_schema_refuses_exactly_what_seqc_refuses(folder, text, where):
 
 def repair(instance: dict, draw) -> dict:
     """A schema instance with what no schema can check made real: images that exist, segments that
-    name keyframes, a model that is there (./vae, so prompts go; no `vae:`, `controlnet:` or `embeddings:`), a soundtrack file, and an output
+    name keyframes, a model that is there (./vae, so prompts go; no `vae:`, `controlnet:` or `embeddings:`;
+    no `method: morph`), a soundtrack file, and an output
     path inside the folder. Everything else (lengths, beats, pacing, easings, loop) stays as drawn."""
     instance = json.loads(json.dumps(instance))
     instance["model"] = "./vae"
@@ -183,6 +184,9 @@ def repair(instance: dict, draw) -> dict:
         keyframe["image"] = draw(st.sampled_from(["a.png", "b.png", "c.png"]))
     for segment in instance["segments"]:
         segment["from"], segment["to"] = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+    for timing in [instance.get("defaults", {}), instance.get("loop"), *instance["segments"]]:
+        if isinstance(timing, dict) and timing.get("method") == "morph":  # only a text-to-image model morphs:
+            timing["method"] = "slerp"  # ./vae is an autoencoder, which only its files can say
     if isinstance(instance.get("audio"), dict):
         instance["audio"]["path"] = "track.wav"
     output = instance.get("output", {})

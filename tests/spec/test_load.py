@@ -368,6 +368,8 @@ def repair(instance: dict, draw) -> dict:
     budgets, keeping everything else it drew (sizes, fps, fits, methods, easings that parse)."""
     instance = copy.deepcopy(instance)
     instance["model"] = "./vae"
+    for part in ("vae", "controlnet", "embeddings"):  # a pipeline's parts: ./vae is an autoencoder
+        instance.pop(part, None)
     names = list(instance["keyframes"])
     for kf in instance["keyframes"].values():
         kf.pop("prompt", None)
@@ -381,6 +383,8 @@ def repair(instance: dict, draw) -> dict:
             timing.pop(name, None)
         if timing.get("pacing") == "audio":
             del timing["pacing"]
+        if timing.get("method") == "morph":  # a text-to-image model's method: ./vae is an autoencoder
+            timing["method"] = "slerp"
         if "from" in timing:
             timing["from"] = draw(st.sampled_from(names))
             timing["to"] = draw(st.sampled_from(names))
