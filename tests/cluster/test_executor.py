@@ -20,6 +20,7 @@ import pytest
 from renderkit import five_keyframe_storyboard, render_json, run_seqc, write_image
 
 from seqc.backends.precision import planned_precision
+from seqc.media.mp4 import read_track
 from seqc.outputs.produce import VideoOutput, produce
 from seqc.plan import compile_plan
 from seqc.render.execute import Executor
@@ -140,6 +141,27 @@ def test_ray_renders_the_same_bytes_and_counts_as_local(model, ray_executors, tm
     fresh = ray_executors()
     again = render_with(story, tmp_path / "ray", LOCAL, tmp_path / "ray.mp4", executor=fresh)
     assert (again.rendered, again.cached) == (0, 4) and fresh.pool is None
+
+
+def test_a_prores_4444_master_with_alpha_on_ray_is_the_local_bytes(ray_executors, tmp_path):
+    """Workers encode with the recipe the clip key names (16-bit frames, the keyframes' alpha eased)."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "p"
+    write_image(folder / "a.png", 1, (256, 128))
+    colour = np.asarray(Image.open(write_image(folder / "b.png", 2, (256, 128))).convert("RGB"))
+    alpha = np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (128, 1))
+    Image.fromarray(np.dstack([colour, alpha]), "RGBA").save(folder / "b.png")
+    story = folder / "master.yaml"
+    story.write_text("version: 1\noutput: {path: out/m.mov, size: [256, 128], fps: 4, codec: prores4444}\n"
+                     "keyframes:\n  a: {image: a.png}\n  b: {image: b.png}\nsegments:\n  - {from: a, to: b, frames: 3}\n")
+    local = render_with(story, tmp_path / "local", LOCAL, tmp_path / "local.mov")
+    on_ray = render_with(story, tmp_path / "ray", LOCAL, tmp_path / "ray.mov", executor=ray_executors())
+    assert (on_ray.rendered, on_ray.frames) == (local.rendered, local.frames) == (1, 4)
+    assert (tmp_path / "ray.mov").read_bytes() == (tmp_path / "local.mov").read_bytes()
+    assert clip_bytes(tmp_path / "ray") == clip_bytes(tmp_path / "local")
+    assert read_track(tmp_path / "ray.mov").codec == "ap4h"
 
 
 def test_a_morph_on_ray_uses_the_ends_the_driver_stored(ray_executors, tmp_path):
