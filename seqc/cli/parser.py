@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from seqc import __version__
 from seqc.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RENDER
+from seqc.outputs.frames import FRAME_FORMATS
 
 # Every command's --help ends with the exit codes (seqc.errors; 128 + the signal: seqc.interrupts).
 EXIT_CODES = (f"Exit codes: {EXIT_OK} ok; {EXIT_RENDER} failure (a render or ffmpeg failed; the cache, the remote or "
@@ -118,7 +119,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output file: .mp4, .mov, .mkv, .gif or .webm (overrides the storyboard's output.path)")
     p.add_argument("--frames", metavar="DIR", help="write every frame as an image file into DIR instead of a video")
-    p.add_argument("--frame-format", choices=["png", "png16", "exr", "tiff16"], default=None,
+    p.add_argument("--frame-format", choices=FRAME_FORMATS, default=None,
                    help="with --frames: png (8-bit, the default), png16 or tiff16 (16-bit, the clips' full depth), "
                         "exr (OpenEXR, half float, linear light, BT.709 primaries)")
     p.add_argument("--no-cache", action="store_true",
