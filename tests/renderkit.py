@@ -43,6 +43,15 @@ def write_image(path: Path, seed: int, size: tuple[int, int] = (64, 64)) -> Path
     return path
 
 
+def write_cutout(path: Path, seed: int, size: tuple[int, int] = (64, 64)) -> Path:
+    """`write_image`'s picture as RGBA with its left half transparent and its right half opaque."""
+    pixels = np.asarray(Image.open(write_image(path, seed, size)).convert("RGB"))
+    alpha = np.zeros(size[::-1], np.uint8)
+    alpha[:, size[0] // 2:] = 255
+    Image.fromarray(np.dstack([pixels, alpha]), "RGBA").save(path)
+    return path
+
+
 def five_keyframe_storyboard(folder: Path, model: Path, size: int = 64, fps: int = 12) -> Path:
     """A 5-keyframe, 4-segment storyboard with images k0..k4 (k2 is 'the third keyframe')."""
     for i in range(5):

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from renderkit import plan_json, render_json, run_seqc, write_image
+from renderkit import plan_json, render_json, run_seqc, write_cutout, write_image
 
 from seqc.media.ffmpeg import ffmpeg_exe
 
@@ -45,10 +44,7 @@ def folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("codec")
     write_image(folder / "a.png", 1, SIZE)
     write_image(folder / "b.png", 2, SIZE)
-    pixels = np.asarray(Image.open(folder / "b.png").convert("RGB"))
-    alpha = np.zeros(SIZE[::-1], np.uint8)
-    alpha[:, SIZE[0] // 2:] = 255  # the right half opaque, the left half transparent
-    Image.fromarray(np.dstack([pixels, alpha]), "RGBA").save(folder / "cutout.png")
+    write_cutout(folder / "cutout.png", 2, SIZE)  # b's picture, its left half transparent
     return folder
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from framekit import exr_channels, png_depth, read_image, tiff_samples
 from PIL import Image
-from renderkit import paint_seasons, render_json, run_seqc, write_image, write_story
+from renderkit import paint_seasons, render_json, run_seqc, write_cutout, write_image, write_story
 
 from seqc import media
 
@@ -103,10 +103,7 @@ def prores4444(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("frames-4444")
     write_image(folder / "a.png", 1, SIZE)
     write_image(folder / "b.png", 2, SIZE)
-    pixels = np.asarray(Image.open(folder / "b.png").convert("RGB"))
-    alpha = np.zeros(SIZE[::-1], np.uint8)
-    alpha[:, SIZE[0] // 2:] = 255  # the right half opaque, the left half transparent
-    Image.fromarray(np.dstack([pixels, alpha]), "RGBA").save(folder / "cutout.png")
+    write_cutout(folder / "cutout.png", 2, SIZE)  # b's picture, its left half transparent
     rendered = {}
     for name, b in (("alpha", "cutout.png"), ("opaque", "b.png")):
         story = folder / f"{name}.yaml"
